@@ -1,0 +1,2 @@
+//! Low-level client for the MongoDB Atlas Cloud Migration Service.
+pub mod operations;
