@@ -61,3 +61,56 @@ impl std::fmt::Debug for Hooks {
             .finish()
     }
 }
+
+/// Sets the versioned media types of `operation` on `request`. Atlas answers 406 without
+/// them; progenitor itself only knows `application/json`.
+pub fn set_media_types(request: &mut reqwest::Request, operation: &Operation) {
+    let headers = request.headers_mut();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static(operation.response_media_type),
+    );
+    match operation.request_media_type {
+        Some(media_type) if request.body().is_some() => {
+            request.headers_mut().insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static(media_type),
+            );
+        }
+        _ => {}
+    }
+}
+
+impl progenitor_client::ClientHooks<Hooks> for crate::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let operation = crate::operations::operation(info.operation_id).ok_or_else(|| {
+            progenitor_client::Error::InvalidRequest(format!(
+                "operation `{}` is missing from the operation table",
+                info.operation_id
+            ))
+        })?;
+        set_media_types(request, operation);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        use progenitor_client::ClientInfo;
+        match (
+            &self.inner().executor,
+            crate::operations::operation(info.operation_id),
+        ) {
+            (Some(executor), Some(operation)) => {
+                executor.execute(self.client(), request, operation).await
+            }
+            _ => self.client().execute(request).await,
+        }
+    }
+}

@@ -22,14 +22,70 @@ pub struct Operation {
 
 /// Every operation of the pinned spec, sorted by name.
 pub const OPERATIONS: &[Operation] = &[
-    Operation { name: "create_link_token", upstream_operation_id: "createLinkToken", method: "POST", path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens", request_media_type: Some("application/vnd.atlas.2023-01-01+json"), response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "create_push_migration", upstream_operation_id: "createPushMigration", method: "POST", path: "/api/atlas/v2/groups/{groupId}/liveMigrations", request_media_type: Some("application/vnd.atlas.2024-05-30+json"), response_media_type: "application/vnd.atlas.2024-05-30+json" },
-    Operation { name: "cutover_migration", upstream_operation_id: "cutoverMigration", method: "PUT", path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover", request_media_type: None, response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "delete_link_tokens", upstream_operation_id: "deleteLinkToken", method: "DELETE", path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens", request_media_type: None, response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "get_push_migration", upstream_operation_id: "getPushMigration", method: "GET", path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}", request_media_type: None, response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "get_validation_status", upstream_operation_id: "getValidationStatus", method: "GET", path: "/api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}", request_media_type: None, response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "list_source_projects", upstream_operation_id: "listSourceProjects", method: "GET", path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects", request_media_type: None, response_media_type: "application/vnd.atlas.2023-01-01+json" },
-    Operation { name: "validate_migration", upstream_operation_id: "validateMigration", method: "POST", path: "/api/atlas/v2/groups/{groupId}/liveMigrations/validate", request_media_type: Some("application/vnd.atlas.2024-05-30+json"), response_media_type: "application/vnd.atlas.2024-05-30+json" },
+    Operation {
+        name: "create_link_token",
+        upstream_operation_id: "createLinkToken",
+        method: "POST",
+        path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens",
+        request_media_type: Some("application/vnd.atlas.2023-01-01+json"),
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "create_push_migration",
+        upstream_operation_id: "createPushMigration",
+        method: "POST",
+        path: "/api/atlas/v2/groups/{groupId}/liveMigrations",
+        request_media_type: Some("application/vnd.atlas.2024-05-30+json"),
+        response_media_type: "application/vnd.atlas.2024-05-30+json",
+    },
+    Operation {
+        name: "cutover_migration",
+        upstream_operation_id: "cutoverMigration",
+        method: "PUT",
+        path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover",
+        request_media_type: None,
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "delete_link_tokens",
+        upstream_operation_id: "deleteLinkToken",
+        method: "DELETE",
+        path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens",
+        request_media_type: None,
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "get_push_migration",
+        upstream_operation_id: "getPushMigration",
+        method: "GET",
+        path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}",
+        request_media_type: None,
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "get_validation_status",
+        upstream_operation_id: "getValidationStatus",
+        method: "GET",
+        path: "/api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}",
+        request_media_type: None,
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "list_source_projects",
+        upstream_operation_id: "listSourceProjects",
+        method: "GET",
+        path: "/api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects",
+        request_media_type: None,
+        response_media_type: "application/vnd.atlas.2023-01-01+json",
+    },
+    Operation {
+        name: "validate_migration",
+        upstream_operation_id: "validateMigration",
+        method: "POST",
+        path: "/api/atlas/v2/groups/{groupId}/liveMigrations/validate",
+        request_media_type: Some("application/vnd.atlas.2024-05-30+json"),
+        response_media_type: "application/vnd.atlas.2024-05-30+json",
+    },
 ];
 
 /// Looks an operation up by its stable name.

@@ -1,0 +1,17 @@
+//! The pieces of `cargo xtask regen`, each in its own module so that every step can be
+//! unit-tested on a small hand-written fixture.
+
+pub mod document;
+pub mod error;
+pub mod generate;
+pub mod lock;
+pub mod names;
+pub mod normalize;
+pub mod outputs;
+pub mod regen;
+pub mod source;
+pub mod summary;
+pub mod trim;
+pub mod walk;
+
+pub use error::{Error, Result};

@@ -1,0 +1,72 @@
+//! `cargo xtask regen [--spec PATH|URL] [--check] [--verbose]`
+//!
+//! Turns the upstream Atlas Admin API v2 spec into this workspace's committed, generated
+//! files: the trimmed and normalized spec, its lock, the sys client, its operation table and
+//! the typed httpmock stubs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use xtask::regen::{self, RegenOptions};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "atlas-migration project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the trimmed spec and the generated crates from the upstream spec.
+    Regen {
+        /// Upstream spec: a file path or an https URL (YAML or JSON). Default: the newest
+        /// version that upstream's versions.json lists.
+        #[arg(long)]
+        spec: Option<String>,
+        /// Compare with the committed files instead of writing; fail when stale.
+        #[arg(long)]
+        check: bool,
+        /// Print each step as it runs.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Regen {
+            spec,
+            check,
+            verbose,
+        } => {
+            let options = RegenOptions {
+                spec,
+                check,
+                verbose,
+                workspace_root: workspace_root(),
+            };
+            match regen::run(&options) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
