@@ -1,0 +1,213 @@
+//! [`SimulatorBuilder`]: configuration and start-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use crate::auth::digest::DigestAlgorithm;
+use crate::auth::{Authenticator, Credentials};
+use crate::clock::Clock;
+use crate::config::{Deployment, SourceProject, Timings};
+use crate::faults::{Fault, FaultPlan, Faults};
+use crate::handle::{ServerGuard, Simulator};
+use crate::log::RequestLog;
+use crate::rng::Rng;
+use crate::server;
+use crate::shared::{Inner, Shared};
+use crate::state::Lifecycle;
+
+/// Configures and starts a [`Simulator`]. Every setting has a default.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct SimulatorBuilder {
+    public_key: Option<String>,
+    private_key: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    algorithm: DigestAlgorithm,
+    nonce_lifetime: Option<Duration>,
+    token_lifetime: Option<Duration>,
+    timings: Timings,
+    manual_clock: bool,
+    source_projects: Option<Vec<SourceProject>>,
+    seed: Option<u64>,
+    org_id: Option<String>,
+    group_id: Option<String>,
+    faults: Vec<Fault>,
+    plan: Option<FaultPlan>,
+    port: u16,
+}
+
+impl SimulatorBuilder {
+    /// Digest username accepted (default: 8 random lowercase letters).
+    pub fn public_key(mut self, key: impl Into<String>) -> Self {
+        self.public_key = Some(key.into());
+        self
+    }
+
+    /// Digest password accepted (default: a random UUID-like string).
+    pub fn private_key(mut self, key: impl Into<String>) -> Self {
+        self.private_key = Some(key.into());
+        self
+    }
+
+    /// Service account client id accepted (default: `mdb_sa_id_<24 hex>`).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// Service account client secret accepted (default: `mdb_sa_sk_<random>`).
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Sets all four credentials at once.
+    pub fn credentials(self, c: Credentials) -> Self {
+        self.public_key(c.public_key)
+            .private_key(c.private_key)
+            .client_id(c.client_id)
+            .client_secret(c.client_secret)
+    }
+
+    /// Digest algorithm announced and verified (default MD5, like Atlas).
+    pub fn digest_algorithm(mut self, algorithm: DigestAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Simulated time after which a nonce is stale (default 300 s).
+    pub fn nonce_lifetime(mut self, lifetime: Duration) -> Self {
+        self.nonce_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Lifetime of issued access tokens, also reported as `expires_in` (default 3600 s).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Lifecycle timings (default [`Timings::fast`]).
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    /// Simulated time moves only through [`Simulator::advance`], making lifecycle, nonce
+    /// and token expiry deterministic. Pair with [`Timings::manual`] for round numbers.
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// Projects returned by `list_source_projects` (default: one project with one
+    /// replica-set deployment and one migration host).
+    pub fn source_projects(mut self, projects: Vec<SourceProject>) -> Self {
+        self.source_projects = Some(projects);
+        self
+    }
+
+    /// Seed for ids, nonces, tokens and default credentials (default: random).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The convenience organization id [`Simulator::org_id`] returns. Any 24-hex id works
+    /// in requests; this only picks the one handed out.
+    pub fn org_id(mut self, id: impl Into<String>) -> Self {
+        self.org_id = Some(id.into());
+        self
+    }
+
+    /// The convenience project id [`Simulator::group_id`] returns.
+    pub fn group_id(mut self, id: impl Into<String>) -> Self {
+        self.group_id = Some(id.into());
+        self
+    }
+
+    /// Installs a fault rule (see [`Fault`]); rules are tried in order.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// Installs a random fault plan, consulted when no rule fires.
+    pub fn faults(mut self, plan: FaultPlan) -> Self {
+        self.plan = Some(plan);
+        self
+    }
+
+    /// Port on 127.0.0.1 to listen on (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds the listener and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> std::io::Result<Simulator> {
+        let mut rng = Rng::new(self.seed.unwrap_or_else(Rng::entropy_seed));
+        let mut credentials = Credentials::random(&mut rng);
+        let set = |slot: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut credentials.public_key, self.public_key);
+        set(&mut credentials.private_key, self.private_key);
+        set(&mut credentials.client_id, self.client_id);
+        set(&mut credentials.client_secret, self.client_secret);
+        let org_id = self.org_id.unwrap_or_else(|| rng.object_id());
+        let group_id = self.group_id.unwrap_or_else(|| rng.object_id());
+        let source_projects = self
+            .source_projects
+            .unwrap_or_else(|| default_source_projects(&mut rng));
+        let mut faults = Faults::default();
+        for f in self.faults {
+            faults.add(f);
+        }
+        faults.set_plan(self.plan);
+        let inner = Inner {
+            clock: Clock::new(self.manual_clock),
+            rng,
+            auth: Authenticator::new(
+                credentials.clone(),
+                self.algorithm,
+                self.nonce_lifetime.unwrap_or(Duration::from_secs(300)),
+                self.token_lifetime.unwrap_or(Duration::from_secs(3600)),
+            ),
+            faults,
+            log: RequestLog::default(),
+            lifecycle: Lifecycle::default(),
+        };
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(inner),
+            timings: self.timings,
+            source_projects,
+        });
+        let (listener, addr) = server::bind(self.port).await?;
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx));
+        Ok(Simulator::new(
+            shared,
+            ServerGuard::new(tx, task),
+            addr,
+            credentials,
+            org_id,
+            group_id,
+        ))
+    }
+}
+
+fn default_source_projects(rng: &mut Rng) -> Vec<SourceProject> {
+    vec![SourceProject {
+        name: "Source Project".to_string(),
+        project_id: rng.object_id(),
+        migration_hosts: vec!["migration-host-0.example.net".to_string()],
+        deployments: vec![Deployment::replica_set("Cluster0", rng.object_id())],
+    }]
+}

@@ -1,0 +1,326 @@
+//! Fault injection: rules and seeded random plans.
+//!
+//! Faults are decided after authentication and **before** the request is processed: a
+//! request answered with an injected 429/500/503, a stale-nonce 401 or a dropped connection
+//! changed nothing (a faulted create created nothing), so clients may safely retry those.
+//! The one exception is [`FaultKind::DropAfterProcessing`], which processes the request and
+//! then drops the connection without answering, to check that clients do not blindly retry
+//! non-idempotent calls.
+
+use std::time::Duration;
+
+use crate::rng::Rng;
+
+/// What an injected fault does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with this status and an Atlas error body (and `Retry-After` when set).
+    Status {
+        /// HTTP status, e.g. 429, 500 or 503.
+        status: u16,
+        /// `Retry-After` value in seconds.
+        retry_after_secs: Option<u64>,
+    },
+    /// Answer 401 with `stale=true` even though the digest was valid, and retire the nonce.
+    /// Applies to digest-authenticated requests only.
+    StaleNonce,
+    /// Wait this long (real time) before processing the request normally.
+    Latency(Duration),
+    /// Close the connection before sending any byte of a response; nothing is processed.
+    DropConnection,
+    /// Process the request, then close the connection without answering.
+    DropAfterProcessing,
+}
+
+impl FaultKind {
+    /// 429 Too Many Requests with `Retry-After: retry_after_secs`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self::Status {
+            status: 429,
+            retry_after_secs: Some(retry_after_secs),
+        }
+    }
+
+    /// A plain error status (429 gets `Retry-After: 1`).
+    pub fn status(status: u16) -> Self {
+        Self::Status {
+            status,
+            retry_after_secs: (status == 429).then_some(1),
+        }
+    }
+
+    /// Short name used in the request log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Status { status: 429, .. } => "status_429",
+            Self::Status { status: 500, .. } => "status_500",
+            Self::Status { status: 503, .. } => "status_503",
+            Self::Status { .. } => "status",
+            Self::StaleNonce => "stale_nonce",
+            Self::Latency(_) => "latency",
+            Self::DropConnection => "drop_connection",
+            Self::DropAfterProcessing => "drop_after_processing",
+        }
+    }
+}
+
+/// A fault rule: which operations it hits, what it does, and how often.
+///
+/// ```
+/// use atlas_migration_sim::Fault;
+/// // The next two polls of a migration answer 503.
+/// let rule = Fault::on("get_push_migration").status(503).times(2);
+/// # let _ = rule;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    operations: Option<Vec<String>>,
+    kind: FaultKind,
+    remaining: Option<u32>,
+    skip: u32,
+}
+
+impl Fault {
+    /// A rule for one operation (a name from the operation table, or `oauth_token` /
+    /// `oauth_revoke`). Defaults to answering 503 once.
+    pub fn on(operation: &str) -> Self {
+        Self {
+            operations: Some(vec![operation.to_string()]),
+            kind: FaultKind::status(503),
+            remaining: Some(1),
+            skip: 0,
+        }
+    }
+
+    /// A rule for every API operation (not the OAuth endpoints). Defaults to 503 once.
+    pub fn any() -> Self {
+        Self {
+            operations: None,
+            ..Self::on("")
+        }
+    }
+
+    /// Answer with this status (429 gets `Retry-After: 1`).
+    pub fn status(mut self, status: u16) -> Self {
+        self.kind = FaultKind::status(status);
+        self
+    }
+
+    /// Answer 429 with `Retry-After: secs`.
+    pub fn too_many_requests(mut self, retry_after_secs: u64) -> Self {
+        self.kind = FaultKind::too_many_requests(retry_after_secs);
+        self
+    }
+
+    /// Answer 401 `stale=true` to a valid digest.
+    pub fn stale_nonce(mut self) -> Self {
+        self.kind = FaultKind::StaleNonce;
+        self
+    }
+
+    /// Delay processing by `delay`.
+    pub fn latency(mut self, delay: Duration) -> Self {
+        self.kind = FaultKind::Latency(delay);
+        self
+    }
+
+    /// Drop the connection before processing.
+    pub fn drop_connection(mut self) -> Self {
+        self.kind = FaultKind::DropConnection;
+        self
+    }
+
+    /// Process, then drop the connection without answering.
+    pub fn drop_after_processing(mut self) -> Self {
+        self.kind = FaultKind::DropAfterProcessing;
+        self
+    }
+
+    /// Use this fault kind.
+    pub fn kind(mut self, kind: FaultKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Fire this many times (default 1).
+    pub fn times(mut self, n: u32) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+
+    /// Fire on every matching request.
+    pub fn always(mut self) -> Self {
+        self.remaining = None;
+        self
+    }
+
+    /// Let the first `n` matching requests through before firing.
+    pub fn after(mut self, n: u32) -> Self {
+        self.skip = n;
+        self
+    }
+
+    fn matches(&self, operation: &str, is_api: bool, digest: bool) -> bool {
+        let op_ok = match &self.operations {
+            Some(ops) => ops.iter().any(|o| o == operation),
+            None => is_api,
+        };
+        op_ok && (digest || self.kind != FaultKind::StaleNonce)
+    }
+}
+
+/// Faults drawn at random with a seed: each API request is faulted with `probability`,
+/// with a kind chosen uniformly from `kinds`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPlan {
+    seed: u64,
+    probability: f64,
+    kinds: Vec<FaultKind>,
+    operations: Option<Vec<String>>,
+}
+
+impl FaultPlan {
+    /// A random plan; the same seed and request sequence give the same faults.
+    pub fn random(seed: u64, probability: f64, kinds: impl Into<Vec<FaultKind>>) -> Self {
+        Self {
+            seed,
+            probability,
+            kinds: kinds.into(),
+            operations: None,
+        }
+    }
+
+    /// Only fault these operations.
+    pub fn only(mut self, operations: &[&str]) -> Self {
+        self.operations = Some(operations.iter().map(|s| s.to_string()).collect());
+        self
+    }
+}
+
+/// The installed rules and plan.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    rules: Vec<Fault>,
+    plan: Option<(FaultPlan, Rng)>,
+    injected: usize,
+}
+
+impl Faults {
+    pub(crate) fn add(&mut self, fault: Fault) {
+        self.rules.push(fault);
+    }
+
+    pub(crate) fn set_plan(&mut self, plan: Option<FaultPlan>) {
+        self.plan = plan.map(|p| {
+            let rng = Rng::new(p.seed);
+            (p, rng)
+        });
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.rules.clear();
+        self.plan = None;
+    }
+
+    pub(crate) fn injected(&self) -> usize {
+        self.injected
+    }
+
+    /// Decides the fault for one request, consuming a rule firing when one applies.
+    pub(crate) fn pick(
+        &mut self,
+        operation: &str,
+        is_api: bool,
+        digest: bool,
+    ) -> Option<FaultKind> {
+        let picked = self.pick_rule(operation, is_api, digest).or_else(|| {
+            let (plan, rng) = self.plan.as_mut()?;
+            let op_ok = match &plan.operations {
+                Some(ops) => ops.iter().any(|o| o == operation),
+                None => is_api,
+            };
+            if !op_ok || plan.kinds.is_empty() || rng.next_f64() >= plan.probability {
+                return None;
+            }
+            let kind = plan.kinds[rng.below(plan.kinds.len())].clone();
+            (digest || kind != FaultKind::StaleNonce).then_some(kind)
+        });
+        if picked.is_some() {
+            self.injected += 1;
+        }
+        picked
+    }
+
+    fn pick_rule(&mut self, operation: &str, is_api: bool, digest: bool) -> Option<FaultKind> {
+        let mut fired = None;
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            if !rule.matches(operation, is_api, digest) {
+                continue;
+            }
+            if rule.skip > 0 {
+                rule.skip -= 1;
+                continue;
+            }
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            fired = Some((i, rule.kind.clone()));
+            break;
+        }
+        let (i, kind) = fired?;
+        if self.rules[i].remaining == Some(0) {
+            self.rules.remove(i);
+        }
+        Some(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_fires_only_on_its_operation_and_only_n_times() {
+        let mut f = Faults::default();
+        f.add(Fault::on("get_push_migration").status(503).times(2));
+        assert_eq!(f.pick("create_push_migration", true, true), None);
+        assert_eq!(
+            f.pick("get_push_migration", true, true),
+            Some(FaultKind::status(503))
+        );
+        assert_eq!(
+            f.pick("get_push_migration", true, true),
+            Some(FaultKind::status(503))
+        );
+        assert_eq!(f.pick("get_push_migration", true, true), None);
+        assert_eq!(f.injected(), 2);
+    }
+
+    #[test]
+    fn after_skips_the_first_matches() {
+        let mut f = Faults::default();
+        f.add(Fault::any().drop_connection().after(1));
+        assert_eq!(f.pick("x", true, true), None);
+        assert_eq!(f.pick("x", true, true), Some(FaultKind::DropConnection));
+        assert_eq!(f.pick("oauth_token", false, false), None);
+    }
+
+    #[test]
+    fn random_plan_is_reproducible_with_a_seed() {
+        let draw = || {
+            let mut f = Faults::default();
+            f.set_plan(Some(FaultPlan::random(
+                42,
+                0.5,
+                vec![FaultKind::status(500), FaultKind::status(503)],
+            )));
+            (0..50)
+                .map(|_| f.pick("get_push_migration", true, true))
+                .collect::<Vec<_>>()
+        };
+        let a = draw();
+        assert_eq!(a, draw());
+        let hits = a.iter().filter(|k| k.is_some()).count();
+        assert!(hits > 5 && hits < 45, "{hits}");
+    }
+}

@@ -1,0 +1,291 @@
+//! The order every API request goes through: authenticate, inject faults, check media
+//! types, then run the operation; and the log entry for each exchange.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use atlas_migration_sys::operations::Operation;
+use axum::extract::{FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::AuthResult;
+use crate::errors::ApiError;
+use crate::faults::FaultKind;
+use crate::log::RequestRecord;
+use crate::operations;
+use crate::server::ConnectionKill;
+use crate::shared::{Inner, Shared};
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A request split into what the pipeline needs.
+pub(crate) struct Incoming {
+    pub(crate) parts: Parts,
+    pub(crate) body: axum::body::Bytes,
+    pub(crate) record: RequestRecord,
+}
+
+impl Incoming {
+    pub(crate) async fn read(req: Request, operation: Option<&'static str>) -> Self {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        let record = RequestRecord {
+            index: 0,
+            method: parts.method.as_str().to_string(),
+            path: path_and_query(&parts),
+            operation,
+            status: None,
+            authorization_present: parts.headers.contains_key(header::AUTHORIZATION),
+            authenticated: false,
+            had_body: !body.is_empty(),
+            fault: None,
+            created_id: None,
+        };
+        Self {
+            parts,
+            body,
+            record,
+        }
+    }
+
+    pub(crate) fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(crate) fn kill(&self) -> Option<ConnectionKill> {
+        self.parts.extensions.get::<ConnectionKill>().cloned()
+    }
+}
+
+fn path_and_query(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string())
+}
+
+/// Logs `record` with the response status and returns the response.
+pub(crate) fn finish(inner: &mut Inner, mut record: RequestRecord, resp: Response) -> Response {
+    record.status = Some(resp.status().as_u16());
+    inner.log.push(record);
+    resp
+}
+
+/// The 401 answer for a failed authentication, with a fresh digest challenge.
+pub(crate) fn unauthorized(inner: &mut Inner, auth: &AuthResult) -> Response {
+    let now = inner.clock.now();
+    let stale = matches!(auth, AuthResult::DigestFailed { stale: true });
+    let challenge = inner.auth.digest.challenge(now, &mut inner.rng, stale);
+    let mut err = ApiError::unauthorized().header(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_str(&challenge).expect("challenge is a valid header"),
+    );
+    if *auth == AuthResult::BearerFailed {
+        err = err.header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"MMS Public API\", error=\"invalid_token\""),
+        );
+    }
+    err.into_response()
+}
+
+/// Authenticates; on failure logs and returns the 401.
+#[allow(clippy::result_large_err)]
+fn authenticate(inner: &mut Inner, req: &mut Incoming) -> Result<AuthResult, Response> {
+    let now = inner.clock.now();
+    let auth = inner.auth.check(
+        req.header(header::AUTHORIZATION),
+        req.parts.method.as_str(),
+        &req.record.path,
+        now,
+    );
+    if auth.is_ok() {
+        req.record.authenticated = true;
+        Ok(auth)
+    } else {
+        let resp = unauthorized(inner, &auth);
+        Err(finish(inner, req.record.clone(), resp))
+    }
+}
+
+/// Answer for an injected status fault.
+pub(crate) fn fault_status(status: u16, retry_after_secs: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let code = match status.as_u16() {
+        429 => "RATE_LIMITED",
+        500 => "UNEXPECTED_ERROR",
+        503 => "SERVICE_UNAVAILABLE",
+        _ => "SIMULATED_FAULT",
+    };
+    let mut err = ApiError::new(
+        status,
+        code,
+        "Simulated fault; the request was not processed.",
+    );
+    if let Some(secs) = retry_after_secs {
+        err = err.header(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    err.into_response()
+}
+
+/// What to do after the fault decision.
+enum Next {
+    Proceed { drop_after: bool },
+    Delay(std::time::Duration),
+    Answer(Response),
+    Drop,
+}
+
+/// Runs one API operation through the whole pipeline.
+pub(crate) async fn handle_operation(
+    shared: Arc<Shared>,
+    op: &'static Operation,
+    req: Request,
+) -> Response {
+    let mut req = Incoming::read(req, Some(op.name)).await;
+    let kill = req.kill();
+    let params = path_params(&mut req.parts).await;
+    let next = {
+        let mut inner = shared.inner.lock();
+        let auth = match authenticate(&mut inner, &mut req) {
+            Ok(auth) => auth,
+            Err(resp) => return resp,
+        };
+        let digest_nonce = match &auth {
+            AuthResult::Digest { nonce } => Some(nonce.clone()),
+            _ => None,
+        };
+        let fault = inner.faults.pick(op.name, true, digest_nonce.is_some());
+        req.record.fault = fault.as_ref().map(FaultKind::name);
+        match fault {
+            None => Next::Proceed { drop_after: false },
+            Some(FaultKind::Latency(delay)) => Next::Delay(delay),
+            Some(FaultKind::DropAfterProcessing) => Next::Proceed { drop_after: true },
+            Some(FaultKind::Status {
+                status,
+                retry_after_secs,
+            }) => Next::Answer(finish(
+                &mut inner,
+                req.record.clone(),
+                fault_status(status, retry_after_secs),
+            )),
+            Some(FaultKind::StaleNonce) => {
+                if let Some(nonce) = &digest_nonce {
+                    inner.auth.digest.retire(nonce);
+                }
+                req.record.authenticated = false;
+                let resp = unauthorized(&mut inner, &AuthResult::DigestFailed { stale: true });
+                Next::Answer(finish(&mut inner, req.record.clone(), resp))
+            }
+            Some(FaultKind::DropConnection) => {
+                inner.log.push(req.record.clone());
+                Next::Drop
+            }
+        }
+    };
+    let drop_after = match next {
+        Next::Answer(resp) => return resp,
+        Next::Drop => return drop_or_fail(kill).await,
+        Next::Proceed { drop_after } => drop_after,
+        Next::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            false
+        }
+    };
+    let answered = {
+        let mut inner = shared.inner.lock();
+        let resp = match check_media_types(op, &req) {
+            Err(e) => e.into_response(),
+            Ok(()) => operations::execute(&shared, &mut inner, op, &params, &mut req),
+        };
+        if drop_after {
+            inner.log.push(req.record);
+            None
+        } else {
+            Some(finish(&mut inner, req.record, resp))
+        }
+    };
+    match answered {
+        Some(resp) => resp,
+        None => drop_or_fail(kill).await,
+    }
+}
+
+async fn drop_or_fail(kill: Option<ConnectionKill>) -> Response {
+    match kill {
+        Some(kill) => kill.drop_connection().await,
+        None => fault_status(503, None),
+    }
+}
+
+async fn path_params(parts: &mut Parts) -> HashMap<String, String> {
+    Path::<HashMap<String, String>>::from_request_parts(parts, &())
+        .await
+        .map(|Path(p)| p)
+        .unwrap_or_default()
+}
+
+/// The media type of a header value without parameters, lowercased.
+fn essence(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn check_media_types(op: &Operation, req: &Incoming) -> Result<(), ApiError> {
+    let accept = req.header(header::ACCEPT).unwrap_or("");
+    if !accept
+        .split(',')
+        .any(|a| essence(a) == op.response_media_type)
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "INVALID_MEDIA_TYPE",
+            format!(
+                "Invalid Accept header {accept:?}; {} requires {}.",
+                op.name, op.response_media_type
+            ),
+        )
+        .param(accept));
+    }
+    if let Some(expected) = op.request_media_type {
+        let content_type = req.header(header::CONTENT_TYPE).unwrap_or("");
+        if req.record.had_body && essence(content_type) != expected {
+            return Err(ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "INVALID_MEDIA_TYPE",
+                format!(
+                    "Invalid Content-Type {content_type:?}; {} requires {expected}.",
+                    op.name
+                ),
+            )
+            .param(content_type));
+        }
+    }
+    Ok(())
+}
+
+/// Requests to paths that are not in the table: 401 without credentials, else 404.
+pub(crate) async fn handle_unknown(shared: Arc<Shared>, req: Request) -> Response {
+    let mut req = Incoming::read(req, None).await;
+    let mut inner = shared.inner.lock();
+    if let Err(resp) = authenticate(&mut inner, &mut req) {
+        return resp;
+    }
+    let resp = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        format!("Cannot find resource {}.", req.parts.uri.path()),
+    )
+    .into_response();
+    finish(&mut inner, req.record, resp)
+}
