@@ -291,7 +291,8 @@ impl DigestAuth {
 mod tests {
     use super::*;
 
-    const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrpGxMFJx5Iu5PzjEpS4DwE0YEiKAh0yxaS";
+    // The nonce of RFC 7616 section 3.9.1 (the published responses are computed with it).
+    const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
     const CNONCE: &str = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
 
     fn rfc_params(algorithm: &str, response: &str) -> DigestParams {
