@@ -1,0 +1,248 @@
+//! HTTP Digest (RFC 7616) for API keys: the math is `http-auth`'s; this file caches the
+//! challenge so the steady state costs one exchange per call.
+//!
+//! * A request with a body is never sent without `Authorization`: a cold client first gets a
+//!   challenge with a bodiless `GET` to the operation's own URL, which cannot change anything.
+//! * Concurrent cold calls share one challenge round (single flight).
+//! * Every later request carries `Authorization` preemptively, with the nonce count increasing
+//!   under a lock.
+//! * A 401 carrying a new challenge (new nonce or `stale=true`) is answered once; a second 401,
+//!   or a 401 repeating the challenge just answered, is [`Error::Auth`].
+
+use std::sync::Mutex;
+
+use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use http::{HeaderMap, Method, StatusCode};
+use http_auth::{DigestClient, PasswordParams};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::Failure;
+use crate::error::{AuthError, Error};
+
+pub(crate) struct DigestAuth {
+    username: String,
+    password: SecretString,
+    /// The challenge answered preemptively; its nonce count lives inside.
+    cached: Mutex<Option<DigestClient>>,
+    /// Held while fetching a challenge so that concurrent cold calls share one round.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// The `Authorization` value for one request and the nonce it answered.
+struct Answer {
+    header: HeaderValue,
+    nonce: String,
+}
+
+impl DigestAuth {
+    pub(crate) fn new(username: String, password: SecretString) -> Self {
+        Self {
+            username,
+            password,
+            cached: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<DigestClient>> {
+        self.cached.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn has_challenge(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// Answers the cached challenge for `request`, if there is one.
+    fn answer(&self, request: &reqwest::Request) -> Result<Option<Answer>, Error> {
+        let url = request.url();
+        let uri = match url.query() {
+            Some(q) => format!("{}?{}", url.path(), q),
+            None => url.path().to_owned(),
+        };
+        let mut cached = self.lock();
+        let Some(client) = cached.as_mut() else {
+            return Ok(None);
+        };
+        let value = client
+            .respond(&PasswordParams {
+                username: &self.username,
+                password: self.password.expose_secret(),
+                uri: &uri,
+                method: request.method().as_str(),
+                body: None,
+            })
+            .map_err(|e| Error::auth(format!("cannot answer the digest challenge: {e}")))?;
+        let mut header = HeaderValue::from_str(&value)
+            .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
+        header.set_sensitive(true);
+        Ok(Some(Answer {
+            header,
+            nonce: client.nonce().to_owned(),
+        }))
+    }
+
+    /// Parses and caches the digest challenge in `headers`. Returns whether it differs from
+    /// the one answered with `used_nonce` (a new nonce, or `stale=true`).
+    fn learn(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        used_nonce: Option<&str>,
+    ) -> Result<bool, Error> {
+        let fresh = parse_challenge(headers).map_err(|why| {
+            Error::Auth(AuthError::from_status(why, status.as_u16(), None, headers))
+        })?;
+        let new = used_nonce != Some(fresh.nonce()) || fresh.stale();
+        if new {
+            *self.lock() = Some(fresh);
+        }
+        Ok(new)
+    }
+
+    /// Makes sure a challenge is cached, fetching one with a bodiless GET if needed.
+    async fn ensure_challenge(
+        &self,
+        http: &reqwest::Client,
+        request: &reqwest::Request,
+    ) -> Result<(), Failure> {
+        if self.has_challenge() {
+            return Ok(());
+        }
+        let _flight = self.fetching.lock().await;
+        if self.has_challenge() {
+            return Ok(());
+        }
+        let mut probe = reqwest::Request::new(Method::GET, request.url().clone());
+        *probe.timeout_mut() = request.timeout().copied();
+        for name in [http::header::ACCEPT, http::header::USER_AGENT] {
+            if let Some(v) = request.headers().get(&name) {
+                probe.headers_mut().insert(name, v.clone());
+            }
+        }
+        tracing::debug!("fetching a digest challenge");
+        let reply = http.execute(probe).await.map_err(Failure::Transport)?;
+        let status = reply.status();
+        if status != StatusCode::UNAUTHORIZED {
+            return Err(Failure::Fatal(Error::Auth(AuthError::from_status(
+                "expected a digest challenge (HTTP 401) from a bodiless GET",
+                status.as_u16(),
+                None,
+                reply.headers(),
+            ))));
+        }
+        self.learn(status, reply.headers(), None)?;
+        Ok(())
+    }
+
+    pub(crate) async fn send(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Response, Failure> {
+        self.ensure_challenge(http, &request).await?;
+        let spare = request.try_clone();
+        let answer = self
+            .answer(&request)?
+            .ok_or_else(|| Error::auth("no digest challenge available"))?;
+        request.headers_mut().insert(AUTHORIZATION, answer.header);
+        let reply = http.execute(request).await.map_err(Failure::Transport)?;
+        if reply.status() != StatusCode::UNAUTHORIZED {
+            return Ok(reply);
+        }
+        let status = reply.status();
+        let new = self.learn(status, reply.headers(), Some(&answer.nonce))?;
+        let refused = |headers: &HeaderMap| {
+            Failure::Fatal(Error::Auth(AuthError::from_status(
+                "the API key was refused (check the public and private key and the IP access list)",
+                status.as_u16(),
+                None,
+                headers,
+            )))
+        };
+        let (true, Some(mut again)) = (new, spare) else {
+            return Err(refused(reply.headers()));
+        };
+        tracing::debug!("digest challenge renewed; answering once more");
+        let answer = self
+            .answer(&again)?
+            .ok_or_else(|| Error::auth("no digest challenge available"))?;
+        again.headers_mut().insert(AUTHORIZATION, answer.header);
+        let reply = http.execute(again).await.map_err(Failure::Transport)?;
+        if reply.status() == StatusCode::UNAUTHORIZED {
+            // Keep any newer challenge for later calls, but do not loop.
+            let _ = self.learn(status, reply.headers(), Some(&answer.nonce));
+            return Err(refused(reply.headers()));
+        }
+        Ok(reply)
+    }
+}
+
+/// Finds the first usable Digest challenge among all `WWW-Authenticate` headers.
+fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, String> {
+    let mut why = String::from("the 401 reply carried no WWW-Authenticate header");
+    for value in headers.get_all(WWW_AUTHENTICATE) {
+        let Ok(text) = value.to_str() else {
+            why = "the WWW-Authenticate header is not ASCII".into();
+            continue;
+        };
+        match http_auth::parse_challenges(text) {
+            Ok(challenges) => {
+                for c in challenges
+                    .iter()
+                    .filter(|c| c.scheme.eq_ignore_ascii_case("Digest"))
+                {
+                    match DigestClient::try_from(c) {
+                        Ok(client) => return Ok(client),
+                        Err(e) => why = format!("unusable digest challenge: {e}"),
+                    }
+                }
+                if !challenges.is_empty() && !why.starts_with("unusable") {
+                    why = "the 401 reply offered no Digest challenge".into();
+                }
+            }
+            Err(e) => why = format!("garbled WWW-Authenticate header: {e}"),
+        }
+    }
+    Err(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(WWW_AUTHENTICATE, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn picks_digest_among_several_challenges() {
+        let h = headers(&[
+            r#"Bearer realm="x", Digest realm="MMS Public API", nonce="abc", qop="auth", algorithm=SHA-256"#,
+        ]);
+        let c = parse_challenge(&h).unwrap();
+        assert_eq!(c.nonce(), "abc");
+    }
+
+    #[test]
+    fn explains_missing_or_garbled_challenges() {
+        assert!(
+            parse_challenge(&headers(&[]))
+                .unwrap_err()
+                .contains("no WWW-Authenticate")
+        );
+        assert!(
+            parse_challenge(&headers(&["Digest realm=\"x"]))
+                .unwrap_err()
+                .contains("garbled")
+        );
+        assert!(
+            parse_challenge(&headers(&["Basic realm=\"x\""]))
+                .unwrap_err()
+                .contains("no Digest")
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Credentials and the two ways Atlas authenticates API calls: HTTP Digest with a
+//! programmatic API key, and OAuth2 client credentials with a service account.
+
+pub(crate) mod digest;
+pub(crate) mod service_account;
+
+use std::fmt;
+
+use secrecy::SecretString;
+
+use crate::error::Error;
+
+/// How the client proves who it is.
+///
+/// `Debug` never shows the private key or client secret.
+///
+/// ```
+/// use atlas_migration::Credentials;
+///
+/// let key = Credentials::api_key("abcdefgh", "d1c2b3a4-0000-1111-2222-333344445555".to_owned());
+/// assert!(!format!("{key:?}").contains("d1c2b3a4"));
+/// let account = Credentials::service_account("mdb_sa_id_1234", "mdb_sa_sk_secret".to_owned());
+/// ```
+#[derive(Clone)]
+pub struct Credentials(pub(crate) Kind);
+
+#[derive(Clone)]
+pub(crate) enum Kind {
+    ApiKey {
+        public_key: String,
+        private_key: SecretString,
+    },
+    ServiceAccount {
+        client_id: String,
+        client_secret: SecretString,
+    },
+}
+
+impl Credentials {
+    /// A programmatic API key (HTTP Digest authentication).
+    ///
+    /// ```
+    /// let c = atlas_migration::Credentials::api_key("public", "private".to_owned());
+    /// ```
+    pub fn api_key(public_key: impl Into<String>, private_key: impl Into<SecretString>) -> Self {
+        Self(Kind::ApiKey {
+            public_key: public_key.into(),
+            private_key: private_key.into(),
+        })
+    }
+
+    /// A service account (OAuth2 client credentials; bearer tokens).
+    ///
+    /// ```
+    /// let c = atlas_migration::Credentials::service_account("mdb_sa_id_1", "mdb_sa_sk_2".to_owned());
+    /// ```
+    pub fn service_account(
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self(Kind::ServiceAccount {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        })
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        use secrecy::ExposeSecret;
+        let (id_field, id, secret_field, secret) = match &self.0 {
+            Kind::ApiKey {
+                public_key,
+                private_key,
+            } => ("public API key", public_key, "private API key", private_key),
+            Kind::ServiceAccount {
+                client_id,
+                client_secret,
+            } => ("client id", client_id, "client secret", client_secret),
+        };
+        if id.trim().is_empty() {
+            return Err(Error::invalid_input(id_field, None, "is empty"));
+        }
+        if secret.expose_secret().trim().is_empty() {
+            return Err(Error::invalid_input(secret_field, None, "is empty"));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::ApiKey { public_key, .. } => f
+                .debug_struct("ApiKey")
+                .field("public_key", public_key)
+                .field("private_key", &"[REDACTED]")
+                .finish(),
+            Kind::ServiceAccount { client_id, .. } => f
+                .debug_struct("ServiceAccount")
+                .field("client_id", client_id)
+                .field("client_secret", &"[REDACTED]")
+                .finish(),
+        }
+    }
+}
+
+/// Why one authenticated exchange failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Sending or receiving failed; may be retried.
+    Transport(reqwest::Error),
+    /// A final error to hand to the caller as it is.
+    Fatal(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
+/// The authentication state shared by all clones of a client.
+pub(crate) enum Auth {
+    Digest(digest::DigestAuth),
+    ServiceAccount(service_account::ServiceAccountAuth),
+}
+
+impl Auth {
+    /// Sends `request` authenticated, re-authenticating once if the server asks to.
+    pub(crate) async fn send(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, Failure> {
+        match self {
+            Auth::Digest(d) => d.send(http, request).await,
+            Auth::ServiceAccount(s) => s.send(http, request).await,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! [`Client`]: cheap to clone, shares authentication state between clones.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use http::header::HeaderValue;
+
+use crate::auth::digest::DigestAuth;
+use crate::auth::service_account::ServiceAccountAuth;
+use crate::auth::{Auth, Kind};
+use crate::config::ClientBuilder;
+use crate::error::Error;
+use crate::executor::AtlasExecutor;
+
+/// A client of the Atlas Cloud Migration Service.
+///
+/// Cloning is cheap and clones share the cached digest challenge or bearer token, so one
+/// client (or its clones) should serve a whole program. The operations are listed in the
+/// [crate documentation](crate#operations).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), atlas_migration::Error> {
+/// let client = atlas_migration::Client::from_env()?;
+/// let org = "4888442a3354817a7320eb61".parse()?;
+/// for project in client.list_source_projects(&org).await? {
+///     println!("{} ({} deployments)", project.name, project.deployments.len());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) sys: atlas_migration_sys::Client,
+    pub(crate) http: reqwest::Client,
+    pub(crate) executor: Arc<AtlasExecutor>,
+    pub(crate) base_url: String,
+}
+
+const _: () = {
+    const fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync_clone::<Client>();
+};
+
+impl Client {
+    /// Starts configuring a client.
+    ///
+    /// ```
+    /// let client = atlas_migration::Client::builder()
+    ///     .service_account("mdb_sa_id_1", "mdb_sa_sk_2".to_owned())
+    ///     .build()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment; see [`ClientBuilder::from_lookup`] for the
+    /// variables read.
+    ///
+    /// ```no_run
+    /// let client = atlas_migration::Client::from_env()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_builder(b: ClientBuilder) -> Result<Self, Error> {
+        let credentials = b.credentials.ok_or_else(|| {
+            Error::invalid_input(
+                "credentials",
+                None,
+                "are missing; call .api_key(..) or .service_account(..), or use Client::from_env()",
+            )
+        })?;
+        credentials.check()?;
+        let base_url = b.base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&format!("{base_url}/"))
+            .map_err(|e| Error::invalid_input("base_url", Some(&b.base_url), e.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.host_str().is_none()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(Error::invalid_input(
+                "base_url",
+                Some(&b.base_url),
+                "must be an http(s) URL without query, e.g. https://cloud.mongodb.com",
+            ));
+        }
+        let mut agent = format!("atlas-migration/{}", env!("CARGO_PKG_VERSION"));
+        if let Some(suffix) = b
+            .user_agent_suffix
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            agent.push(' ');
+            agent.push_str(suffix);
+        }
+        let user_agent = HeaderValue::from_str(&agent).map_err(|_| {
+            Error::invalid_input(
+                "user_agent",
+                b.user_agent_suffix.as_deref(),
+                "must be visible ASCII",
+            )
+        })?;
+        let http = match b.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(b.connect_timeout)
+                .build()
+                .map_err(Error::Transport)?,
+        };
+        let auth = match credentials.0 {
+            Kind::ApiKey {
+                public_key,
+                private_key,
+            } => Auth::Digest(DigestAuth::new(public_key, private_key)),
+            Kind::ServiceAccount {
+                client_id,
+                client_secret,
+            } => Auth::ServiceAccount(ServiceAccountAuth::new(
+                client_id,
+                client_secret,
+                &parsed,
+                user_agent.clone(),
+                b.token_refresh_margin,
+            )?),
+        };
+        let executor = Arc::new(AtlasExecutor {
+            auth,
+            policy: b.retry,
+            user_agent,
+            timeout: b.timeout,
+        });
+        let hooks = atlas_migration_sys::hooks::Hooks::with_executor(executor.clone());
+        let sys = atlas_migration_sys::Client::new_with_client(&base_url, http.clone(), hooks);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                sys,
+                http,
+                executor,
+                base_url,
+            }),
+        })
+    }
+
+    /// The endpoint this client talks to, without a trailing slash.
+    ///
+    /// ```
+    /// let client = atlas_migration::Client::builder().api_key("p", "s".to_owned()).build()?;
+    /// assert_eq!(client.base_url(), "https://cloud.mongodb.com");
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// When the cached service account token expires; `None` before the first call, after
+    /// [`revoke`](Self::revoke), and for API keys.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client) {
+    /// if let Some(expiry) = client.token_expiry() {
+    ///     println!("token valid until {expiry}");
+    /// }
+    /// # }
+    /// ```
+    pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
+        match &self.inner.executor.auth {
+            Auth::ServiceAccount(s) => s.token_expiry(),
+            Auth::Digest(_) => None,
+        }
+    }
+
+    /// Revokes the cached service account token (`POST /api/oauth/revoke`) and forgets it;
+    /// the next call fetches a new one. Does nothing for API keys or when no token is cached.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client) -> Result<(), atlas_migration::Error> {
+    /// client.revoke().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke(&self) -> Result<(), Error> {
+        match &self.inner.executor.auth {
+            Auth::ServiceAccount(s) => s.revoke(&self.inner.http).await,
+            Auth::Digest(_) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = match &self.inner.executor.auth {
+            Auth::Digest(_) => "api key (digest)",
+            Auth::ServiceAccount(_) => "service account (bearer)",
+        };
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("auth", &auth)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,408 @@
+//! [`ClientBuilder`]: credentials, endpoint, user agent, timeouts and retries; also reading
+//! them from the environment.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::auth::Credentials;
+use crate::client::Client;
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+
+/// Atlas's commercial endpoint, the default.
+pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+
+/// The Atlas for Government endpoint.
+pub const GOVERNMENT_BASE_URL: &str = "https://cloud.mongodbgov.com";
+
+const PUBLIC_KEY_VARS: [&str; 2] = ["MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY"];
+const PRIVATE_KEY_VARS: [&str; 2] = ["MONGODB_ATLAS_PRIVATE_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY"];
+const CLIENT_ID_VARS: [&str; 1] = ["MONGODB_ATLAS_CLIENT_ID"];
+const CLIENT_SECRET_VARS: [&str; 1] = ["MONGODB_ATLAS_CLIENT_SECRET"];
+const BASE_URL_VAR: &str = "MONGODB_ATLAS_BASE_URL";
+
+const ACCEPTED: &str = "set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY \
+    (or MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY) for an API key, or \
+    MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET for a service account; \
+    MONGODB_ATLAS_BASE_URL optionally overrides the endpoint";
+
+/// Configures and builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use atlas_migration::{Client, RetryPolicy, GOVERNMENT_BASE_URL};
+///
+/// let client = Client::builder()
+///     .api_key("abcdefgh", "d1c2b3a4-0000-1111-2222-333344445555".to_owned())
+///     .base_url(GOVERNMENT_BASE_URL)
+///     .user_agent("my-tool/1.2")
+///     .timeout(Duration::from_secs(30))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
+///     .build()?;
+/// # Ok::<(), atlas_migration::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) base_url: String,
+    pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) token_refresh_margin: Duration,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            user_agent_suffix: None,
+            timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            http: None,
+            token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults: no credentials yet, [`DEFAULT_BASE_URL`], 60 s request
+    /// timeout, 10 s connect timeout, [`RetryPolicy::default`].
+    ///
+    /// ```
+    /// let builder = atlas_migration::ClientBuilder::new();
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder filled from the process environment; see [`from_lookup`](Self::from_lookup).
+    ///
+    /// ```no_run
+    /// let client = atlas_migration::ClientBuilder::from_env()?.user_agent("my-tool/1.0").build()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// A builder filled from variables found by `lookup`.
+    ///
+    /// Accepts the Atlas CLI names (`MONGODB_ATLAS_PUBLIC_API_KEY`,
+    /// `MONGODB_ATLAS_PRIVATE_API_KEY`), the Terraform names (`MONGODB_ATLAS_PUBLIC_KEY`,
+    /// `MONGODB_ATLAS_PRIVATE_KEY`), a service account (`MONGODB_ATLAS_CLIENT_ID`,
+    /// `MONGODB_ATLAS_CLIENT_SECRET`) and `MONGODB_ATLAS_BASE_URL`. Empty values count as
+    /// unset. Missing, partial or conflicting variables are an error listing the accepted names.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// let env = HashMap::from([
+    ///     ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_1"),
+    ///     ("MONGODB_ATLAS_CLIENT_SECRET", "mdb_sa_sk_2"),
+    /// ]);
+    /// let builder = atlas_migration::ClientBuilder::from_lookup(|k| env.get(k).map(|v| v.to_string()))?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let public = pick(&get, &PUBLIC_KEY_VARS)?;
+        let private = pick(&get, &PRIVATE_KEY_VARS)?;
+        let id = pick(&get, &CLIENT_ID_VARS)?;
+        let secret = pick(&get, &CLIENT_SECRET_VARS)?;
+        let key = pair(public, private, &PUBLIC_KEY_VARS, &PRIVATE_KEY_VARS)?;
+        let account = pair(id, secret, &CLIENT_ID_VARS, &CLIENT_SECRET_VARS)?;
+        let credentials = match (key, account) {
+            (Some((p, s)), None) => Credentials::api_key(p, SecretString::from(s)),
+            (None, Some((i, s))) => Credentials::service_account(i, SecretString::from(s)),
+            (Some(_), Some(_)) => {
+                return Err(env_error(
+                    "both an API key and a service account are set; unset one of them",
+                ));
+            }
+            (None, None) => return Err(env_error("no Atlas credentials are set")),
+        };
+        let mut builder = Self::new().credentials(credentials);
+        if let Some(url) = get(BASE_URL_VAR) {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// The credentials to authenticate with (required).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder()
+    ///     .credentials(atlas_migration::Credentials::api_key("pub", "priv".to_owned()));
+    /// ```
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Shorthand for [`Credentials::api_key`].
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().api_key("pub", "priv".to_owned());
+    /// ```
+    pub fn api_key(
+        self,
+        public_key: impl Into<String>,
+        private_key: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::api_key(public_key, private_key))
+    }
+
+    /// Shorthand for [`Credentials::service_account`].
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().service_account("mdb_sa_id_1", "mdb_sa_sk_2".to_owned());
+    /// ```
+    pub fn service_account(
+        self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::service_account(client_id, client_secret))
+    }
+
+    /// The Atlas endpoint, e.g. [`GOVERNMENT_BASE_URL`]; default [`DEFAULT_BASE_URL`].
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().base_url(atlas_migration::GOVERNMENT_BASE_URL);
+    /// ```
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Appended to the `User-Agent` (`atlas-migration/<version> <yours>`).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().user_agent("my-tool/1.2");
+    /// ```
+    pub fn user_agent(mut self, product: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(product.into());
+        self
+    }
+
+    /// Time limit for each attempt, applied even to a caller-supplied HTTP client (default
+    /// 60 s; `None` for no limit).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().timeout(std::time::Duration::from_secs(20));
+    /// ```
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
+    /// Time limit for establishing a connection (default 10 s); ignored when a client is
+    /// supplied with [`http_client`](Self::http_client).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How failed calls are retried.
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().retry_policy(atlas_migration::RetryPolicy::never());
+    /// ```
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Send with this HTTP client (proxies, TLS roots, connection pool of your choice).
+    ///
+    /// ```
+    /// let http = reqwest::Client::new();
+    /// let b = atlas_migration::Client::builder().http_client(http);
+    /// ```
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Refresh a service account token this long before it expires (default 60 s).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder()
+    ///     .token_refresh_margin(std::time::Duration::from_secs(120));
+    /// ```
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = margin;
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// ```
+    /// let err = atlas_migration::Client::builder().build().unwrap_err();
+    /// assert!(err.is_invalid_input());
+    /// ```
+    pub fn build(self) -> Result<Client, Error> {
+        Client::from_builder(self)
+    }
+}
+
+fn env_error(what: &str) -> Error {
+    Error::invalid_input("environment", None, format!("{what}; {ACCEPTED}"))
+}
+
+/// The value of the first set variable among `names`; an error if two are set differently.
+fn pick(
+    get: &impl Fn(&str) -> Option<String>,
+    names: &[&'static str],
+) -> Result<Option<(&'static str, String)>, Error> {
+    let mut found: Option<(&'static str, String)> = None;
+    for name in names {
+        if let Some(value) = get(name) {
+            match &found {
+                Some((first, v)) if *v != value => {
+                    return Err(env_error(&format!(
+                        "{first} and {name} are both set, to different values; unset one"
+                    )));
+                }
+                Some(_) => {}
+                None => found = Some((name, value)),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Both halves of a credential, or neither; one half alone is an error naming the other.
+fn pair(
+    a: Option<(&'static str, String)>,
+    b: Option<(&'static str, String)>,
+    a_names: &[&str],
+    b_names: &[&str],
+) -> Result<Option<(String, String)>, Error> {
+    match (a, b) {
+        (Some((_, a)), Some((_, b))) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        (Some((name, _)), None) => Err(env_error(&format!(
+            "{name} is set but {} is not",
+            b_names.join(" / ")
+        ))),
+        (None, Some((name, _))) => Err(env_error(&format!(
+            "{name} is set but {} is not",
+            a_names.join(" / ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Kind;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<ClientBuilder, Error> {
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ClientBuilder::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn accepts_cli_and_terraform_names() {
+        for (p, s) in [
+            (
+                "MONGODB_ATLAS_PUBLIC_API_KEY",
+                "MONGODB_ATLAS_PRIVATE_API_KEY",
+            ),
+            ("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY"),
+            ("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY"),
+        ] {
+            let b = from(&[(p, "pub"), (s, "priv-secret")]).unwrap();
+            assert!(
+                matches!(b.credentials.unwrap().0, Kind::ApiKey { public_key, .. } if public_key == "pub")
+            );
+        }
+        let b = from(&[
+            ("MONGODB_ATLAS_CLIENT_ID", "id"),
+            ("MONGODB_ATLAS_CLIENT_SECRET", "secret"),
+            ("MONGODB_ATLAS_BASE_URL", GOVERNMENT_BASE_URL),
+        ])
+        .unwrap();
+        assert!(matches!(
+            b.credentials.unwrap().0,
+            Kind::ServiceAccount { .. }
+        ));
+        assert_eq!(b.base_url, GOVERNMENT_BASE_URL);
+    }
+
+    #[test]
+    fn same_value_under_both_names_is_fine() {
+        from(&[
+            ("MONGODB_ATLAS_PUBLIC_API_KEY", "pub"),
+            ("MONGODB_ATLAS_PUBLIC_KEY", "pub"),
+            ("MONGODB_ATLAS_PRIVATE_KEY", "priv"),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn missing_partial_and_conflicting_variables_list_accepted_names() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "no Atlas credentials"),
+            (
+                &[("MONGODB_ATLAS_PUBLIC_KEY", "pub")],
+                "MONGODB_ATLAS_PUBLIC_KEY is set but",
+            ),
+            (
+                &[("MONGODB_ATLAS_CLIENT_SECRET", "s")],
+                "MONGODB_ATLAS_CLIENT_SECRET is set but MONGODB_ATLAS_CLIENT_ID",
+            ),
+            (
+                &[
+                    ("MONGODB_ATLAS_PUBLIC_API_KEY", "a"),
+                    ("MONGODB_ATLAS_PUBLIC_KEY", "b"),
+                    ("MONGODB_ATLAS_PRIVATE_KEY", "p"),
+                ],
+                "different values",
+            ),
+            (
+                &[
+                    ("MONGODB_ATLAS_PUBLIC_KEY", "a"),
+                    ("MONGODB_ATLAS_PRIVATE_KEY", "p"),
+                    ("MONGODB_ATLAS_CLIENT_ID", "i"),
+                    ("MONGODB_ATLAS_CLIENT_SECRET", "s"),
+                ],
+                "both an API key and a service account",
+            ),
+            (
+                &[
+                    ("MONGODB_ATLAS_PUBLIC_KEY", ""),
+                    ("MONGODB_ATLAS_PRIVATE_KEY", ""),
+                ],
+                "no Atlas credentials",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let text = from(vars).unwrap_err().to_string();
+            assert!(text.contains(expected), "{text}");
+            assert!(
+                text.contains("MONGODB_ATLAS_PRIVATE_API_KEY")
+                    && text.contains("MONGODB_ATLAS_CLIENT_SECRET"),
+                "{text}"
+            );
+            for (_, v) in vars.iter() {
+                assert!(v.len() < 2 || !text.contains(v), "{text}");
+            }
+        }
+    }
+}

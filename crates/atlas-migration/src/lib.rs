@@ -1,0 +1,82 @@
+//! Client for the MongoDB Atlas Admin API v2 **Cloud Migration Service**: push live migrations
+//! from Cloud Manager or Ops Manager into Atlas.
+//!
+//! * Authenticates with a programmatic API key (HTTP Digest, challenge cached so each call
+//!   costs one exchange) or a service account (OAuth2 client credentials, token cached and
+//!   refreshed before it expires).
+//! * Retries transient failures with exponential backoff, honouring `Retry-After`, without
+//!   ever repeating a `POST` the server may have acted on.
+//! * Checks ids and migration requests locally, before anything is sent.
+//! * Keeps passwords, keys, tokens and link tokens out of `Debug`, `Display`, errors and logs.
+//! * Emits one `tracing` span per call (operation, method, path template, attempt, status,
+//!   elapsed time), never bodies.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use atlas_migration::{Client, Destination, GroupId, MigrationRequest, Source};
+//!
+//! # async fn run() -> Result<(), atlas_migration::Error> {
+//! let client = Client::from_env()?;
+//! let source_project: GroupId = "32b6e34b3d91647abb20e7b8".parse()?;
+//! let target_project: GroupId = "6296fb4c7c7aa997cf94e9a8".parse()?;
+//!
+//! let request = MigrationRequest::builder()
+//!     .source(Source::new("legacy-rs", source_project).managed_authentication())
+//!     .destination(Destination::new("atlas-target", target_project.clone()))
+//!     .migration_host("mongomirror-1.example.com")
+//!     .build()?;
+//!
+//! let validation = client.validate_migration(&target_project, &request).await?;
+//! println!("validation {:?} is {:?}", validation.id, validation.status);
+//! # Ok(()) }
+//! ```
+//!
+//! # Operations
+//!
+//! | method | Atlas operation |
+//! | --- | --- |
+//! | [`Client::create_link_token`] | `POST /orgs/{orgId}/liveMigrations/linkTokens` |
+//! | [`Client::delete_link_tokens`] | `DELETE /orgs/{orgId}/liveMigrations/linkTokens` |
+//! | [`Client::list_source_projects`] | `GET /orgs/{orgId}/liveMigrations/availableProjects` |
+//! | [`Client::validate_migration`] | `POST /groups/{groupId}/liveMigrations/validate` |
+//! | [`Client::get_validation`] | `GET /groups/{groupId}/liveMigrations/validate/{validationId}` |
+//! | [`Client::create_migration`] | `POST /groups/{groupId}/liveMigrations` |
+//! | [`Client::get_migration`] | `GET /groups/{groupId}/liveMigrations/{liveMigrationId}` |
+//! | [`Client::cutover`] | `PUT /groups/{groupId}/liveMigrations/{liveMigrationId}/cutover` |
+//!
+//! # Configuration from the environment
+//!
+//! [`Client::from_env`] reads `MONGODB_ATLAS_PUBLIC_API_KEY`/`MONGODB_ATLAS_PRIVATE_API_KEY`
+//! (Atlas CLI names) or `MONGODB_ATLAS_PUBLIC_KEY`/`MONGODB_ATLAS_PRIVATE_KEY` (Terraform
+//! names), or `MONGODB_ATLAS_CLIENT_ID`/`MONGODB_ATLAS_CLIENT_SECRET`, and optionally
+//! `MONGODB_ATLAS_BASE_URL` (e.g. [`GOVERNMENT_BASE_URL`]).
+
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod config;
+mod error;
+mod executor;
+mod ids;
+mod model;
+mod ops;
+mod request;
+mod retry;
+mod secret;
+mod status;
+
+pub use auth::Credentials;
+pub use client::Client;
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
+pub use error::{ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput};
+pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
+pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
+pub use request::{
+    Destination, HostnameSchema, MigrationRequest, MigrationRequestBuilder, ShardEntry,
+    ShardKeyKind, Sharding, Source,
+};
+pub use retry::RetryPolicy;
+pub use secret::{ExposeSecret, LinkToken, SecretString};
+pub use status::{MigrationStatus, ValidationStatus};

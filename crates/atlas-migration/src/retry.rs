@@ -1,0 +1,258 @@
+//! When and how long to wait before trying a call again.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+/// How failed calls are retried: exponential backoff with optional jitter.
+///
+/// Retried: `GET`, `PUT` (cutover) and `DELETE` on 429, 500, 502, 503, 504, connection failures
+/// and timeouts; `POST` only on 429 and on connection failures (the request never left).
+/// A `Retry-After` from the server replaces the computed delay, capped by
+/// [`max_backoff`](RetryPolicy::max_backoff).
+///
+/// ```
+/// use std::time::Duration;
+/// use atlas_migration::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(5)
+///     .with_initial_backoff(Duration::from_millis(200))
+///     .with_max_backoff(Duration::from_secs(10));
+/// assert_eq!(policy.max_attempts(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, 500 ms initial backoff doubling up to 30 s, with jitter.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    ///
+    /// ```
+    /// assert_eq!(atlas_migration::RetryPolicy::never().max_attempts(), 1);
+    /// ```
+    pub fn never() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Total attempts including the first (at least 1).
+    ///
+    /// ```
+    /// let p = atlas_migration::RetryPolicy::default().with_max_attempts(4);
+    /// ```
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Delay before the first retry; it doubles with every further retry.
+    ///
+    /// ```
+    /// let p = atlas_migration::RetryPolicy::default()
+    ///     .with_initial_backoff(std::time::Duration::from_millis(100));
+    /// ```
+    pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = delay;
+        self
+    }
+
+    /// Longest delay between attempts, also the cap on a server's `Retry-After`.
+    ///
+    /// ```
+    /// let p = atlas_migration::RetryPolicy::default()
+    ///     .with_max_backoff(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn with_max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = delay;
+        self
+    }
+
+    /// Whether to randomize delays so that many clients do not retry in lockstep.
+    ///
+    /// ```
+    /// let p = atlas_migration::RetryPolicy::default().with_jitter(false);
+    /// ```
+    pub fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Total attempts including the first.
+    ///
+    /// ```
+    /// assert_eq!(atlas_migration::RetryPolicy::default().max_attempts(), 3);
+    /// ```
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Delay before the first retry.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(atlas_migration::RetryPolicy::default().initial_backoff(), Duration::from_millis(500));
+    /// ```
+    pub fn initial_backoff(&self) -> Duration {
+        self.initial_backoff
+    }
+
+    /// Longest delay between attempts.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(atlas_migration::RetryPolicy::default().max_backoff(), Duration::from_secs(30));
+    /// ```
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
+    /// Whether delays are randomized.
+    ///
+    /// ```
+    /// assert!(atlas_migration::RetryPolicy::default().jitter());
+    /// ```
+    pub fn jitter(&self) -> bool {
+        self.jitter
+    }
+
+    /// The delays between attempts: one fewer than the attempts.
+    fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let mut builder = ExponentialBuilder::new()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
+        if self.jitter {
+            builder = builder.with_jitter();
+        }
+        let cap = self.max_backoff;
+        builder.build().map(move |d| d.min(cap))
+    }
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Return this outcome.
+    Done,
+    /// Try again, after the server's hint if it gave one.
+    Retry(Option<Duration>),
+}
+
+/// Runs `attempt` (numbered from 1) until `judge` says done or the policy is spent.
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut attempt: F,
+    judge: impl Fn(&T) -> Verdict,
+) -> T
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut delays = policy.delays();
+    let mut n = 1;
+    loop {
+        let outcome = attempt(n).await;
+        let Verdict::Retry(hint) = judge(&outcome) else {
+            return outcome;
+        };
+        let Some(computed) = delays.next() else {
+            tracing::debug!(attempt = n, "retries exhausted");
+            return outcome;
+        };
+        let delay = hint.map_or(computed, |h| h.min(policy.max_backoff));
+        tracing::info!(
+            attempt = n,
+            delay_ms = delay.as_millis() as u64,
+            server_hint = hint.is_some(),
+            "retrying after a transient failure"
+        );
+        tokio::time::sleep(delay).await;
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use tokio::time::Instant;
+
+    fn judge(status: &u16) -> Verdict {
+        match status {
+            503 => Verdict::Retry(None),
+            429 => Verdict::Retry(Some(Duration::from_secs(120))),
+            _ => Verdict::Done,
+        }
+    }
+
+    async fn schedule(policy: RetryPolicy, replies: Vec<u16>) -> (u16, Vec<Duration>) {
+        let start = Instant::now();
+        let seen = Mutex::new(Vec::new());
+        let replies = Mutex::new(replies.into_iter());
+        let out = run(
+            &policy,
+            |_| {
+                seen.lock().unwrap().push(start.elapsed());
+                let next = replies.lock().unwrap().next().unwrap_or(200);
+                async move { next }
+            },
+            judge,
+        )
+        .await;
+        (out, seen.into_inner().unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backs_off_exponentially_then_gives_up() {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_jitter(false);
+        let (out, at) = schedule(policy, vec![503, 503, 503, 503]).await;
+        assert_eq!(out, 503);
+        assert_eq!(at, [0, 1, 3].map(Duration::from_secs));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_but_capped() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(2)
+            .with_max_backoff(Duration::from_secs(7))
+            .with_jitter(false);
+        let (out, at) = schedule(policy, vec![429, 200]).await;
+        assert_eq!(out, 200);
+        assert_eq!(at, [0, 7].map(Duration::from_secs));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_stays_within_bounds_and_never_retries_once_done() {
+        let policy = RetryPolicy::default().with_initial_backoff(Duration::from_secs(1));
+        let (out, at) = schedule(policy.clone(), vec![503, 200]).await;
+        assert_eq!(out, 200);
+        assert!(
+            at[1] >= Duration::from_secs(1) && at[1] <= Duration::from_secs(2),
+            "{at:?}"
+        );
+        let (_, at) = schedule(RetryPolicy::never(), vec![503]).await;
+        assert_eq!(at.len(), 1);
+    }
+}

@@ -1,0 +1,39 @@
+//! Secret values: held in [`secrecy`] boxes, zeroized on drop, redacted in `Debug`.
+
+use std::fmt;
+
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// A link token from [`Client::create_link_token`](crate::Client::create_link_token): pasted into
+/// Cloud or Ops Manager to link the source organization with Atlas.
+///
+/// It is a credential: `Debug` prints `LinkToken([REDACTED])` and there is no `Display`.
+/// Read it with [`expose_secret`](ExposeSecret::expose_secret).
+///
+/// ```
+/// use atlas_migration::{ExposeSecret, LinkToken};
+///
+/// let token = LinkToken::from("aGVsbG8=".to_owned());
+/// assert_eq!(format!("{token:?}"), "LinkToken([REDACTED])");
+/// assert_eq!(token.expose_secret(), "aGVsbG8=");
+/// ```
+#[derive(Clone)]
+pub struct LinkToken(SecretString);
+
+impl From<String> for LinkToken {
+    fn from(value: String) -> Self {
+        Self(SecretString::from(value))
+    }
+}
+
+impl ExposeSecret<str> for LinkToken {
+    fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkToken([REDACTED])")
+    }
+}
