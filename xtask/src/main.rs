@@ -32,6 +32,9 @@ enum Command {
         /// Print each step as it runs.
         #[arg(long)]
         verbose: bool,
+        /// The workspace whose files are compared or written (default: this workspace).
+        #[arg(long, hide = true)]
+        root: Option<PathBuf>,
     },
 }
 
@@ -42,12 +45,13 @@ fn main() -> ExitCode {
             spec,
             check,
             verbose,
+            root,
         } => {
             let options = RegenOptions {
                 spec,
                 check,
                 verbose,
-                workspace_root: workspace_root(),
+                workspace_root: root.unwrap_or_else(workspace_root),
             };
             match regen::run(&options) {
                 Ok(report) => {

@@ -64,7 +64,8 @@ pub fn generate(input: &Input, names: &NameMap) -> Result<Generated> {
     let mut spec = trim::trim(&upstream, trim::TAG)?;
     drop(upstream);
     let notes = normalize::normalize(&mut spec, names)?;
-    let spec = walk::canonical(&spec);
+    // Normalization can orphan components (an old `NoBody` schema); trim once more.
+    let spec = walk::canonical(&trim::trim(&spec, trim::TAG)?);
     lap("trim + normalize", &mut timings);
     let openapi: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
         .map_err(|e| Error::new(format!("the trimmed spec is not valid OpenAPI 3.0: {e}")))?;
