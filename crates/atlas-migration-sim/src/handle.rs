@@ -295,3 +295,14 @@ impl Simulator {
         self.shared.inner.lock().faults.injected()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_is_send_sync_and_clone() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Simulator>();
+    }
+}

@@ -34,9 +34,18 @@ async fn manual_clock_steps_through_every_phase_deterministically() {
     assert!(!token.is_empty());
     assert_eq!(sim.link_tokens(&org), vec![token]);
 
-    let projects = json(c.get(&format!("/api/atlas/v2/orgs/{org}/liveMigrations/availableProjects")).await).await;
+    let projects = json(
+        c.get(&format!(
+            "/api/atlas/v2/orgs/{org}/liveMigrations/availableProjects"
+        ))
+        .await,
+    )
+    .await;
     let project = &projects[0];
-    assert_eq!(project["projectId"].as_str().unwrap(), sim.source_projects()[0].project_id);
+    assert_eq!(
+        project["projectId"].as_str().unwrap(),
+        sim.source_projects()[0].project_id
+    );
     assert_eq!(project["deployments"][0]["name"], "Cluster0");
     assert_eq!(project["deployments"][0]["sharded"], false);
     assert_eq!(project["migrationHosts"].as_array().unwrap().len(), 1);
@@ -53,7 +62,10 @@ async fn manual_clock_steps_through_every_phase_deterministically() {
     sim.advance(Duration::from_secs(10));
     assert_eq!(json(c.get(&vpath).await).await["status"], "SUCCESS");
 
-    let resp = c.create_migration(&group, migration_body(&group)).await.unwrap();
+    let resp = c
+        .create_migration(&group, migration_body(&group))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(resp.headers()["content-type"], V2024);
     let m = json(resp).await;
@@ -67,8 +79,14 @@ async fn manual_clock_steps_through_every_phase_deterministically() {
     assert_eq!(status_of(&c, &group, &id).await["status"], "NEW");
     sim.advance(Duration::from_secs(10));
     let w = status_of(&c, &group, &id).await;
-    assert_eq!((w["status"].as_str(), w["readyForCutover"].as_bool()), (Some("WORKING"), Some(false)));
-    assert_eq!(c.cutover(&group, &id).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (w["status"].as_str(), w["readyForCutover"].as_bool()),
+        (Some("WORKING"), Some(false))
+    );
+    assert_eq!(
+        c.cutover(&group, &id).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 
     sim.advance(Duration::from_secs(10));
     let r = status_of(&c, &group, &id).await;
@@ -83,14 +101,25 @@ async fn manual_clock_steps_through_every_phase_deterministically() {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert!(resp.bytes().await.unwrap().is_empty());
     let after = status_of(&c, &group, &id).await;
-    assert_eq!((after["status"].as_str(), after["readyForCutover"].as_bool()), (Some("WORKING"), Some(false)));
+    assert_eq!(
+        (after["status"].as_str(), after["readyForCutover"].as_bool()),
+        (Some("WORKING"), Some(false))
+    );
     sim.advance(Duration::from_secs(10));
     assert_eq!(status_of(&c, &group, &id).await["status"], "COMPLETE");
-    assert_eq!(sim.migration(&id).unwrap().status, MigrationStatus::Complete);
+    assert_eq!(
+        sim.migration(&id).unwrap().status,
+        MigrationStatus::Complete
+    );
 
     // Once the migration is terminal the link tokens can go.
     let del = c
-        .send(reqwest::Method::DELETE, &format!("/api/atlas/v2/orgs/{org}/liveMigrations/linkTokens"), V2023, None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/atlas/v2/orgs/{org}/liveMigrations/linkTokens"),
+            V2023,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(del.status(), StatusCode::NO_CONTENT);
@@ -113,7 +142,12 @@ async fn same_seed_and_steps_give_identical_answers() {
             .unwrap();
         let c = DigestClient::new(&sim);
         let group = sim.group_id().to_string();
-        let m = json(c.create_migration(&group, migration_body(&group)).await.unwrap()).await;
+        let m = json(
+            c.create_migration(&group, migration_body(&group))
+                .await
+                .unwrap(),
+        )
+        .await;
         let id = m["_id"].as_str().unwrap().to_string();
         let mut seen = vec![m];
         for _ in 0..5 {
@@ -132,7 +166,10 @@ async fn fast_timings_complete_a_migration_well_under_a_second() {
     let group = sim.group_id().to_string();
     let started = Instant::now();
     let v = json(c.validate(&group, migration_body(&group)).await).await;
-    let vpath = format!("/api/atlas/v2/groups/{group}/liveMigrations/validate/{}", v["_id"].as_str().unwrap());
+    let vpath = format!(
+        "/api/atlas/v2/groups/{group}/liveMigrations/validate/{}",
+        v["_id"].as_str().unwrap()
+    );
     loop {
         let s = json(c.get(&vpath).await).await;
         if s["status"] != "PENDING" {
@@ -141,7 +178,12 @@ async fn fast_timings_complete_a_migration_well_under_a_second() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let id = json(c.create_migration(&group, migration_body(&group)).await.unwrap()).await["_id"]
+    let id = json(
+        c.create_migration(&group, migration_body(&group))
+            .await
+            .unwrap(),
+    )
+    .await["_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -160,7 +202,10 @@ async fn fast_timings_complete_a_migration_well_under_a_second() {
             assert_eq!(c.cutover(&group, &id).await.status(), StatusCode::ACCEPTED);
             cut = true;
         }
-        assert!(started.elapsed() < Duration::from_secs(2), "lifecycle too slow: {statuses:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "lifecycle too slow: {statuses:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(statuses.last().unwrap(), "COMPLETE");
@@ -182,7 +227,14 @@ async fn scripted_failures_and_expiry_show_up_in_the_api() {
     sim.fail_next_validation("source cluster unreachable");
     let v = json(c.validate(&group, migration_body(&group)).await).await;
     sim.advance(Duration::from_secs(10));
-    let s = json(c.get(&format!("/api/atlas/v2/groups/{group}/liveMigrations/validate/{}", v["_id"].as_str().unwrap())).await).await;
+    let s = json(
+        c.get(&format!(
+            "/api/atlas/v2/groups/{group}/liveMigrations/validate/{}",
+            v["_id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
     assert_eq!(s["status"], "FAILED");
     assert_eq!(s["errorMessage"], "source cluster unreachable");
 
@@ -203,11 +255,19 @@ async fn scripted_failures_and_expiry_show_up_in_the_api() {
     assert_eq!(status_of(&c, &group, &windowed).await["status"], "WORKING");
     sim.advance(Duration::from_secs(3600));
     assert_eq!(status_of(&c, &group, &windowed).await["status"], "EXPIRED");
-    assert_eq!(c.cutover(&group, &windowed).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        c.cutover(&group, &windowed).await.status(),
+        StatusCode::CONFLICT
+    );
 }
 
 async fn create(c: &DigestClient, group: &str) -> String {
-    json(c.create_migration(group, migration_body(group)).await.unwrap()).await["_id"]
+    json(
+        c.create_migration(group, migration_body(group))
+            .await
+            .unwrap(),
+    )
+    .await["_id"]
         .as_str()
         .unwrap()
         .to_string()

@@ -5,13 +5,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use atlas_migration_sim::{DigestAlgorithm, Simulator, digest_response};
-use std::sync::Mutex;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Mutex;
 
 pub const V2023: &str = "application/vnd.atlas.2023-01-01+json";
 pub const V2024: &str = "application/vnd.atlas.2024-05-30+json";
-
 
 /// Extracts a parameter value from a `WWW-Authenticate` digest challenge.
 pub fn challenge_param(challenge: &str, name: &str) -> Option<String> {
@@ -137,7 +136,9 @@ impl DigestClient {
         body: Option<(&str, Value)>,
     ) -> reqwest::Result<Response> {
         for _ in 0..2 {
-            let resp = self.send_once(method.clone(), path, accept, body.clone()).await?;
+            let resp = self
+                .send_once(method.clone(), path, accept, body.clone())
+                .await?;
             if resp.status() == StatusCode::UNAUTHORIZED
                 && challenge_param(&www_authenticate(&resp), "stale").as_deref() == Some("true")
             {
@@ -176,23 +177,32 @@ impl DigestClient {
 
     pub async fn create_link_token(&self, org: &str) -> Response {
         let path = format!("/api/atlas/v2/orgs/{org}/liveMigrations/linkTokens");
-        self.send(Method::POST, &path, V2023, Some((V2023, json!({"accessListIps": ["1.2.3.4"]}))))
-            .await
-            .unwrap()
+        self.send(
+            Method::POST,
+            &path,
+            V2023,
+            Some((V2023, json!({"accessListIps": ["1.2.3.4"]}))),
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn create_migration(&self, group: &str, body: Value) -> reqwest::Result<Response> {
         let path = format!("/api/atlas/v2/groups/{group}/liveMigrations");
-        self.send(Method::POST, &path, V2024, Some((V2024, body))).await
+        self.send(Method::POST, &path, V2024, Some((V2024, body)))
+            .await
     }
 
     pub async fn validate(&self, group: &str, body: Value) -> Response {
         let path = format!("/api/atlas/v2/groups/{group}/liveMigrations/validate");
-        self.send(Method::POST, &path, V2024, Some((V2024, body))).await.unwrap()
+        self.send(Method::POST, &path, V2024, Some((V2024, body)))
+            .await
+            .unwrap()
     }
 
     pub async fn get_migration(&self, group: &str, id: &str) -> Response {
-        self.get(&format!("/api/atlas/v2/groups/{group}/liveMigrations/{id}")).await
+        self.get(&format!("/api/atlas/v2/groups/{group}/liveMigrations/{id}"))
+            .await
     }
 
     pub async fn cutover(&self, group: &str, id: &str) -> Response {
