@@ -82,7 +82,8 @@ pub struct Fault {
 
 impl Fault {
     /// A rule for one operation (a name from the operation table, or `oauth_token` /
-    /// `oauth_revoke`). Defaults to answering 503 once.
+    /// `oauth_revoke`). Defaults to answering 503 once. On the OAuth endpoints only status,
+    /// latency and dropped-connection faults act; the others answer normally.
     pub fn on(operation: &str) -> Self {
         Self {
             operations: Some(vec![operation.to_string()]),
