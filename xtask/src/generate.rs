@@ -38,13 +38,7 @@ pub fn httpmock_stubs(spec: &openapiv3::OpenAPI) -> Result<String> {
     let tokens = generator
         .httpmock(spec, "atlas_migration_sys")
         .map_err(|e| Error::new(format!("progenitor could not generate httpmock stubs: {e}")))?;
-    format_tokens(tokens).map(|code| adapt_httpmock(&code))
-}
-
-/// progenitor's httpmock generator targets an older httpmock; this adapts its output to the
-/// httpmock the workspace uses.
-fn adapt_httpmock(code: &str) -> String {
-    code.to_string()
+    format_tokens(tokens)
 }
 
 /// The operation table: stable name, upstream id, method, path and media types.
@@ -104,6 +98,29 @@ pub fn operation(name: &str) -> Option<&'static Operation> {{
     rustfmt(&format!("{HEADER}{code}"))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_docs_become_line_docs_without_indentation() {
+        let code =
+            "    /**Title\n\nBody line.\n```ignore\n    let x = 1;\n```*/\n    pub fn f() {}\n";
+        assert_eq!(
+            line_doc_comments(code),
+            "    /// Title\n    ///\n    /// Body line.\n    /// ```ignore\n    ///     let x = 1;\n    /// ```\n    pub fn f() {}\n"
+        );
+    }
+
+    #[test]
+    fn inner_block_docs_become_inner_line_docs() {
+        assert_eq!(
+            line_doc_comments("/*!A\nB*/\nmod m {}"),
+            "//! A\n//! B\nmod m {}\n"
+        );
+    }
+}
+
 fn quote_path(path: &str) -> proc_macro2::TokenStream {
     path.parse().expect("a valid Rust path")
 }
@@ -112,7 +129,50 @@ fn quote_path(path: &str) -> proc_macro2::TokenStream {
 fn format_tokens(tokens: proc_macro2::TokenStream) -> Result<String> {
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| Error::new(format!("generated code does not parse: {e}")))?;
-    rustfmt(&format!("{HEADER}{}", prettyplease::unparse(&file)))
+    let pretty = line_doc_comments(&prettyplease::unparse(&file));
+    rustfmt(&format!("{HEADER}{pretty}"))
+}
+
+/// Rewrites the `/** … */` and `/*! … */` blocks prettyplease emits for multi-line docs as
+/// `///` and `//!` lines. rustfmt indents the lines of a block comment, and rustdoc would
+/// then read every description paragraph as an indented code block (a failing doctest).
+pub fn line_doc_comments(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 8);
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let marker = if trimmed.starts_with("/**") && !trimmed.starts_with("/***") {
+            "///"
+        } else if trimmed.starts_with("/*!") {
+            "//!"
+        } else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let mut body = vec![trimmed[3..].to_string()];
+        while !body.last().is_some_and(|l| l.contains("*/")) {
+            match lines.next() {
+                Some(next) => body.push(next.to_string()),
+                None => break,
+            }
+        }
+        if let Some(last) = body.last_mut() {
+            if let Some(end) = last.rfind("*/") {
+                last.truncate(end);
+            }
+        }
+        for text in body {
+            let text = text.trim_end();
+            if text.is_empty() {
+                out.push_str(&format!("{indent}{marker}\n"));
+            } else {
+                out.push_str(&format!("{indent}{marker} {text}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// Formats `code` with the toolchain's rustfmt, so `cargo fmt --check` agrees with it.

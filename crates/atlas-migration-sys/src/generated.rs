@@ -73,10 +73,10 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub oplog_size_mb: ::std::option::Option<i32>,
-        /**Flag that indicates whether someone configured this cluster as a sharded cluster.
-
-        - If `true`, this cluster serves as a sharded cluster.
-        - If `false`, this cluster serves as a replica set.*/
+        /// Flag that indicates whether someone configured this cluster as a sharded cluster.
+        ///
+        /// - If `true`, this cluster serves as a sharded cluster.
+        /// - If `false`, this cluster serves as a replica set.
         pub sharded: bool,
         ///Number of shards that comprise this cluster.
         #[serde(
@@ -260,9 +260,9 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub source_group_id: ::std::option::Option<::std::string::String>,
-        /**State of the specified validation job returned at the time of the request.
-
-        Known values: `PENDING`, `SUCCESS`, `FAILED`. The server may add others.*/
+        /// State of the specified validation job returned at the time of the request.
+        ///
+        /// Known values: `PENDING`, `SUCCESS`, `FAILED`. The server may add others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
     }
@@ -324,24 +324,24 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ready_for_cutover: ::std::option::Option<bool>,
-        /**Progress made in migrating one cluster to MongoDB Atlas.
-
-        `NEW`: Someone scheduled a local cluster migration to MongoDB Atlas.
-
-        `FAILED`: The cluster migration to MongoDB Atlas failed.
-
-        `COMPLETE`: The cluster migration to MongoDB Atlas succeeded.
-
-        `EXPIRED`: MongoDB Atlas prepares to begin the cut over of the migrating cluster when source and destination clusters have almost synchronized. If `"readyForCutover" : true`, this synchronization starts a timer of 120 hours. You can extend this timer. If the timer expires, MongoDB Atlas returns this status.
-
-        `WORKING`: The cluster migration to MongoDB Atlas is performing one of the following tasks:
-
-        - Preparing connections to source and destination clusters.
-        - Replicating data from source to destination.
-        - Verifying MongoDB Atlas connection settings.
-        - Stopping replication after the cut over.
-
-        Known values: `NEW`, `WORKING`, `FAILED`, `COMPLETE`, `EXPIRED`. The server may add others.*/
+        /// Progress made in migrating one cluster to MongoDB Atlas.
+        ///
+        /// `NEW`: Someone scheduled a local cluster migration to MongoDB Atlas.
+        ///
+        /// `FAILED`: The cluster migration to MongoDB Atlas failed.
+        ///
+        /// `COMPLETE`: The cluster migration to MongoDB Atlas succeeded.
+        ///
+        /// `EXPIRED`: MongoDB Atlas prepares to begin the cut over of the migrating cluster when source and destination clusters have almost synchronized. If `"readyForCutover" : true`, this synchronization starts a timer of 120 hours. You can extend this timer. If the timer expires, MongoDB Atlas returns this status.
+        ///
+        /// `WORKING`: The cluster migration to MongoDB Atlas is performing one of the following tasks:
+        ///
+        /// - Preparing connections to source and destination clusters.
+        /// - Replicating data from source to destination.
+        /// - Verifying MongoDB Atlas connection settings.
+        /// - Stopping replication after the cut over.
+        ///
+        /// Known values: `NEW`, `WORKING`, `FAILED`, `COMPLETE`, `EXPIRED`. The server may add others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
     }
@@ -1872,19 +1872,19 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for MongoDB Atlas Administration API
-
-The MongoDB Atlas Administration API allows developers to manage all components in MongoDB Atlas.
-
-The Atlas Administration API uses OAuth2 Service Accounts or HTTP Digest Authentication to authenticate requests. Provide a programmatic API public key and corresponding private key as the username and password when constructing the HTTP request. For example, to return database access history with cURL, run the following command in the terminal:
-
-To learn more, see Get Started with the Atlas Administration API. For support, see MongoDB Support.
-
-You can also explore the various endpoints available through the Atlas Administration API in MongoDB's Postman workspace.
-
-https://www.mongodb.com/mongodb-management-service-terms-and-conditions
-
-Version: 2.0*/
+/// Client for MongoDB Atlas Administration API
+///
+/// The MongoDB Atlas Administration API allows developers to manage all components in MongoDB Atlas.
+///
+/// The Atlas Administration API uses OAuth2 Service Accounts or HTTP Digest Authentication to authenticate requests. Provide a programmatic API public key and corresponding private key as the username and password when constructing the HTTP request. For example, to return database access history with cURL, run the following command in the terminal:
+///
+/// To learn more, see Get Started with the Atlas Administration API. For support, see MongoDB Support.
+///
+/// You can also explore the various endpoints available through the Atlas Administration API in MongoDB's Postman workspace.
+///
+/// https://www.mongodb.com/mongodb-management-service-terms-and-conditions
+///
+/// Version: 2.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -1949,195 +1949,195 @@ const _: () = {
     }
 };
 impl Client {
-    /**Migrate One Local Managed Cluster to MongoDB Atlas
-
-    Migrate one cluster that Cloud or Ops Manager manages to MongoDB Atlas.
-
-    Please make sure to validate your migration before initiating it.
-
-    You can use this API endpoint for push live migrations only. Your API Key must have the Organization Owner role to successfully call this resource.
-
-    **NOTE**: Migrating time-series collections is not yet supported on MongoDB 6.0 or higher. Migrations on MongoDB 6.0 or higher will skip any time-series collections on the source cluster. Deprecated versions: v2-{2023-01-01}
-
-    Sends a `POST` request to `/api/atlas/v2/groups/{groupId}/liveMigrations`
-
-    Arguments:
-    - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
-
-    **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    - `body`: One migration to be created.
-    ```ignore
-    let response = client.create_push_migration()
-        .group_id(group_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Migrate One Local Managed Cluster to MongoDB Atlas
+    ///
+    /// Migrate one cluster that Cloud or Ops Manager manages to MongoDB Atlas.
+    ///
+    /// Please make sure to validate your migration before initiating it.
+    ///
+    /// You can use this API endpoint for push live migrations only. Your API Key must have the Organization Owner role to successfully call this resource.
+    ///
+    /// **NOTE**: Migrating time-series collections is not yet supported on MongoDB 6.0 or higher. Migrations on MongoDB 6.0 or higher will skip any time-series collections on the source cluster. Deprecated versions: v2-{2023-01-01}
+    ///
+    /// Sends a `POST` request to `/api/atlas/v2/groups/{groupId}/liveMigrations`
+    ///
+    /// Arguments:
+    /// - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+    ///
+    /// **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// - `body`: One migration to be created.
+    /// ```ignore
+    /// let response = client.create_push_migration()
+    ///     .group_id(group_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_push_migration(&self) -> builder::CreatePushMigration<'_> {
         builder::CreatePushMigration::new(self)
     }
-    /**Validate One Migration Request
-
-    Verifies whether the provided credentials, available disk space, MongoDB versions, and so on meet the requirements of the migration request. If the check passes, the migration can proceed. Your API Key must have the Organization Owner role to successfully call this resource. Deprecated versions: v2-{2023-01-01}
-
-    Sends a `POST` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/validate`
-
-    Arguments:
-    - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
-
-    **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    - `body`: One migration to be validated.
-    ```ignore
-    let response = client.validate_migration()
-        .group_id(group_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Validate One Migration Request
+    ///
+    /// Verifies whether the provided credentials, available disk space, MongoDB versions, and so on meet the requirements of the migration request. If the check passes, the migration can proceed. Your API Key must have the Organization Owner role to successfully call this resource. Deprecated versions: v2-{2023-01-01}
+    ///
+    /// Sends a `POST` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/validate`
+    ///
+    /// Arguments:
+    /// - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+    ///
+    /// **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// - `body`: One migration to be validated.
+    /// ```ignore
+    /// let response = client.validate_migration()
+    ///     .group_id(group_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn validate_migration(&self) -> builder::ValidateMigration<'_> {
         builder::ValidateMigration::new(self)
     }
-    /**Return One Migration Validation Job
-
-    Return the status of one migration validation job. Your API Key must have the Organization Owner role to successfully call this resource.
-
-    Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}`
-
-    Arguments:
-    - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
-
-    **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
-    - `validation_id`: Unique 24-hexadecimal digit string that identifies the validation job.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    ```ignore
-    let response = client.get_validation_status()
-        .group_id(group_id)
-        .validation_id(validation_id)
-        .envelope(envelope)
-        .send()
-        .await;
-    ```*/
+    /// Return One Migration Validation Job
+    ///
+    /// Return the status of one migration validation job. Your API Key must have the Organization Owner role to successfully call this resource.
+    ///
+    /// Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}`
+    ///
+    /// Arguments:
+    /// - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+    ///
+    /// **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+    /// - `validation_id`: Unique 24-hexadecimal digit string that identifies the validation job.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// ```ignore
+    /// let response = client.get_validation_status()
+    ///     .group_id(group_id)
+    ///     .validation_id(validation_id)
+    ///     .envelope(envelope)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn get_validation_status(&self) -> builder::GetValidationStatus<'_> {
         builder::GetValidationStatus::new(self)
     }
-    /**Return One Migration Job
-
-    Return details of one cluster migration job. Each push live migration job uses one migration host. Your API Key must have the Organization Member role to successfully call this resource.
-
-    Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}`
-
-    Arguments:
-    - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
-
-    **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
-    - `live_migration_id`: Unique 24-hexadecimal digit string that identifies the migration.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    ```ignore
-    let response = client.get_push_migration()
-        .group_id(group_id)
-        .live_migration_id(live_migration_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .send()
-        .await;
-    ```*/
+    /// Return One Migration Job
+    ///
+    /// Return details of one cluster migration job. Each push live migration job uses one migration host. Your API Key must have the Organization Member role to successfully call this resource.
+    ///
+    /// Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}`
+    ///
+    /// Arguments:
+    /// - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+    ///
+    /// **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+    /// - `live_migration_id`: Unique 24-hexadecimal digit string that identifies the migration.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// ```ignore
+    /// let response = client.get_push_migration()
+    ///     .group_id(group_id)
+    ///     .live_migration_id(live_migration_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn get_push_migration(&self) -> builder::GetPushMigration<'_> {
         builder::GetPushMigration::new(self)
     }
-    /**Cut Over One Migrated Cluster
-
-    Cut over the migrated cluster to MongoDB Atlas. Confirm when the cut over completes. When the cut over completes, MongoDB Atlas completes the live migration process and stops synchronizing with the source cluster. Your API Key must have the Organization Owner role to successfully call this resource.
-
-    Sends a `PUT` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover`
-
-    Arguments:
-    - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
-
-    **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
-    - `live_migration_id`: Unique 24-hexadecimal digit string that identifies the migration.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    ```ignore
-    let response = client.cutover_migration()
-        .group_id(group_id)
-        .live_migration_id(live_migration_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .send()
-        .await;
-    ```*/
+    /// Cut Over One Migrated Cluster
+    ///
+    /// Cut over the migrated cluster to MongoDB Atlas. Confirm when the cut over completes. When the cut over completes, MongoDB Atlas completes the live migration process and stops synchronizing with the source cluster. Your API Key must have the Organization Owner role to successfully call this resource.
+    ///
+    /// Sends a `PUT` request to `/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover`
+    ///
+    /// Arguments:
+    /// - `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+    ///
+    /// **NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+    /// - `live_migration_id`: Unique 24-hexadecimal digit string that identifies the migration.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// ```ignore
+    /// let response = client.cutover_migration()
+    ///     .group_id(group_id)
+    ///     .live_migration_id(live_migration_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn cutover_migration(&self) -> builder::CutoverMigration<'_> {
         builder::CutoverMigration::new(self)
     }
-    /**Return All Projects Available for Migration
-
-    Return all projects that you can migrate to the specified organization.
-
-    Sends a `GET` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects`
-
-    Arguments:
-    - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    ```ignore
-    let response = client.list_source_projects()
-        .org_id(org_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .send()
-        .await;
-    ```*/
+    /// Return All Projects Available for Migration
+    ///
+    /// Return all projects that you can migrate to the specified organization.
+    ///
+    /// Sends a `GET` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects`
+    ///
+    /// Arguments:
+    /// - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// ```ignore
+    /// let response = client.list_source_projects()
+    ///     .org_id(org_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_source_projects(&self) -> builder::ListSourceProjects<'_> {
         builder::ListSourceProjects::new(self)
     }
-    /**Create One Link-Token
-
-    Create one link-token that contains all the information required to complete the link. MongoDB Atlas uses the link-token for push live migrations only. Live migration (push) allows you to securely push data from Cloud Manager or Ops Manager into MongoDB Atlas. Your API Key must have the Organization Owner role to successfully call this resource.
-
-    Sends a `POST` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens`
-
-    Arguments:
-    - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
-    - `body`: IP address access list entries associated with the migration.
-    ```ignore
-    let response = client.create_link_token()
-        .org_id(org_id)
-        .envelope(envelope)
-        .pretty(pretty)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create One Link-Token
+    ///
+    /// Create one link-token that contains all the information required to complete the link. MongoDB Atlas uses the link-token for push live migrations only. Live migration (push) allows you to securely push data from Cloud Manager or Ops Manager into MongoDB Atlas. Your API Key must have the Organization Owner role to successfully call this resource.
+    ///
+    /// Sends a `POST` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens`
+    ///
+    /// Arguments:
+    /// - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+    /// - `body`: IP address access list entries associated with the migration.
+    /// ```ignore
+    /// let response = client.create_link_token()
+    ///     .org_id(org_id)
+    ///     .envelope(envelope)
+    ///     .pretty(pretty)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_link_token(&self) -> builder::CreateLinkToken<'_> {
         builder::CreateLinkToken::new(self)
     }
-    /**Remove One Link-Token
-
-    Remove one organization link and its associated public API key. MongoDB Atlas uses the link-token for push live migrations only. Live migrations (push) let you securely push data from Cloud Manager or Ops Manager into MongoDB Atlas. Your API Key must have the Organization Owner role to successfully call this resource.
-
-    Sends a `DELETE` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens`
-
-    Arguments:
-    - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
-    - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
-    ```ignore
-    let response = client.delete_link_tokens()
-        .org_id(org_id)
-        .envelope(envelope)
-        .send()
-        .await;
-    ```*/
+    /// Remove One Link-Token
+    ///
+    /// Remove one organization link and its associated public API key. MongoDB Atlas uses the link-token for push live migrations only. Live migrations (push) let you securely push data from Cloud Manager or Ops Manager into MongoDB Atlas. Your API Key must have the Organization Owner role to successfully call this resource.
+    ///
+    /// Sends a `DELETE` request to `/api/atlas/v2/orgs/{orgId}/liveMigrations/linkTokens`
+    ///
+    /// Arguments:
+    /// - `org_id`: Unique 24-hexadecimal digit string that identifies the organization that contains your projects. Use the [/orgs](#tag/Organizations/operation/listOrganizations) endpoint to retrieve all organizations to which the authenticated user has access.
+    /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+    /// ```ignore
+    /// let response = client.delete_link_tokens()
+    ///     .org_id(org_id)
+    ///     .envelope(envelope)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn delete_link_tokens(&self) -> builder::DeleteLinkTokens<'_> {
         builder::DeleteLinkTokens::new(self)
     }
@@ -2151,9 +2151,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`Client::create_push_migration`]
-
-    [`Client::create_push_migration`]: super::Client::create_push_migration*/
+    /// Builder for [`Client::create_push_migration`]
+    ///
+    /// [`Client::create_push_migration`]: super::Client::create_push_migration
     #[derive(Debug, Clone)]
     pub struct CreatePushMigration<'a> {
         client: &'a super::Client,
@@ -2294,9 +2294,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::validate_migration`]
-
-    [`Client::validate_migration`]: super::Client::validate_migration*/
+    /// Builder for [`Client::validate_migration`]
+    ///
+    /// [`Client::validate_migration`]: super::Client::validate_migration
     #[derive(Debug, Clone)]
     pub struct ValidateMigration<'a> {
         client: &'a super::Client,
@@ -2437,9 +2437,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_validation_status`]
-
-    [`Client::get_validation_status`]: super::Client::get_validation_status*/
+    /// Builder for [`Client::get_validation_status`]
+    ///
+    /// [`Client::get_validation_status`]: super::Client::get_validation_status
     #[derive(Debug, Clone)]
     pub struct GetValidationStatus<'a> {
         client: &'a super::Client,
@@ -2547,9 +2547,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_push_migration`]
-
-    [`Client::get_push_migration`]: super::Client::get_push_migration*/
+    /// Builder for [`Client::get_push_migration`]
+    ///
+    /// [`Client::get_push_migration`]: super::Client::get_push_migration
     #[derive(Debug, Clone)]
     pub struct GetPushMigration<'a> {
         client: &'a super::Client,
@@ -2670,9 +2670,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::cutover_migration`]
-
-    [`Client::cutover_migration`]: super::Client::cutover_migration*/
+    /// Builder for [`Client::cutover_migration`]
+    ///
+    /// [`Client::cutover_migration`]: super::Client::cutover_migration
     #[derive(Debug, Clone)]
     pub struct CutoverMigration<'a> {
         client: &'a super::Client,
@@ -2794,9 +2794,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_source_projects`]
-
-    [`Client::list_source_projects`]: super::Client::list_source_projects*/
+    /// Builder for [`Client::list_source_projects`]
+    ///
+    /// [`Client::list_source_projects`]: super::Client::list_source_projects
     #[derive(Debug, Clone)]
     pub struct ListSourceProjects<'a> {
         client: &'a super::Client,
@@ -2908,9 +2908,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_link_token`]
-
-    [`Client::create_link_token`]: super::Client::create_link_token*/
+    /// Builder for [`Client::create_link_token`]
+    ///
+    /// [`Client::create_link_token`]: super::Client::create_link_token
     #[derive(Debug, Clone)]
     pub struct CreateLinkToken<'a> {
         client: &'a super::Client,
@@ -3044,9 +3044,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_link_tokens`]
-
-    [`Client::delete_link_tokens`]: super::Client::delete_link_tokens*/
+    /// Builder for [`Client::delete_link_tokens`]
+    ///
+    /// [`Client::delete_link_tokens`]: super::Client::delete_link_tokens
     #[derive(Debug, Clone)]
     pub struct DeleteLinkTokens<'a> {
         client: &'a super::Client,
