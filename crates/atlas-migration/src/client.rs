@@ -120,7 +120,12 @@ impl Client {
             Kind::ApiKey {
                 public_key,
                 private_key,
-            } => Auth::Digest(DigestAuth::new(public_key, private_key)),
+            } => {
+                let probe = parsed.join("api/atlas/v2").map_err(|e| {
+                    Error::invalid_input("base_url", Some(&b.base_url), e.to_string())
+                })?;
+                Auth::Digest(DigestAuth::new(public_key, private_key, probe))
+            }
             Kind::ServiceAccount {
                 client_id,
                 client_secret,

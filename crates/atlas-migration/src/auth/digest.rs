@@ -2,7 +2,8 @@
 //! challenge so the steady state costs one exchange per call.
 //!
 //! * A request with a body is never sent without `Authorization`: a cold client first gets a
-//!   challenge with a bodiless `GET` to the operation's own URL, which cannot change anything.
+//!   challenge with a bodiless `GET {base}/api/atlas/v2` (the read-only API root), which
+//!   cannot change anything and, unlike the operation's own path, exists for `GET`.
 //! * Concurrent cold calls share one challenge round (single flight).
 //! * Every later request carries `Authorization` preemptively, with the nonce count increasing
 //!   under a lock.
@@ -22,6 +23,8 @@ use crate::error::{AuthError, Error};
 pub(crate) struct DigestAuth {
     username: String,
     password: SecretString,
+    /// Where challenges are fetched: the read-only API root.
+    probe_url: reqwest::Url,
     /// The challenge answered preemptively; its nonce count lives inside.
     cached: Mutex<Option<DigestClient>>,
     /// Held while fetching a challenge so that concurrent cold calls share one round.
@@ -35,10 +38,11 @@ struct Answer {
 }
 
 impl DigestAuth {
-    pub(crate) fn new(username: String, password: SecretString) -> Self {
+    pub(crate) fn new(username: String, password: SecretString, probe_url: reqwest::Url) -> Self {
         Self {
             username,
             password,
+            probe_url,
             cached: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
         }
@@ -112,7 +116,7 @@ impl DigestAuth {
         if self.has_challenge() {
             return Ok(());
         }
-        let mut probe = reqwest::Request::new(Method::GET, request.url().clone());
+        let mut probe = reqwest::Request::new(Method::GET, self.probe_url.clone());
         *probe.timeout_mut() = request.timeout().copied();
         for name in [http::header::ACCEPT, http::header::USER_AGENT] {
             if let Some(v) = request.headers().get(&name) {
