@@ -1,0 +1,156 @@
+//! Retry behaviour over real HTTP with short real delays (the retry schedule itself is
+//! unit-tested on paused time in `src/retry.rs`).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use atlas_migration::RetryPolicy;
+use atlas_migration_sim::{Fault, Simulator};
+
+async fn linked_sim(builder: atlas_migration_sim::SimulatorBuilder) -> Simulator {
+    support::linked(builder).await
+}
+
+#[tokio::test]
+async fn get_is_retried_on_503_until_it_succeeds() {
+    let sim = linked_sim(
+        Simulator::builder().fault(Fault::on("list_source_projects").status(503).times(2)),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    client
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap();
+    assert_eq!(sim.count("list_source_projects"), 3);
+}
+
+#[tokio::test]
+async fn retries_stop_at_max_attempts_with_the_last_error() {
+    let sim = linked_sim(
+        Simulator::builder().fault(Fault::on("list_source_projects").status(500).always()),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let err = client
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert!(err.is_transient());
+    assert_eq!(sim.count("list_source_projects"), 3);
+}
+
+#[tokio::test]
+async fn post_is_not_retried_on_500() {
+    let sim = linked_sim(
+        Simulator::builder().fault(Fault::on("create_push_migration").status(500).times(1)),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let group = support::group(&sim);
+    let err = client
+        .create_migration(&group, &support::request(&sim, &group))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.migrations_created(), 0);
+}
+
+#[tokio::test]
+async fn post_is_retried_on_429_honouring_retry_after() {
+    let sim = linked_sim(
+        Simulator::builder().fault(
+            Fault::on("create_push_migration")
+                .too_many_requests(1)
+                .times(1),
+        ),
+    )
+    .await;
+    let client = support::builder(&sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_max_backoff(Duration::from_secs(5))
+                .with_jitter(false),
+        )
+        .build()
+        .unwrap();
+    let group = support::group(&sim);
+    let start = Instant::now();
+    client
+        .create_migration(&group, &support::request(&sim, &group))
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(sim.count("create_push_migration"), 2);
+    assert_eq!(sim.migrations_created(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_by_max_backoff() {
+    let sim = linked_sim(
+        Simulator::builder().fault(
+            Fault::on("list_source_projects")
+                .too_many_requests(30)
+                .times(1),
+        ),
+    )
+    .await;
+    let client = support::digest_client(&sim); // max backoff 200 ms
+    let start = Instant::now();
+    client
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
+    let sim = linked_sim(
+        Simulator::builder().fault(
+            Fault::on("create_push_migration")
+                .drop_after_processing()
+                .times(1),
+        ),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let group = support::group(&sim);
+    let err = client
+        .create_migration(&group, &support::request(&sim, &group))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
+    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.duplicate_creates(), 0);
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = support::builder(&url)
+        .api_key("pub", "priv".to_owned())
+        .build()
+        .unwrap();
+    let err = client
+        .list_source_projects(&"4888442a3354817a7320eb61".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(err.to_string().starts_with("transport error"), "{err}");
+}
