@@ -24,8 +24,9 @@ fn reply_is_secret(operation: &str) -> bool {
     operation == "create_link_token"
 }
 
-/// Runs one generated call and returns its decoded reply.
-async fn call<T, E>(
+/// Runs one generated call and returns its decoded reply. A success status other than the
+/// documented one (e.g. 200 instead of 201) is decoded the same way.
+async fn call<T: DeserializeOwned, E>(
     operation: &'static str,
     send: impl Future<Output = Result<ResponseValue<T>, SysError<E>>>,
 ) -> Result<T, Error> {
@@ -35,8 +36,37 @@ async fn call<T, E>(
     }
     match out {
         Ok(reply) => Ok(reply.into_inner()),
+        Err(SysError::UnexpectedResponse(r)) if r.status().is_success() => {
+            let status = r.status().as_u16();
+            let body = r.bytes().await.map_err(Error::Transport)?;
+            serde_json::from_slice(&body)
+                .map_err(|e| from_payload_error(operation, Some(status), &body, e))
+        }
         Err(e) => Err(from_sys(operation, e).await),
     }
+}
+
+fn from_payload_error(
+    operation: &'static str,
+    status: Option<u16>,
+    body: &[u8],
+    e: serde_json::Error,
+) -> Error {
+    let secret = reply_is_secret(operation);
+    let message = if secret {
+        format!(
+            "the reply is not the expected JSON ({:?} error)",
+            e.classify()
+        )
+    } else {
+        e.to_string()
+    };
+    Error::Decode(DecodeError::new(
+        operation,
+        status,
+        message,
+        (!secret).then_some(body),
+    ))
 }
 
 /// Runs one generated call whose success carries no body; any 2xx is success.

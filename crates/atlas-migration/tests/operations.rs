@@ -1,0 +1,363 @@
+//! Request and response shapes of the eight operations, and error mapping, on httpmock.
+//! A service account is used so that every mock can match on a fixed bearer token.
+
+mod support;
+
+use std::time::Duration;
+
+use atlas_migration::{
+    Client, Destination, ExposeSecret, GroupId, HostnameSchema, LiveMigrationId, MigrationRequest,
+    MigrationStatus, OrgId, ShardEntry, ShardKeyKind, Sharding, Source, ValidationId,
+    ValidationStatus,
+};
+use httpmock::prelude::*;
+use serde_json::json;
+
+const V2023: &str = "application/vnd.atlas.2023-01-01+json";
+const V2024: &str = "application/vnd.atlas.2024-05-30+json";
+const ORG: &str = "4888442a3354817a7320eb61";
+const GROUP: &str = "32b6e34b3d91647abb20e7b8";
+const MIG: &str = "6296fb4c7c7aa997cf94e9a8";
+const VAL: &str = "507f1f77bcf86cd799439011";
+
+async fn setup() -> (MockServer, Client) {
+    let server = MockServer::start_async().await;
+    server.mock(|when, then| {
+        when.method(POST).path("/api/oauth/token");
+        then.status(200)
+            .header("content-type", "application/json")
+            .json_body(
+                json!({"access_token": "tok-abc", "expires_in": 3600, "token_type": "Bearer"}),
+            );
+    });
+    let client = support::builder(&server.base_url())
+        .service_account("mdb_sa_id", "mdb_sa_sk".to_owned())
+        .retry_policy(atlas_migration::RetryPolicy::never())
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+fn ids() -> (OrgId, GroupId, LiveMigrationId, ValidationId) {
+    (
+        ORG.parse().unwrap(),
+        GROUP.parse().unwrap(),
+        MIG.parse().unwrap(),
+        VAL.parse().unwrap(),
+    )
+}
+
+fn request() -> MigrationRequest {
+    MigrationRequest::builder()
+        .source(
+            Source::new("legacy", "5f1e2d3c4b5a69788796a5b4".parse().unwrap())
+                .managed_authentication()
+                .tls(true),
+        )
+        .destination(
+            Destination::new("target", GROUP.parse().unwrap())
+                .hostname_schema(HostnameSchema::PrivateLink)
+                .private_link_id("pl-1"),
+        )
+        .migration_host("mirror-1")
+        .drop_destination_data(true)
+        .sharding(
+            Sharding::new(true).entry(
+                ShardEntry::new("db", "c")
+                    .key("a", ShardKeyKind::Ascending)
+                    .key("b", ShardKeyKind::Hashed),
+            ),
+        )
+        .build()
+        .unwrap()
+}
+
+fn request_json() -> serde_json::Value {
+    json!({
+        "source": {"clusterName": "legacy", "groupId": "5f1e2d3c4b5a69788796a5b4",
+                   "managedAuthentication": true, "ssl": true},
+        "destination": {"clusterName": "target", "groupId": GROUP,
+                        "hostnameSchemaType": "PRIVATE_LINK", "privateLinkId": "pl-1"},
+        "migrationHosts": ["mirror-1"],
+        "dropDestinationData": true,
+        "sharding": {"createSupportingIndexes": true, "shardingEntries": [
+            {"database": "db", "collection": "c", "shardCollection": {"key": [{"a": 1}, {"b": "hashed"}]}}]}
+    })
+}
+
+#[tokio::test]
+async fn create_link_token_sends_access_list_and_returns_a_secret() {
+    let (server, client) = setup().await;
+    let (org, ..) = ids();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!(
+                "/api/atlas/v2/orgs/{ORG}/liveMigrations/linkTokens"
+            ))
+            .header("authorization", "Bearer tok-abc")
+            .header("accept", V2023)
+            .header("content-type", V2023)
+            .header_includes("user-agent", "atlas-migration/")
+            .json_body(json!({"accessListIps": ["203.0.113.7"]}));
+        then.status(200)
+            .header("content-type", V2023)
+            .json_body(json!({"linkToken": "bGluay10b2tlbi1zZWNyZXQ="}));
+    });
+    let token = client
+        .create_link_token(&org, ["203.0.113.7"])
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "bGluay10b2tlbi1zZWNyZXQ=");
+    m.assert();
+}
+
+#[tokio::test]
+async fn delete_and_list_use_the_org_paths() {
+    let (server, client) = setup().await;
+    let (org, ..) = ids();
+    let del = server.mock(|when, then| {
+        when.method(DELETE)
+            .path(format!(
+                "/api/atlas/v2/orgs/{ORG}/liveMigrations/linkTokens"
+            ))
+            .header("accept", V2023);
+        then.status(204);
+    });
+    let list = server.mock(|when, then| {
+        when.method(GET)
+            .path(format!(
+                "/api/atlas/v2/orgs/{ORG}/liveMigrations/availableProjects"
+            ))
+            .header("accept", V2023);
+        then.status(200).header("content-type", V2023).json_body(json!([{
+            "name": "legacy", "projectId": GROUP, "migrationHosts": ["mirror-1"],
+            "deployments": [{"name": "rs0", "featureCompatibilityVersion": "7.0", "managed": true,
+                "mongoDBVersion": "7.0.5", "sharded": false, "tlsEnabled": true}]
+        }]));
+    });
+    client.delete_link_tokens(&org).await.unwrap();
+    let projects = client.list_source_projects(&org).await.unwrap();
+    assert_eq!(projects[0].project_id.as_str(), GROUP);
+    assert_eq!(projects[0].deployments[0].name, "rs0");
+    del.assert();
+    list.assert();
+}
+
+#[tokio::test]
+async fn validate_and_create_send_the_2024_request_body() {
+    let (server, client) = setup().await;
+    let (_, group, ..) = ids();
+    let validate = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!(
+                "/api/atlas/v2/groups/{GROUP}/liveMigrations/validate"
+            ))
+            .header("accept", V2024)
+            .header("content-type", V2024)
+            .json_body(request_json());
+        then.status(200)
+            .header("content-type", V2024)
+            .json_body(json!({
+            "_id": VAL, "groupId": GROUP, "status": "PENDING"}));
+    });
+    let create = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations"))
+            .header("accept", V2024)
+            .header("content-type", V2024)
+            .json_body(request_json());
+        then.status(201).header("content-type", V2024).json_body(json!({
+            "_id": MIG, "status": "NEW", "readyForCutover": false, "migrationHosts": ["mirror-1"]}));
+    });
+    let v = client.validate_migration(&group, &request()).await.unwrap();
+    assert_eq!(v.status, Some(ValidationStatus::Pending));
+    let m = client.create_migration(&group, &request()).await.unwrap();
+    assert_eq!(m.status, MigrationStatus::New);
+    assert_eq!(m.id.unwrap().as_str(), MIG);
+    validate.assert();
+    create.assert();
+}
+
+#[tokio::test]
+async fn get_validation_get_migration_and_cutover() {
+    let (server, client) = setup().await;
+    let (_, group, mig, val) = ids();
+    let gv = server.mock(|when, then| {
+        when.method(GET)
+            .path(format!(
+                "/api/atlas/v2/groups/{GROUP}/liveMigrations/validate/{VAL}"
+            ))
+            .header("accept", V2023);
+        then.status(200)
+            .header("content-type", V2023)
+            .json_body(json!({
+            "_id": VAL, "status": "FAILED", "errorMessage": "source unreachable"}));
+    });
+    let gm = server.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"))
+            .header("accept", V2023);
+        then.status(200)
+            .header("content-type", V2023)
+            .json_body(json!({
+            "_id": MIG, "status": "PAUSED", "readyForCutover": true, "lagTimeSeconds": 4,
+            "migrationHosts": ["mirror-1"]}));
+    });
+    let cut = server.mock(|when, then| {
+        when.method(PUT)
+            .path(format!(
+                "/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}/cutover"
+            ))
+            .header("accept", V2023);
+        then.status(202);
+    });
+    let v = client.get_validation(&group, &val).await.unwrap();
+    assert!(v.is_terminal() && !v.is_success());
+    assert_eq!(v.error_message.as_deref(), Some("source unreachable"));
+    let m = client.get_migration(&group, &mig).await.unwrap();
+    assert_eq!(m.status, MigrationStatus::Unknown("PAUSED".into()));
+    assert!(m.ready_for_cutover);
+    assert_eq!(m.lag, Some(Duration::from_secs(4)));
+    client.cutover(&group, &mig).await.unwrap();
+    gv.assert();
+    gm.assert();
+    cut.assert();
+}
+
+async fn error_for(status: u16, headers: &[(&str, &str)], body: &str) -> atlas_migration::Error {
+    let (server, client) = setup().await;
+    let (_, group, mig, _) = ids();
+    server.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
+        let mut then = then.status(status).body(body);
+        for (k, v) in headers {
+            then = then.header(*k, *v);
+        }
+    });
+    client.get_migration(&group, &mig).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn atlas_error_bodies_are_mapped_with_their_status() {
+    let cases = [
+        (400, "VALIDATION_ERROR"),
+        (403, "ORG_REQUIRES_ACCESS_LIST"),
+        (404, "RESOURCE_NOT_FOUND"),
+        (409, "CANNOT_CUTOVER"),
+        (429, "RATE_LIMITED"),
+        (500, "UNEXPECTED_ERROR"),
+    ];
+    for (status, code) in cases {
+        let body = json!({"error": status, "errorCode": code, "detail": format!("detail {status}"),
+            "reason": "Reason", "parameters": ["p"],
+            "badRequestDetail": {"fields": [{"field": "source.clusterName", "description": "blank"}]}})
+        .to_string();
+        let err = error_for(
+            status,
+            &[("content-type", "application/json"), ("retry-after", "2")],
+            &body,
+        )
+        .await;
+        assert_eq!(err.status(), Some(status));
+        assert_eq!(err.error_code(), Some(code));
+        assert_eq!(err.is_not_found(), status == 404);
+        assert_eq!(err.is_rate_limited(), status == 429);
+        assert_eq!(err.is_transient(), status == 429 || status == 500);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("HTTP {status} {code}: detail {status}")),
+            "{text}"
+        );
+        assert!(text.contains("source.clusterName: blank"), "{text}");
+        let atlas_migration::Error::Api(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.field_violations().len(), 1);
+        assert_eq!(api.parameters().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_bearer_is_an_auth_error() {
+    let err = error_for(
+        401,
+        &[("content-type", "application/json")],
+        r#"{"error":401,"errorCode":"NOT_AUTHORIZED"}"#,
+    )
+    .await;
+    assert!(err.is_auth(), "{err}");
+    assert_eq!(err.status(), Some(401));
+}
+
+#[tokio::test]
+async fn hostile_replies_give_clear_errors() {
+    let err = error_for(
+        502,
+        &[("content-type", "text/html")],
+        "<html><h1>502 Bad Gateway</h1></html>",
+    )
+    .await;
+    assert_eq!(err.status(), Some(502));
+    assert!(
+        err.to_string()
+            .contains("not an Atlas error body, text/html"),
+        "{err}"
+    );
+    let err = error_for(503, &[], "").await;
+    assert!(err.to_string().contains("empty body"), "{err}");
+    let big = "x".repeat(1 << 20);
+    let err = error_for(500, &[], &big).await;
+    assert!(err.to_string().len() < 600, "{}", err.to_string().len());
+
+    // Success statuses with bodies that are not the expected JSON.
+    for body in ["{\"_id\":\"6296fb4c", "<html>ok</html>", "", "{\"_id\": 5}"] {
+        let (server, client) = setup().await;
+        let (_, group, mig, _) = ids();
+        server.mock(|when, then| {
+            when.method(GET)
+                .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
+            then.status(200)
+                .header("content-type", "text/plain")
+                .body(body);
+        });
+        let err = client.get_migration(&group, &mig).await.unwrap_err();
+        assert!(
+            matches!(err, atlas_migration::Error::Decode(_)),
+            "{body}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("could not decode the get_push_migration reply"),
+            "{err}"
+        );
+    }
+    let (server, client) = setup().await;
+    let (_, group, mig, _) = ids();
+    server.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
+        then.status(200).body(vec![0xff, 0xfe, 0x00, 0x7b]);
+    });
+    let err = client.get_migration(&group, &mig).await.unwrap_err();
+    assert!(matches!(err, atlas_migration::Error::Decode(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn bad_ids_and_inputs_send_nothing() {
+    let (server, client) = setup().await;
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let err = "4888442A3354817A7320EB61".parse::<OrgId>().unwrap_err();
+    assert!(err.to_string().contains("orgId"), "{err}");
+    let (org, ..) = ids();
+    let err = client
+        .create_link_token(&org, ["not an ip"])
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    any.assert_calls(0);
+}
