@@ -36,6 +36,15 @@ enum Command {
         #[arg(long, hide = true)]
         root: Option<PathBuf>,
     },
+    /// Time a full regeneration against PyYAML parsing the same file (build with --release).
+    BenchRegen {
+        /// The upstream spec to time (a path).
+        #[arg(long)]
+        spec: String,
+        /// How many runs of each; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,13 +67,26 @@ fn main() -> ExitCode {
                     print!("{report}");
                     ExitCode::SUCCESS
                 }
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::FAILURE
+                Err(error) => fail(&error),
+            }
+        }
+        Command::BenchRegen { spec, runs } => {
+            match xtask::bench::check_runs(runs)
+                .and_then(|runs| xtask::bench::regen_wall_time(&spec, &workspace_root(), runs))
+            {
+                Ok(bench) => {
+                    print!("{bench}");
+                    ExitCode::SUCCESS
                 }
+                Err(error) => fail(&error),
             }
         }
     }
+}
+
+fn fail(error: &xtask::Error) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }
 
 /// The workspace root: the parent of this crate's manifest directory.
