@@ -66,6 +66,7 @@ mod request;
 mod retry;
 mod secret;
 mod status;
+pub mod wait;
 
 pub use auth::Credentials;
 pub use client::Client;

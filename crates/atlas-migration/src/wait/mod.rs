@@ -1,0 +1,37 @@
+//! Waiting for validations and migrations: the reason this API exists is a migration that runs
+//! for hours, then a cutover window of 120 hours.
+//!
+//! * [`Client::wait_until_validation_done`](crate::Client::wait_until_validation_done),
+//!   [`Client::wait_until_ready_for_cutover`](crate::Client::wait_until_ready_for_cutover),
+//!   [`Client::wait_until_complete`](crate::Client::wait_until_complete) and
+//!   [`Client::cutover_and_wait`](crate::Client::cutover_and_wait) return a [`Waiter`]
+//!   builder; `.await` it.
+//! * [`Client::watch_migration`](crate::Client::watch_migration) is a stream of snapshots for
+//!   progress displays.
+//! * Underneath, [`Poller`] polls any async closure with an acceptor from [`acceptors`] (or
+//!   your own), with jittered exponential backoff, a deadline and one last poll at it.
+//!
+//! ```no_run
+//! # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+//! #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
+//! client.wait_until_ready_for_cutover(&g, &id).await?;
+//! let done = client.cutover_and_wait(&g, &id).await?;
+//! println!("{done}");
+//! # Ok(()) }
+//! ```
+
+pub mod acceptors;
+mod describe;
+mod error;
+mod poller;
+#[cfg(test)]
+mod tests;
+mod waiters;
+mod watch;
+
+pub use error::WaiterError;
+pub use poller::{Acceptance, PollEvent, Poller};
+pub use waiters::{
+    DEFAULT_COMPLETE_MAX_WAIT, DEFAULT_READY_MAX_WAIT, DEFAULT_VALIDATION_MAX_WAIT, Waiter,
+};
+pub use watch::{DEFAULT_WATCH_INTERVAL, MigrationWatch};

@@ -1,0 +1,327 @@
+//! The generic polling core: an async poll closure, an acceptor and a backoff schedule.
+//!
+//! Nothing here knows about HTTP, so the schedule is unit-tested on paused tokio time.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::wait::WaiterError;
+
+/// What an acceptor concluded from one poll.
+///
+/// ```
+/// use atlas_migration::wait::Acceptance;
+///
+/// let accept = |n: &u32| if *n >= 3 { Acceptance::Success } else { Acceptance::Retry };
+/// assert_eq!(accept(&1), Acceptance::Retry);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// The state waited for has been reached: stop and return it.
+    Success,
+    /// A state from which the one waited for cannot be reached: stop with
+    /// [`WaiterError::FailureState`].
+    Failure,
+    /// Not there yet: poll again after the next delay.
+    Retry,
+}
+
+/// What a per-poll callback sees after each poll.
+///
+/// ```
+/// # fn f(event: &atlas_migration::wait::PollEvent<'_, atlas_migration::LiveMigration>) {
+/// match event.result {
+///     Ok(m) => println!("poll {} after {:?}: {}", event.attempt, event.elapsed, m.status),
+///     Err(e) => println!("poll {} failed: {e}", event.attempt),
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PollEvent<'a, T> {
+    /// The poll's number, from 1.
+    pub attempt: u32,
+    /// Time since the wait started, when this poll's reply arrived.
+    pub elapsed: Duration,
+    /// The poll's reply, or the error it ended with (after the client's own retries).
+    pub result: Result<&'a T, &'a Error>,
+    /// What the acceptor concluded (`None` when the poll failed).
+    pub acceptance: Option<Acceptance>,
+}
+
+/// The polling schedule: how long to wait at most, and how long to pause between polls.
+///
+/// Pauses grow exponentially from `min_delay` (doubling per poll) up to `max_delay`; jitter
+/// takes a random share of up to [`jitter`](Poller::jitter) (default 20%) off each pause, never
+/// going below `min_delay`, so that many waiters do not poll in lockstep. A pause never runs
+/// past the deadline: the last one is shortened so that one final poll happens exactly at
+/// `max_wait`, and only if that poll is not accepted does the wait end with
+/// [`WaiterError::ExceededMaxWait`].
+///
+/// Errors that are likely to go away ([`Error::is_transient`], and any transport error, since
+/// polling is a read) do not end the wait: the client's [`RetryPolicy`](crate::RetryPolicy) has
+/// already retried them, and the poller simply polls again after the next pause. Any other
+/// error (401, 403, 404, a decode error, ...) ends the wait at once with
+/// [`WaiterError::OperationFailed`].
+///
+/// Time comes from [`tokio::time`], so tests may run on paused time.
+///
+/// ```
+/// use std::time::Duration;
+/// use atlas_migration::wait::{Acceptance, Poller};
+///
+/// # async fn run() {
+/// let mut n = 0u32;
+/// let reached = Poller::new()
+///     .max_wait(Duration::from_secs(60))
+///     .min_delay(Duration::from_millis(10))
+///     .max_delay(Duration::from_millis(100))
+///     .run(
+///         || { n += 1; let v = n; async move { Ok::<_, atlas_migration::Error>(v) } },
+///         |v: &u32| if *v == 3 { Acceptance::Success } else { Acceptance::Retry },
+///         |_| {},
+///     )
+///     .await
+///     .unwrap();
+/// assert_eq!(reached, 3);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poller {
+    max_wait: Duration,
+    min_delay: Duration,
+    max_delay: Duration,
+    jitter: f64,
+    seed: Option<u64>,
+}
+
+impl Default for Poller {
+    /// 30 minutes at most, pauses from 2 s to 30 s, 20% jitter.
+    fn default() -> Self {
+        Self {
+            max_wait: Duration::from_secs(30 * 60),
+            min_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(30),
+            jitter: 0.2,
+            seed: None,
+        }
+    }
+}
+
+impl Poller {
+    /// The default schedule (see [`Default`]).
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new();
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long the wait may last, including the final poll at the deadline.
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new().max_wait(std::time::Duration::from_secs(600));
+    /// ```
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The first pause, and the shortest any pause may be (except the final one, clamped to
+    /// the deadline). A zero value is raised to 1 ms.
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new().min_delay(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn min_delay(mut self, delay: Duration) -> Self {
+        self.min_delay = delay;
+        self
+    }
+
+    /// The longest pause; backoff stops growing here. Raised to `min_delay` if smaller.
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new().max_delay(std::time::Duration::from_secs(60));
+    /// ```
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The largest share (0.0 to 1.0) that jitter may take off a pause; 0 disables jitter.
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new().jitter(0.0);
+    /// ```
+    pub fn jitter(mut self, share: f64) -> Self {
+        self.jitter = if share.is_finite() {
+            share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Seeds the jitter so that a schedule can be reproduced (by default it is random).
+    ///
+    /// ```
+    /// let p = atlas_migration::wait::Poller::new().seed(7);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The configured maximum wait.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(atlas_migration::wait::Poller::new().get_max_wait(), Duration::from_secs(1800));
+    /// ```
+    pub fn get_max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// The effective (min, max) delays after clamping.
+    fn bounds(&self) -> (Duration, Duration) {
+        let min = self.min_delay.max(Duration::from_millis(1));
+        (min, self.max_delay.max(min))
+    }
+
+    /// The pause after poll number `attempt` (from 1), before clamping to the deadline:
+    /// `base = min(max_delay, min_delay * 2^(attempt-1))`, minus `draw * jitter` of it, at
+    /// least `min_delay`. `draw` is the random number in `[0, 1)` the poller draws for this
+    /// pause (0 takes nothing off).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let p = atlas_migration::wait::Poller::new()
+    ///     .min_delay(Duration::from_secs(1))
+    ///     .max_delay(Duration::from_secs(8));
+    /// let d: Vec<_> = (1..=5).map(|n| p.delay(n, 0.0).as_secs()).collect();
+    /// assert_eq!(d, [1, 2, 4, 8, 8]);
+    /// assert_eq!(p.delay(5, 0.5), Duration::from_millis(7200)); // 20% jitter, half drawn
+    /// ```
+    pub fn delay(&self, attempt: u32, draw: f64) -> Duration {
+        let (min, max) = self.bounds();
+        let exp = attempt.saturating_sub(1).min(31);
+        let base = min.saturating_mul(1u32 << exp).min(max);
+        let draw = if draw.is_finite() {
+            draw.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let cut = base.mul_f64(self.jitter * draw);
+        base.saturating_sub(cut).max(min)
+    }
+
+    /// Polls until `accept` says [`Success`](Acceptance::Success) (returning that reply) or
+    /// [`Failure`](Acceptance::Failure), a non-transient error occurs, or `max_wait` has
+    /// passed. `on_poll` sees every poll.
+    ///
+    /// ```
+    /// # use atlas_migration::wait::{Acceptance, Poller};
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              id: atlas_migration::LiveMigrationId) {
+    /// let lag_small = Poller::new()
+    ///     .run(
+    ///         || client.get_migration(&g, &id),
+    ///         |m| match m.lag {
+    ///             Some(lag) if lag.as_secs() < 5 => Acceptance::Success,
+    ///             _ if m.status.is_terminal() => Acceptance::Failure,
+    ///             _ => Acceptance::Retry,
+    ///         },
+    ///         |_| {},
+    ///     )
+    ///     .await;
+    /// # }
+    /// ```
+    pub async fn run<T, F, Fut, A, C>(
+        &self,
+        mut poll: F,
+        accept: A,
+        mut on_poll: C,
+    ) -> Result<T, WaiterError<T>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+        A: Fn(&T) -> Acceptance,
+        C: FnMut(&PollEvent<'_, T>),
+    {
+        let mut rng = match self.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        let start = Instant::now();
+        let span = tracing::Span::current();
+        let mut last: Option<T> = None;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            let result = poll().await;
+            let elapsed = start.elapsed();
+            span.record("poll_count", attempt);
+            span.record("elapsed_ms", elapsed.as_millis() as u64);
+            match result {
+                Ok(reply) => {
+                    let acceptance = accept(&reply);
+                    on_poll(&PollEvent {
+                        attempt,
+                        elapsed,
+                        result: Ok(&reply),
+                        acceptance: Some(acceptance),
+                    });
+                    match acceptance {
+                        Acceptance::Success => {
+                            tracing::debug!(poll_count = attempt, ?elapsed, "wait succeeded");
+                            return Ok(reply);
+                        }
+                        Acceptance::Failure => {
+                            tracing::debug!(poll_count = attempt, ?elapsed, "failure state");
+                            return Err(WaiterError::FailureState { last: reply });
+                        }
+                        Acceptance::Retry => last = Some(reply),
+                    }
+                }
+                Err(error) => {
+                    on_poll(&PollEvent {
+                        attempt,
+                        elapsed,
+                        result: Err(&error),
+                        acceptance: None,
+                    });
+                    if !is_transient_for_polling(&error) {
+                        tracing::debug!(poll_count = attempt, %error, "poll failed");
+                        return Err(WaiterError::OperationFailed(error));
+                    }
+                    tracing::warn!(
+                        poll_count = attempt,
+                        %error,
+                        "poll failed after the client's retries; polling again later"
+                    );
+                }
+            }
+            let Some(remaining) = self.max_wait.checked_sub(elapsed).filter(|r| !r.is_zero())
+            else {
+                return Err(WaiterError::ExceededMaxWait {
+                    max_wait: self.max_wait,
+                    elapsed,
+                    poll_count: attempt,
+                    last,
+                });
+            };
+            let pause = self.delay(attempt, rng.f64()).min(remaining);
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// Whether a poll error should leave the wait running. Polling is a read, so any transport
+/// failure (including a connection dropped mid-reply) is safe to follow by another poll.
+pub(crate) fn is_transient_for_polling(error: &Error) -> bool {
+    error.is_transient() || matches!(error, Error::Transport(_))
+}
