@@ -1,46 +1,32 @@
-//! A small seeded pseudo-random generator (SplitMix64) for ids, nonces, credentials and
-//! probabilistic faults. Not cryptographic: the simulator is a test fake.
-
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Seeded randomness for ids, nonces, credentials and probabilistic faults, on `fastrand`
+//! (not cryptographic: the simulator is a test fake). The same seed yields the same run.
 
 /// Deterministic generator; the same seed yields the same sequence.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
-    state: u64,
+    inner: fastrand::Rng,
 }
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Self { state: seed }
+        Self {
+            inner: fastrand::Rng::with_seed(seed),
+        }
     }
 
     /// A seed that differs between runs.
     pub(crate) fn entropy_seed() -> u64 {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        RandomState::new().hash_one(nanos)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        fastrand::u64(..)
     }
 
     /// Uniform in `[0, 1)`.
     pub(crate) fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.inner.f64()
     }
 
     /// Uniform in `[0, n)`; `n` must be non-zero.
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.inner.usize(..n)
     }
 
     /// `len` lowercase hex digits.
@@ -75,7 +61,7 @@ impl Rng {
 
     /// `len` random bytes.
     pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
+        (0..len).map(|_| self.inner.u8(..)).collect()
     }
 }
 
