@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn same_value_under_both_names_is_fine() {
-        from(&[
+        let _ = from(&[
             ("MONGODB_ATLAS_PUBLIC_API_KEY", "pub"),
             ("MONGODB_ATLAS_PUBLIC_KEY", "pub"),
             ("MONGODB_ATLAS_PRIVATE_KEY", "priv"),

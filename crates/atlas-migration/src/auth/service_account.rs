@@ -132,8 +132,8 @@ impl ServiceAccountAuth {
         let parsed: TokenReply = serde_json::from_slice(&body).map_err(|e| {
             Error::Auth(AuthError::from_status(
                 format!(
-                    "the token endpoint sent an unreadable reply ({})",
-                    format!("{:?}", e.classify())
+                    "the token endpoint sent an unreadable reply ({:?})",
+                    e.classify()
                 ),
                 status.as_u16(),
                 None,
