@@ -67,6 +67,7 @@ mod retry;
 mod secret;
 mod status;
 pub mod wait;
+pub mod workflow;
 
 pub use auth::Credentials;
 pub use client::Client;

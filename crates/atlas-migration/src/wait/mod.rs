@@ -31,6 +31,7 @@ mod watch;
 
 pub use error::WaiterError;
 pub use poller::{Acceptance, PollEvent, Poller};
+pub(crate) use waiters::start_cutover;
 pub use waiters::{
     DEFAULT_COMPLETE_MAX_WAIT, DEFAULT_READY_MAX_WAIT, DEFAULT_VALIDATION_MAX_WAIT, Waiter,
 };

@@ -20,7 +20,8 @@ pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(30);
 /// A stream of a migration's snapshots: the first one, then each one whose status, readiness
 /// or lag differs from the previous. It ends after a terminal state (`COMPLETE`, `FAILED`,
 /// `EXPIRED`) or after a non-transient error (yielded as `Err`). Transient errors are not
-/// yielded; the watch just polls again. Created by [`Client::watch_migration`].
+/// yielded; the watch just polls again. Once ended it stays ended. Created by
+/// [`Client::watch_migration`].
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
@@ -129,10 +130,15 @@ impl Stream for MigrationWatch {
             let inner = self.start();
             self.inner = Some(inner);
         }
-        match self.inner.as_mut() {
-            Some(inner) => inner.as_mut().poll_next(cx),
-            None => Poll::Ready(None),
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let next = inner.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = next {
+            // Stay ended: replace the finished stream with an empty one.
+            self.inner = Some(Box::pin(stream::empty()));
         }
+        next
     }
 }
 
