@@ -409,7 +409,7 @@ pub struct ReadyMigration {
     group: GroupId,
     id: LiveMigrationId,
     snapshot: LiveMigration,
-    settings: Settings,
+    settings: Arc<Settings>,
 }
 
 impl fmt::Debug for ReadyMigration {
@@ -752,7 +752,7 @@ impl PushMigration {
             group,
             id,
             snapshot: m,
-            settings,
+            settings: Arc::new(settings),
         };
         if auto_cutover {
             Ok(PushOutcome::Complete(ready.cutover_and_wait().await?))
