@@ -59,6 +59,9 @@ mod client;
 mod config;
 mod error;
 mod executor;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod model;
 mod ops;

@@ -26,7 +26,7 @@ fn reply_is_secret(operation: &str) -> bool {
 
 /// Runs one generated call and returns its decoded reply. A success status other than the
 /// documented one (e.g. 200 instead of 201) is decoded the same way.
-async fn call<T: DeserializeOwned, E>(
+pub(crate) async fn call<T: DeserializeOwned, E>(
     operation: &'static str,
     send: impl Future<Output = Result<ResponseValue<T>, SysError<E>>>,
 ) -> Result<T, Error> {
@@ -70,7 +70,7 @@ fn from_payload_error(
 }
 
 /// Runs one generated call whose success carries no body; any 2xx is success.
-async fn call_empty<E>(
+pub(crate) async fn call_empty<E>(
     operation: &'static str,
     send: impl Future<Output = Result<ResponseValue<()>, SysError<E>>>,
 ) -> Result<(), Error> {
@@ -134,7 +134,10 @@ async fn from_sys<E>(operation: &'static str, error: SysError<E>) -> Error {
 }
 
 /// Re-reads a generated value as one of this crate's types.
-fn own<T: Serialize, U: DeserializeOwned>(operation: &'static str, value: &T) -> Result<U, Error> {
+pub(crate) fn own<T: Serialize, U: DeserializeOwned>(
+    operation: &'static str,
+    value: &T,
+) -> Result<U, Error> {
     let decode = |e: serde_json::Error| {
         let message = if reply_is_secret(operation) {
             format!("unexpected reply shape ({:?} error)", e.classify())
@@ -145,6 +148,13 @@ fn own<T: Serialize, U: DeserializeOwned>(operation: &'static str, value: &T) ->
     };
     let json = serde_json::to_value(value).map_err(decode)?;
     serde_json::from_value(json).map_err(decode)
+}
+
+/// What `create_link_token` keeps of its reply.
+#[derive(serde::Deserialize)]
+pub(crate) struct LinkTokenReply {
+    #[serde(rename = "linkToken")]
+    pub(crate) link_token: String,
 }
 
 /// Fills a generated request type from this crate's JSON.
@@ -209,12 +219,7 @@ impl Client {
                 .send(),
         )
         .await?;
-        #[derive(serde::Deserialize)]
-        struct Reply {
-            #[serde(rename = "linkToken")]
-            link_token: String,
-        }
-        let reply: Reply = own(OP, &reply)?;
+        let reply: LinkTokenReply = own(OP, &reply)?;
         Ok(LinkToken::from(reply.link_token))
     }
 

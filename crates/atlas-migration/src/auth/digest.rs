@@ -67,18 +67,13 @@ impl DigestAuth {
         let Some(client) = cached.as_mut() else {
             return Ok(None);
         };
-        let value = client
-            .respond(&PasswordParams {
-                username: &self.username,
-                password: self.password.expose_secret(),
-                uri: &uri,
-                method: request.method().as_str(),
-                body: None,
-            })
-            .map_err(|e| Error::auth(format!("cannot answer the digest challenge: {e}")))?;
-        let mut header = HeaderValue::from_str(&value)
-            .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
-        header.set_sensitive(true);
+        let header = authorization_for(
+            client,
+            &self.username,
+            self.password.expose_secret(),
+            request.method().as_str(),
+            &uri,
+        )?;
         Ok(Some(Answer {
             header,
             nonce: client.nonce().to_owned(),
@@ -181,8 +176,32 @@ impl DigestAuth {
     }
 }
 
+/// Answers `client`'s challenge for one request (next nonce count) as a sensitive
+/// `Authorization` value.
+pub(crate) fn authorization_for(
+    client: &mut DigestClient,
+    username: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+) -> Result<HeaderValue, Error> {
+    let value = client
+        .respond(&PasswordParams {
+            username,
+            password,
+            uri,
+            method,
+            body: None,
+        })
+        .map_err(|e| Error::auth(format!("cannot answer the digest challenge: {e}")))?;
+    let mut header = HeaderValue::from_str(&value)
+        .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
 /// Finds the first usable Digest challenge among all `WWW-Authenticate` headers.
-fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, String> {
+pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, String> {
     let mut why = String::from("the 401 reply carried no WWW-Authenticate header");
     for value in headers.get_all(WWW_AUTHENTICATE) {
         let Ok(text) = value.to_str() else {
