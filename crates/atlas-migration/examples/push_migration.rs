@@ -96,9 +96,10 @@ fn show(event: &ProgressEvent) {
             ..
         } => format!("status {status}, ready for cutover: {ready_for_cutover}"),
         ProgressEvent::Lag { lag, .. } => format!("lag {}s", lag.as_secs()),
-        ProgressEvent::ReadyForCutover { lag, .. } => {
-            format!("ready for cutover (lag {:?})", lag.map(|l| l.as_secs()))
+        ProgressEvent::ReadyForCutover { lag: Some(lag), .. } => {
+            format!("ready for cutover (lag {}s)", lag.as_secs())
         }
+        ProgressEvent::ReadyForCutover { lag: None, .. } => "ready for cutover".to_owned(),
         ProgressEvent::CutoverStarted { .. } => "cutover started".to_owned(),
         ProgressEvent::Complete { .. } => "complete".to_owned(),
         other => format!("{other:?}"),
