@@ -98,29 +98,6 @@ pub fn operation(name: &str) -> Option<&'static Operation> {{
     rustfmt(&format!("{HEADER}{code}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn block_docs_become_line_docs_without_indentation() {
-        let code =
-            "    /**Title\n\nBody line.\n```ignore\n    let x = 1;\n```*/\n    pub fn f() {}\n";
-        assert_eq!(
-            line_doc_comments(code),
-            "    /// Title\n    ///\n    /// Body line.\n    /// ```ignore\n    ///     let x = 1;\n    /// ```\n    pub fn f() {}\n"
-        );
-    }
-
-    #[test]
-    fn inner_block_docs_become_inner_line_docs() {
-        assert_eq!(
-            line_doc_comments("/*!A\nB*/\nmod m {}"),
-            "//! A\n//! B\nmod m {}\n"
-        );
-    }
-}
-
 fn quote_path(path: &str) -> proc_macro2::TokenStream {
     path.parse().expect("a valid Rust path")
 }
@@ -202,4 +179,27 @@ pub fn rustfmt(code: &str) -> Result<String> {
         )));
     }
     String::from_utf8(output.stdout).map_err(|e| Error::new(format!("rustfmt output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_docs_become_line_docs_without_indentation() {
+        let code =
+            "    /**Title\n\nBody line.\n```ignore\n    let x = 1;\n```*/\n    pub fn f() {}\n";
+        assert_eq!(
+            line_doc_comments(code),
+            "    /// Title\n    ///\n    /// Body line.\n    /// ```ignore\n    ///     let x = 1;\n    /// ```\n    pub fn f() {}\n"
+        );
+    }
+
+    #[test]
+    fn inner_block_docs_become_inner_line_docs() {
+        assert_eq!(
+            line_doc_comments("/*!A\nB*/\nmod m {}"),
+            "//! A\n//! B\nmod m {}\n"
+        );
+    }
 }
