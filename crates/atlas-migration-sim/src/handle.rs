@@ -182,6 +182,12 @@ impl Simulator {
         self.shared.inner.lock().auth.tokens.issued()
     }
 
+    /// Every access token issued so far, revoked and expired ones included, e.g. to check
+    /// that none of them shows up in a client's logs or errors.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.inner.lock().auth.tokens.all()
+    }
+
     /// Requests that carried a body but no `Authorization` header at all.
     pub fn bodies_sent_without_credentials(&self) -> usize {
         self.shared.inner.lock().log.bodies_without_authorization()

@@ -67,6 +67,11 @@ impl TokenStore {
         self.issued
     }
 
+    /// Every token issued, revoked and expired ones included.
+    pub(crate) fn all(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+
     /// Whether `token` was issued, is not revoked and has not expired.
     pub(crate) fn is_valid(&self, token: &str, now: Duration) -> bool {
         self.tokens
