@@ -169,3 +169,38 @@ pub fn decode_error(status: u16, retry_after: Option<&[u8]>, body: &[u8]) -> Str
     );
     error.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrappers_reach_the_success_paths() {
+        let auth = digest_authorization(
+            br#"Digest realm="MMS Public API", domain="", nonce="abc", algorithm=MD5, qop="auth", stale=false"#,
+            "GET",
+            "/api/atlas/v2",
+        )
+        .unwrap();
+        assert!(
+            auth.starts_with("Digest ") && auth.contains("response=\""),
+            "{auth}"
+        );
+        for documented in [true, false] {
+            let body = br#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"WORKING","readyForCutover":true,"lagTimeSeconds":12,"migrationHosts":["m"]}"#;
+            decode_success("get_push_migration", documented, body).unwrap();
+            decode_success("create_link_token", documented, br#"{"linkToken":"t"}"#).unwrap();
+            decode_success("list_source_projects", documented, b"[]").unwrap();
+            decode_success("cutover_migration", documented, b"").unwrap();
+            let err = decode_success("get_push_migration", documented, b"{").unwrap_err();
+            assert!(err.contains("could not decode"), "{err}");
+        }
+        let message = decode_error(429, Some(b"7"), br#"{"errorCode":"RATE_LIMITED"}"#);
+        assert!(
+            message.contains("RATE_LIMITED") && message.contains("retry after 7s"),
+            "{message}"
+        );
+        let message = decode_error(502, None, &vec![b'<'; 3 * MAX_ERROR_BODY]);
+        assert!(message.ends_with("…\")"), "{message}");
+    }
+}
