@@ -141,7 +141,7 @@ impl AtlasExecutor {
                         Err(Failure::Transport(e)) => {
                             tracing::debug!(attempt, elapsed_ms, error = %e, "attempt failed")
                         }
-                        Err(Failure::Fatal(e)) => {
+                        Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
                             tracing::debug!(attempt, elapsed_ms, error = %e, "attempt failed")
                         }
                     }
@@ -171,7 +171,7 @@ impl AtlasExecutor {
                 tracing::debug!(error = %e, "call failed");
                 Err(e)
             }
-            Err(Failure::Fatal(e)) => {
+            Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
                 let status = e.status().and_then(|s| StatusCode::from_u16(s).ok());
                 if let Some(s) = status {
                     span.record("status", s.as_u16());
@@ -200,13 +200,16 @@ fn judge(out: &Result<reqwest::Response, Failure>, idempotent: bool) -> Verdict 
                 Verdict::Done
             }
         }
+        // A failed connect never sent the request; an idempotent request may be repeated after
+        // any transport failure (timeout, connection dropped before the reply).
         Err(Failure::Transport(e)) => {
-            if e.is_connect() || (idempotent && e.is_timeout()) {
+            if e.is_connect() || idempotent {
                 Verdict::Retry(None)
             } else {
                 Verdict::Done
             }
         }
+        Err(Failure::Unprocessed(_)) => Verdict::Retry(None),
         Err(Failure::Fatal(_)) => Verdict::Done,
     }
 }

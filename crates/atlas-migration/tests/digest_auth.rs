@@ -62,6 +62,42 @@ async fn stale_nonce_is_answered_once_and_the_call_succeeds() {
 }
 
 #[tokio::test]
+async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
+    let sim = support::linked(
+        Simulator::builder().fault(Fault::on("create_push_migration").stale_nonce().times(3)),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let group = support::group(&sim);
+    client
+        .create_migration(&group, &support::request(&sim, &group))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.count("create_push_migration"),
+        4,
+        "three stale answers, then success"
+    );
+    assert_eq!(sim.migrations_created(), 1);
+}
+
+#[tokio::test]
+async fn endless_stale_nonces_end_as_an_auth_error_after_bounded_retries() {
+    let sim = support::linked(
+        Simulator::builder().fault(Fault::on("list_source_projects").stale_nonce().always()),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let err = client
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    // Each of the default 3 attempts answers at most 1 + 3 stale challenges.
+    assert_eq!(sim.count("list_source_projects"), 12);
+}
+
+#[tokio::test]
 async fn expired_nonce_mid_stream_is_renewed() {
     let sim = support::linked(
         Simulator::builder()

@@ -154,3 +154,39 @@ async fn connection_refused_is_retried_then_reported() {
     assert!(err.is_transient(), "{err}");
     assert!(err.to_string().starts_with("transport error"), "{err}");
 }
+
+#[tokio::test]
+async fn idempotent_calls_are_retried_when_the_connection_drops_before_a_reply() {
+    let sim = linked_sim(
+        Simulator::builder()
+            .fault(Fault::on("list_source_projects").drop_connection().times(1))
+            .fault(Fault::on("delete_link_tokens").drop_connection().times(1)),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let org = support::org(&sim);
+    client.list_source_projects(&org).await.unwrap();
+    assert_eq!(sim.count("list_source_projects"), 2);
+    client.delete_link_tokens(&org).await.unwrap();
+    assert_eq!(sim.count("delete_link_tokens"), 2);
+}
+
+#[tokio::test]
+async fn post_is_not_repeated_when_the_connection_drops_before_a_reply() {
+    let sim = linked_sim(
+        Simulator::builder().fault(
+            Fault::on("create_push_migration")
+                .drop_connection()
+                .times(1),
+        ),
+    )
+    .await;
+    let client = support::digest_client(&sim);
+    let group = support::group(&sim);
+    let err = client
+        .create_migration(&group, &support::request(&sim, &group))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
+    assert_eq!(sim.count("create_push_migration"), 1);
+}

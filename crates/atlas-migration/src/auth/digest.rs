@@ -7,8 +7,12 @@
 //! * Concurrent cold calls share one challenge round (single flight).
 //! * Every later request carries `Authorization` preemptively, with the nonce count increasing
 //!   under a lock.
-//! * A 401 carrying a new challenge (new nonce or `stale=true`) is answered once; a second 401,
-//!   or a 401 repeating the challenge just answered, is [`Error::Auth`].
+//! * A 401 with `stale=true` means the key was right and the nonce retired: the fresh challenge
+//!   is answered, up to [`MAX_STALE_RENEWALS`] times per attempt (concurrent calls sharing a
+//!   nonce can see it retired more than once); past that the attempt fails as unprocessed, so
+//!   the retry policy may send it again. A first 401 with a new nonce but no `stale` (an
+//!   expired cached challenge) is answered once. Any other 401 is [`Error::Auth`], never a
+//!   loop.
 
 use std::sync::Mutex;
 
@@ -29,6 +33,17 @@ pub(crate) struct DigestAuth {
     cached: Mutex<Option<DigestClient>>,
     /// Held while fetching a challenge so that concurrent cold calls share one round.
     fetching: tokio::sync::Mutex<()>,
+}
+
+/// How many stale-nonce challenges one attempt answers before giving up.
+pub(crate) const MAX_STALE_RENEWALS: usize = 3;
+
+/// What a 401's challenge says about the one just answered.
+struct Renewal {
+    /// The nonce differs from the one answered.
+    new_nonce: bool,
+    /// The server says the answered nonce is stale (the credentials were right).
+    stale: bool,
 }
 
 /// The `Authorization` value for one request and the nonce it answered.
@@ -80,22 +95,25 @@ impl DigestAuth {
         }))
     }
 
-    /// Parses and caches the digest challenge in `headers`. Returns whether it differs from
-    /// the one answered with `used_nonce` (a new nonce, or `stale=true`).
+    /// Parses the digest challenge in `headers` and caches it when it differs from the one
+    /// answered with `used_nonce`.
     fn learn(
         &self,
         status: StatusCode,
         headers: &HeaderMap,
         used_nonce: Option<&str>,
-    ) -> Result<bool, Error> {
+    ) -> Result<Renewal, Error> {
         let fresh = parse_challenge(headers).map_err(|why| {
             Error::Auth(AuthError::from_status(why, status.as_u16(), None, headers))
         })?;
-        let new = used_nonce != Some(fresh.nonce()) || fresh.stale();
-        if new {
+        let renewal = Renewal {
+            new_nonce: used_nonce != Some(fresh.nonce()),
+            stale: fresh.stale(),
+        };
+        if renewal.new_nonce || renewal.stale {
             *self.lock() = Some(fresh);
         }
-        Ok(new)
+        Ok(renewal)
     }
 
     /// Makes sure a challenge is cached, fetching one with a bodiless GET if needed.
@@ -136,43 +154,52 @@ impl DigestAuth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
     ) -> Result<reqwest::Response, Failure> {
         self.ensure_challenge(http, &request).await?;
-        let spare = request.try_clone();
-        let answer = self
-            .answer(&request)?
-            .ok_or_else(|| Error::auth("no digest challenge available"))?;
-        request.headers_mut().insert(AUTHORIZATION, answer.header);
-        let reply = http.execute(request).await.map_err(Failure::Transport)?;
-        if reply.status() != StatusCode::UNAUTHORIZED {
-            return Ok(reply);
+        let mut pending = request;
+        let mut stale_renewals = 0;
+        for answered in 0.. {
+            let spare = pending.try_clone();
+            let answer = self
+                .answer(&pending)?
+                .ok_or_else(|| Error::auth("no digest challenge available"))?;
+            pending.headers_mut().insert(AUTHORIZATION, answer.header);
+            let reply = http.execute(pending).await.map_err(Failure::Transport)?;
+            if reply.status() != StatusCode::UNAUTHORIZED {
+                return Ok(reply);
+            }
+            let status = reply.status().as_u16();
+            let renewal = self.learn(reply.status(), reply.headers(), Some(&answer.nonce))?;
+            let refused = |message: &str| {
+                Error::Auth(AuthError::from_status(
+                    message,
+                    status,
+                    None,
+                    reply.headers(),
+                ))
+            };
+            let renew = renewal.stale || (answered == 0 && renewal.new_nonce);
+            let Some(again) = spare.filter(|_| renew) else {
+                return Err(Failure::Fatal(refused(
+                    "the API key was refused (check the public and private key and the IP access list)",
+                )));
+            };
+            if renewal.stale {
+                stale_renewals += 1;
+                if stale_renewals > MAX_STALE_RENEWALS {
+                    return Err(Failure::Unprocessed(refused(
+                        "the server kept declaring the digest nonce stale",
+                    )));
+                }
+            }
+            tracing::debug!(
+                stale = renewal.stale,
+                "digest challenge renewed; answering again"
+            );
+            pending = again;
         }
-        let status = reply.status();
-        let new = self.learn(status, reply.headers(), Some(&answer.nonce))?;
-        let refused = |headers: &HeaderMap| {
-            Failure::Fatal(Error::Auth(AuthError::from_status(
-                "the API key was refused (check the public and private key and the IP access list)",
-                status.as_u16(),
-                None,
-                headers,
-            )))
-        };
-        let (true, Some(mut again)) = (new, spare) else {
-            return Err(refused(reply.headers()));
-        };
-        tracing::debug!("digest challenge renewed; answering once more");
-        let answer = self
-            .answer(&again)?
-            .ok_or_else(|| Error::auth("no digest challenge available"))?;
-        again.headers_mut().insert(AUTHORIZATION, answer.header);
-        let reply = http.execute(again).await.map_err(Failure::Transport)?;
-        if reply.status() == StatusCode::UNAUTHORIZED {
-            // Keep any newer challenge for later calls, but do not loop.
-            let _ = self.learn(status, reply.headers(), Some(&answer.nonce));
-            return Err(refused(reply.headers()));
-        }
-        Ok(reply)
+        unreachable!("the loop only ends by returning")
     }
 }
 

@@ -110,6 +110,9 @@ pub(crate) enum Failure {
     Transport(reqwest::Error),
     /// A final error to hand to the caller as it is.
     Fatal(Error),
+    /// An error the server provably did not act on (it refused to authenticate the request),
+    /// so the request may be sent again whatever its method.
+    Unprocessed(Error),
 }
 
 impl From<Error> for Failure {

@@ -205,7 +205,7 @@ impl ServiceAccountAuth {
                 &headers,
                 &body,
             ) {
-                Failure::Fatal(e) => Err(e),
+                Failure::Fatal(e) | Failure::Unprocessed(e) => Err(e),
                 Failure::Transport(e) => Err(Error::Transport(e)),
             };
         }
