@@ -177,10 +177,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
         .await
         .unwrap();
     seen.debug("created", &early);
-    let err = client
-        .cutover(&group, early.id.as_ref().unwrap())
-        .await
-        .unwrap_err();
+    let err = client.cutover(&group, &early.id).await.unwrap_err();
     assert_eq!(err.status(), Some(400), "{err:?}");
     seen.error("early cutover", &err);
 

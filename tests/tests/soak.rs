@@ -247,7 +247,7 @@ fn check(e: &Ended, targets: &[Target]) -> Result<(), String> {
         (Script::Complete, Ok(PushOutcome::Complete(m))) => {
             let view = sim.migration(created[0].id.as_str()).unwrap();
             if m.status == MigrationStatus::Complete
-                && m.id.as_ref().map(|id| id.as_str()) == Some(created[0].id.as_str())
+                && m.id.as_str() == created[0].id.as_str()
                 && view.status == atlas_migration_sim::MigrationStatus::Complete
                 && view.cutover_requested
             {

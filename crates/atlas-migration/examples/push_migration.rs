@@ -283,7 +283,7 @@ async fn against_atlas(yes: bool, cutover: bool) -> Result<()> {
     match outcome {
         PushOutcome::Complete(done) => {
             println!(
-                "summary: migration {:?}: final status {}",
+                "summary: migration {}: final status {}",
                 done.id, done.status
             )
         }

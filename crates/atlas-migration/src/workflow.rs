@@ -169,8 +169,6 @@ pub enum WorkflowFailure {
     /// support) and [`resume`](PushMigration::resume) it by id, or create again only once you
     /// know there is none.
     CreateOutcomeUnknown(Error),
-    /// Atlas's reply lacked an id the workflow needs.
-    MissingId(&'static str),
 }
 
 impl fmt::Display for WorkflowFailure {
@@ -184,7 +182,6 @@ impl fmt::Display for WorkflowFailure {
                 "the migration may or may not have been created ({e}); look for an existing \
                  migration in the destination project and resume it instead of creating another"
             ),
-            Self::MissingId(what) => write!(f, "Atlas's reply has no {what}"),
         }
     }
 }
@@ -195,7 +192,6 @@ impl std::error::Error for WorkflowFailure {
             Self::Call(e) | Self::CreateOutcomeUnknown(e) => Some(e),
             Self::Validation(e) => Some(e),
             Self::Migration(e) => Some(e),
-            Self::MissingId(_) => None,
         }
     }
 }
@@ -255,7 +251,6 @@ impl WorkflowError {
                 Some(format!("migration is {}", last.status))
             }
             WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
-            WorkflowFailure::MissingId(_) => None,
         }
     }
 
@@ -391,7 +386,7 @@ impl PushOutcome {
     pub fn migration_id(&self) -> Option<&LiveMigrationId> {
         match self {
             Self::ReadyForCutover(r) => Some(&r.id),
-            Self::Complete(m) => m.id.as_ref(),
+            Self::Complete(m) => Some(&m.id),
         }
     }
 }
@@ -774,9 +769,7 @@ async fn validate_and_create(
         .validate_migration(group, request)
         .await
         .map_err(|e| fail(Step::Validate, WorkflowFailure::Call(e)))?;
-    let validation_id = started
-        .id
-        .ok_or_else(|| fail(Step::Validate, WorkflowFailure::MissingId("validation id")))?;
+    let validation_id = started.id;
     settings
         .validation
         .run(
@@ -798,9 +791,7 @@ async fn validate_and_create(
             fail(Step::Create, WorkflowFailure::Call(e))
         }
     })?;
-    let id = created
-        .id
-        .ok_or_else(|| fail(Step::Create, WorkflowFailure::MissingId("migration id")))?;
+    let id = created.id;
     settings.emit(ProgressEvent::Created {
         at: Utc::now(),
         migration_id: id.clone(),

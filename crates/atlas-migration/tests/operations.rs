@@ -173,7 +173,7 @@ async fn validate_and_create_send_the_2024_request_body() {
     assert_eq!(v.status, Some(ValidationStatus::Pending));
     let m = client.create_migration(&group, &request()).await.unwrap();
     assert_eq!(m.status, MigrationStatus::New);
-    assert_eq!(m.id.unwrap().as_str(), MIG);
+    assert_eq!(m.id.as_str(), MIG);
     validate.assert();
     create.assert();
 }

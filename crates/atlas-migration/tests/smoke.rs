@@ -17,17 +17,14 @@ async fn full_flow_against_the_simulator() {
         .validate_migration(&g, &support::request(&sim, &g))
         .await
         .unwrap();
-    let id = v.id.clone().unwrap();
+    let id = v.id.clone();
     let v2 = client.get_validation(&g, &id).await.unwrap();
-    assert_eq!(v2.id, Some(id));
+    assert_eq!(v2.id, id);
     let m = client
         .create_migration(&g, &support::request(&sim, &g))
         .await
         .unwrap();
-    let m2 = client
-        .get_migration(&g, m.id.as_ref().unwrap())
-        .await
-        .unwrap();
+    let m2 = client.get_migration(&g, &m.id).await.unwrap();
     assert_eq!(m.id, m2.id);
     println!("{:?}", sim.counts());
 }

@@ -331,7 +331,7 @@ async fn resume_after_the_cutover_waits_for_completion() {
     let c = client(&sim);
     let g = group(&sim);
     let m = c.create_migration(&g, &request(&sim)).await.unwrap();
-    let id = m.id.unwrap();
+    let id = m.id;
     c.wait_until_ready_for_cutover(&g, &id)
         .min_delay(MIN)
         .max_delay(MAX)
@@ -352,12 +352,7 @@ async fn resume_of_a_failed_or_unknown_migration_is_an_error() {
     let sim = sim().await;
     let c = client(&sim);
     let g = group(&sim);
-    let id = c
-        .create_migration(&g, &request(&sim))
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
     assert!(sim.fail_migration(id.as_str()));
     let err = PushMigration::resume(&c, &g, &id).await.unwrap_err();
     assert_eq!(err.step, Step::WaitReady);
@@ -396,7 +391,7 @@ async fn validation_waiter_carries_the_error_message() {
     let polls = Arc::new(Mutex::new(0));
     let seen = polls.clone();
     let err = c
-        .wait_until_validation_done(&g, &v.id.unwrap())
+        .wait_until_validation_done(&g, &v.id)
         .min_delay(MIN)
         .max_delay(MAX)
         .on_poll(move |_| *seen.lock().unwrap() += 1)
@@ -418,12 +413,7 @@ async fn watch_emits_each_change_and_ends_at_the_terminal_state() {
     let sim = sim().await;
     let c = client(&sim);
     let g = group(&sim);
-    let id = c
-        .create_migration(&g, &request(&sim))
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
     let mut watch = c.watch_migration(&g, &id).interval(MIN);
     let mut seen = Vec::new();
     let mut cut = false;

@@ -19,8 +19,8 @@ use crate::status::MigrationStatus;
 #[non_exhaustive]
 pub struct LiveMigration {
     /// The migration's id (absent only in malformed replies).
-    #[serde(rename = "_id", default)]
-    pub id: Option<LiveMigrationId>,
+    #[serde(rename = "_id")]
+    pub id: LiveMigrationId,
     /// Where the migration stands; unknown states decode as `Unknown`.
     #[serde(default = "unknown_status")]
     pub status: MigrationStatus,
@@ -63,10 +63,17 @@ mod tests {
 
     #[test]
     fn tolerates_nulls_and_unknown_states() {
-        let m: LiveMigration =
-            serde_json::from_str(r#"{"status":"PAUSED","lagTimeSeconds":null}"#).unwrap();
+        let m: LiveMigration = serde_json::from_str(
+            r#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"PAUSED","lagTimeSeconds":null}"#,
+        )
+        .unwrap();
         assert_eq!(m.status, MigrationStatus::Unknown("PAUSED".into()));
         assert_eq!(m.lag, None);
-        assert_eq!(m.id, None);
+    }
+
+    #[test]
+    fn a_migration_without_an_id_does_not_decode() {
+        let result = serde_json::from_str::<LiveMigration>(r#"{"status":"WORKING"}"#);
+        assert!(result.unwrap_err().to_string().contains("_id"));
     }
 }

@@ -16,9 +16,9 @@ use crate::status::ValidationStatus;
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Validation {
-    /// The validation's id (absent only in malformed replies).
-    #[serde(rename = "_id", default)]
-    pub id: Option<ValidationId>,
+    /// The validation's id; a reply without one is a decode error.
+    #[serde(rename = "_id")]
+    pub id: ValidationId,
     /// The destination project.
     #[serde(default)]
     pub group_id: Option<GroupId>,
@@ -74,7 +74,8 @@ mod tests {
         .unwrap();
         assert!(v.is_terminal() && !v.is_success());
         assert_eq!(v.error_message.as_deref(), Some("source unreachable"));
-        let v: Validation = serde_json::from_str(r#"{"status":null}"#).unwrap();
+        let v: Validation =
+            serde_json::from_str(r#"{"_id":"507f1f77bcf86cd799439011","status":null}"#).unwrap();
         assert!(!v.is_terminal());
     }
 }

@@ -77,12 +77,19 @@ pub fn ready_or_complete(m: &LiveMigration) -> Acceptance {
 mod tests {
     use super::*;
 
+    /// `json` with an `_id`, which every reply carries.
+    fn with_id(json: &str) -> serde_json::Value {
+        let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
+        value["_id"] = "507f1f77bcf86cd799439011".into();
+        value
+    }
+
     fn m(json: &str) -> LiveMigration {
-        serde_json::from_str(json).unwrap()
+        serde_json::from_value(with_id(json)).unwrap()
     }
 
     fn v(json: &str) -> Validation {
-        serde_json::from_str(json).unwrap()
+        serde_json::from_value(with_id(json)).unwrap()
     }
 
     #[test]

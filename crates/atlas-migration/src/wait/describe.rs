@@ -9,10 +9,7 @@ use crate::wait::error::human;
 /// `migration 6296fb4c7c7aa997cf94e9a8 WORKING, ready for cutover, lag 12s`
 impl fmt::Display for LiveMigration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.id {
-            Some(id) => write!(f, "migration {id} {}", self.status)?,
-            None => write!(f, "migration {}", self.status)?,
-        }
+        write!(f, "migration {} {}", self.id, self.status)?;
         if self.ready_for_cutover {
             f.write_str(", ready for cutover")?;
         }
@@ -26,10 +23,7 @@ impl fmt::Display for LiveMigration {
 /// `validation 507f1f77bcf86cd799439011 FAILED: source unreachable`
 impl fmt::Display for Validation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("validation")?;
-        if let Some(id) = &self.id {
-            write!(f, " {id}")?;
-        }
+        write!(f, "validation {}", self.id)?;
         match &self.status {
             Some(status) => write!(f, " {status}")?,
             None => f.write_str(" (no status yet)")?,

@@ -349,8 +349,7 @@ impl Client {
     /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
     /// #              request: atlas_migration::MigrationRequest) -> Result<(), Box<dyn std::error::Error>> {
     /// let started = client.validate_migration(&g, &request).await?;
-    /// let id = started.id.expect("Atlas returns the validation id");
-    /// let passed = client.wait_until_validation_done(&g, &id).await?;
+    /// let passed = client.wait_until_validation_done(&g, &started.id).await?;
     /// # Ok(()) }
     /// ```
     pub fn wait_until_validation_done(
