@@ -1,17 +1,17 @@
 //! The push-migration workflow and the waiters end to end against the simulator (real HTTP,
 //! fast timings, 10–50 ms poll delays).
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atlas_migration::wait::WaiterError;
 use atlas_migration::workflow::{ProgressEvent, PushMigration, PushOutcome, Step, WorkflowFailure};
-use atlas_migration::{
-    Client, Destination, GroupId, LiveMigrationId, MigrationRequest, MigrationStatus, RetryPolicy,
-    Source,
-};
+use atlas_migration::{Client, LiveMigrationId, MigrationRequest, MigrationStatus, RetryPolicy};
 use atlas_migration_sim::{Fault, FaultKind, FaultPlan, Simulator, Timings};
 use futures::StreamExt;
+use support::group;
 
 const MIN: Duration = Duration::from_millis(10);
 const MAX: Duration = Duration::from_millis(50);
@@ -35,25 +35,9 @@ fn client(sim: &Simulator) -> Client {
     client_with(sim, 3)
 }
 
-fn group(sim: &Simulator) -> GroupId {
-    sim.group_id().parse().unwrap()
-}
-
+/// A valid request into the simulator's project, with a source password.
 fn request(sim: &Simulator) -> MigrationRequest {
-    let project = &sim.source_projects()[0];
-    MigrationRequest::builder()
-        .source(
-            Source::new(
-                project.deployments[0].name.clone(),
-                project.project_id.parse().unwrap(),
-            )
-            .tls(true)
-            .credentials("migrator", "Src-P4ssw0rd-7f3a9c!".to_owned()),
-        )
-        .destination(Destination::new("atlas-target", group(sim)))
-        .migration_host(project.migration_hosts[0].clone())
-        .build()
-        .unwrap()
+    support::request(sim, &group(sim))
 }
 
 async fn sim() -> Simulator {
