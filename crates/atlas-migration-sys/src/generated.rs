@@ -1882,7 +1882,7 @@ pub mod types {
 ///
 /// You can also explore the various endpoints available through the Atlas Administration API in MongoDB's Postman workspace.
 ///
-/// https://www.mongodb.com/mongodb-management-service-terms-and-conditions
+/// Terms of service: <https://www.mongodb.com/mongodb-management-service-terms-and-conditions>
 ///
 /// Version: 2.0
 pub struct Client {

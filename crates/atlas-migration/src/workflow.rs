@@ -638,7 +638,7 @@ impl PushMigration {
     }
 
     /// Longest wait for the validation (default
-    /// [`DEFAULT_VALIDATION_MAX_WAIT`](crate::wait::DEFAULT_VALIDATION_MAX_WAIT)).
+    /// [`crate::wait::DEFAULT_VALIDATION_MAX_WAIT`]).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
@@ -651,7 +651,7 @@ impl PushMigration {
     }
 
     /// Longest wait for readiness (default
-    /// [`DEFAULT_READY_MAX_WAIT`](crate::wait::DEFAULT_READY_MAX_WAIT)).
+    /// [`crate::wait::DEFAULT_READY_MAX_WAIT`]).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
@@ -664,7 +664,7 @@ impl PushMigration {
     }
 
     /// Longest wait for completion after the cutover (default
-    /// [`DEFAULT_COMPLETE_MAX_WAIT`](crate::wait::DEFAULT_COMPLETE_MAX_WAIT)).
+    /// [`crate::wait::DEFAULT_COMPLETE_MAX_WAIT`]).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {

@@ -1,6 +1,8 @@
 //! Step 6: descriptions become safe doc comments. `info.description` becomes plain text (its
 //! fenced curl example would be compiled as a doctest), and in every description fenced
 //! blocks are dropped and indentation removed, since rustdoc runs indented blocks as code.
+//! Bare URLs become `<url>` autolinks, which rustdoc accepts without a warning; the
+//! `info.termsOfService` URL (which progenitor prints bare) moves into the description.
 
 use serde_json::Value;
 
@@ -13,13 +15,55 @@ pub fn to_plain_text(doc: &mut Value) {
             *text = doc_safe(text);
         }
     });
-    if let Some(Value::String(text)) = doc.pointer_mut("/info/description") {
-        *text = plain_text(text);
+    let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut description = match info.get("description") {
+        Some(Value::String(text)) => plain_text(text),
+        _ => String::new(),
+    };
+    if let Some(Value::String(terms)) = info.remove("termsOfService") {
+        description.push_str(&format!("\n\nTerms of service: <{terms}>"));
     }
+    info.insert(
+        "description".into(),
+        Value::String(description.trim().to_string()),
+    );
 }
 
-/// Drops fenced blocks and leading indentation.
+/// Wraps every `http(s)://` URL that is not already a link target or autolink in `<…>`.
+pub fn autolink_bare_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(start) = rest.find("http") {
+        let (before, candidate) = rest.split_at(start);
+        out.push_str(before);
+        let is_url = candidate.starts_with("https://") || candidate.starts_with("http://");
+        let linked = matches!(before.chars().last(), Some('(' | '<' | '[' | '"' | '`'));
+        if !is_url || linked {
+            out.push_str("http");
+            rest = &candidate[4..];
+            continue;
+        }
+        let end = candidate
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '`'))
+            .unwrap_or(candidate.len());
+        let url = candidate[..end].trim_end_matches(['.', ',', ';', ':']);
+        out.push('<');
+        out.push_str(url);
+        out.push('>');
+        rest = &candidate[url.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Drops fenced blocks and leading indentation; autolinks bare URLs.
 pub fn doc_safe(text: &str) -> String {
+    autolink_bare_urls(&drop_fences_and_indentation(text))
+}
+
+fn drop_fences_and_indentation(text: &str) -> String {
     let mut out = Vec::new();
     let mut in_fence = false;
     for line in text.lines() {
@@ -98,6 +142,23 @@ mod tests {
         assert_eq!(
             doc_safe("Text:\n\n    let x = 1;\n- item"),
             "Text:\n\nlet x = 1;\n- item"
+        );
+    }
+
+    #[test]
+    fn bare_urls_become_autolinks_and_links_stay() {
+        assert_eq!(
+            autolink_bare_urls(
+                "See https://x.example/a. Or [docs](https://x.example/b) or <http://y.example>."
+            ),
+            "See <https://x.example/a>. Or [docs](https://x.example/b) or <http://y.example>."
+        );
+        let mut doc =
+            json!({"info": {"description": "API.", "termsOfService": "https://x.example/terms"}});
+        to_plain_text(&mut doc);
+        assert_eq!(
+            doc["info"],
+            json!({"description": "API.\n\nTerms of service: <https://x.example/terms>"})
         );
     }
 
