@@ -32,13 +32,90 @@ pub fn sys_client(spec: &openapiv3::OpenAPI) -> Result<String> {
 }
 
 /// The httpmock crate's typed stubs for the sys client's operations.
-pub fn httpmock_stubs(spec: &openapiv3::OpenAPI) -> Result<String> {
+pub fn httpmock_stubs(spec: &openapiv3::OpenAPI, doc: &Value) -> Result<String> {
     let mut generator =
         Generator::new(GenerationSettings::new().with_interface(InterfaceStyle::Builder));
     let tokens = generator
         .httpmock(spec, "atlas_migration_sys")
         .map_err(|e| Error::new(format!("progenitor could not generate httpmock stubs: {e}")))?;
+    let versioned = versioned_stubs(&tokens.to_string(), &response_media_types(doc)?)?;
+    let tokens = versioned
+        .parse()
+        .map_err(|e| Error::new(format!("adapted httpmock stubs do not parse: {e}")))?;
     format_tokens(tokens)
+}
+
+/// `(PascalCaseName, versioned response media type)` of every operation.
+fn response_media_types(doc: &Value) -> Result<Vec<(String, String)>> {
+    walk::operations(doc)
+        .into_iter()
+        .map(|(method, path, operation)| {
+            let text = |pointer: &str| operation.pointer(pointer).and_then(Value::as_str);
+            match (
+                text("/operationId"),
+                text(&format!("/{MEDIA_TYPES}/response")),
+            ) {
+                (Some(name), Some(media_type)) => Ok((pascal_case(name), media_type.to_string())),
+                _ => Err(Error::new(format!(
+                    "{method} {path} has no name or media type"
+                ))),
+            }
+        })
+        .collect()
+}
+
+fn pascal_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// progenitor's stubs only know `application/json`. Atlas requires a versioned `Accept` and
+/// answers with the same versioned type, so each stub's `When` also matches the `Accept`
+/// header and its success `Then`s send the versioned `Content-Type`. A stub then catches a
+/// request that would get 406 from Atlas. Works on the token text (`a . b (c)` spacing);
+/// a change of shape upstream is an error, never a silently unadapted file.
+pub fn versioned_stubs(code: &str, operations: &[(String, String)]) -> Result<String> {
+    let shape = |what: &str| {
+        Error::new(format!(
+            "progenitor's httpmock output changed shape ({what}); update generate::versioned_stubs"
+        ))
+    };
+    let mut code = code.to_string();
+    for (name, media_type) in operations {
+        let when = code
+            .find(&format!("impl {name}When {{"))
+            .ok_or_else(|| shape(&format!("no impl {name}When")))?;
+        let method = code[when..]
+            .find("inner . method (")
+            .ok_or_else(|| shape(&format!("{name}When::new does not match a method")))?;
+        code.insert_str(
+            when + method + "inner . ".len(),
+            &format!("header (\"accept\" , {media_type:?}) . "),
+        );
+        let then = code
+            .find(&format!("impl {name}Then {{"))
+            .ok_or_else(|| shape(&format!("no impl {name}Then")))?;
+        let end = code[then + 1..]
+            .find("impl ")
+            .map_or(code.len(), |next| then + 1 + next);
+        let mut block = code[then..end].to_string();
+        for status in 200..300 {
+            block = block.replace(
+                &format!("status ({status}u16) . header (\"content-type\" , \"application/json\")"),
+                &format!("status ({status}u16) . header (\"content-type\" , {media_type:?})"),
+            );
+        }
+        code.replace_range(then..end, &block);
+    }
+    Ok(code)
 }
 
 /// The operation table: stable name, upstream id, method, path and media types.
@@ -193,6 +270,29 @@ mod tests {
             line_doc_comments(code),
             "    /// Title\n    ///\n    /// Body line.\n    /// ```ignore\n    ///     let x = 1;\n    /// ```\n    pub fn f() {}\n"
         );
+    }
+
+    #[test]
+    fn stubs_match_and_answer_the_versioned_media_type() {
+        let code = r#"impl GetThingWhen { pub fn new (inner : :: httpmock :: When) -> Self { Self (inner . method (:: httpmock :: Method :: GET)) } } impl GetThingThen { pub fn ok (self) -> Self { Self (self . 0 . status (200u16) . header ("content-type" , "application/json")) } pub fn not_found (self) -> Self { Self (self . 0 . status (404u16) . header ("content-type" , "application/json")) } }"#;
+        let media = "application/vnd.atlas.2023-01-01+json";
+        let adapted = versioned_stubs(code, &[("GetThing".into(), media.into())]).unwrap();
+        assert!(adapted.contains(&format!(
+            "inner . header (\"accept\" , \"{media}\") . method ("
+        )));
+        assert!(adapted.contains(&format!(
+            "status (200u16) . header (\"content-type\" , \"{media}\")"
+        )));
+        assert!(
+            adapted.contains("status (404u16) . header (\"content-type\" , \"application/json\")")
+        );
+    }
+
+    #[test]
+    fn a_changed_stub_shape_is_an_error() {
+        let error =
+            versioned_stubs("impl OtherWhen {}", &[("GetThing".into(), "x".into())]).unwrap_err();
+        assert!(error.message().contains("changed shape"), "{error}");
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn generate(input: &Input, names: &NameMap) -> Result<Generated> {
     let openapi: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
         .map_err(|e| Error::new(format!("the trimmed spec is not valid OpenAPI 3.0: {e}")))?;
     let client = generate::sys_client(&openapi)?;
-    let stubs = generate::httpmock_stubs(&openapi)?;
+    let stubs = generate::httpmock_stubs(&openapi, &spec)?;
     let table = generate::operations_table(&spec)?;
     lap("generate + format", &mut timings);
     let lock = Lock {

@@ -9,9 +9,14 @@ pub mod operations {
     pub struct CreatePushMigrationWhen(::httpmock::When);
     impl CreatePushMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
-            Self(inner.method(::httpmock::Method::POST).path_matches(
-                regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations$").unwrap(),
-            ))
+            Self(
+                inner
+                    .header("accept", "application/vnd.atlas.2024-05-30+json")
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations$").unwrap(),
+                    ),
+            )
         }
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
@@ -60,7 +65,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(201u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2024-05-30+json")
                     .json_body_obj(value),
             )
         }
@@ -108,9 +113,15 @@ pub mod operations {
     pub struct ValidateMigrationWhen(::httpmock::When);
     impl ValidateMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
-            Self(inner.method(::httpmock::Method::POST).path_matches(
-                regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/validate$").unwrap(),
-            ))
+            Self(
+                inner
+                    .header("accept", "application/vnd.atlas.2024-05-30+json")
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/validate$")
+                            .unwrap(),
+                    ),
+            )
         }
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
@@ -159,7 +170,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(200u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2024-05-30+json")
                     .json_body_obj(value),
             )
         }
@@ -208,10 +219,15 @@ pub mod operations {
     impl GetValidationStatusWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
-                inner.method(::httpmock::Method::GET).path_matches(
-                    regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/validate/[^/]*$")
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                            "^/api/atlas/v2/groups/[^/]*/liveMigrations/validate/[^/]*$",
+                        )
                         .unwrap(),
-                ),
+                    ),
             )
         }
         pub fn into_inner(self) -> ::httpmock::When {
@@ -256,7 +272,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(200u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2023-01-01+json")
                     .json_body_obj(value),
             )
         }
@@ -304,9 +320,15 @@ pub mod operations {
     pub struct GetPushMigrationWhen(::httpmock::When);
     impl GetPushMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
-            Self(inner.method(::httpmock::Method::GET).path_matches(
-                regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/[^/]*$").unwrap(),
-            ))
+            Self(
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/[^/]*$")
+                            .unwrap(),
+                    ),
+            )
         }
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
@@ -360,7 +382,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(200u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2023-01-01+json")
                     .json_body_obj(value),
             )
         }
@@ -401,10 +423,15 @@ pub mod operations {
     impl CutoverMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
-                inner.method(::httpmock::Method::PUT).path_matches(
-                    regex::Regex::new("^/api/atlas/v2/groups/[^/]*/liveMigrations/[^/]*/cutover$")
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::PUT)
+                    .path_matches(
+                        regex::Regex::new(
+                            "^/api/atlas/v2/groups/[^/]*/liveMigrations/[^/]*/cutover$",
+                        )
                         .unwrap(),
-                ),
+                    ),
             )
         }
         pub fn into_inner(self) -> ::httpmock::When {
@@ -503,12 +530,15 @@ pub mod operations {
     impl ListSourceProjectsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
-                inner.method(::httpmock::Method::GET).path_matches(
-                    regex::Regex::new(
-                        "^/api/atlas/v2/orgs/[^/]*/liveMigrations/availableProjects$",
-                    )
-                    .unwrap(),
-                ),
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                            "^/api/atlas/v2/orgs/[^/]*/liveMigrations/availableProjects$",
+                        )
+                        .unwrap(),
+                    ),
             )
         }
         pub fn into_inner(self) -> ::httpmock::When {
@@ -555,7 +585,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(200u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2023-01-01+json")
                     .json_body_obj(value),
             )
         }
@@ -603,9 +633,15 @@ pub mod operations {
     pub struct CreateLinkTokenWhen(::httpmock::When);
     impl CreateLinkTokenWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
-            Self(inner.method(::httpmock::Method::POST).path_matches(
-                regex::Regex::new("^/api/atlas/v2/orgs/[^/]*/liveMigrations/linkTokens$").unwrap(),
-            ))
+            Self(
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/orgs/[^/]*/liveMigrations/linkTokens$")
+                            .unwrap(),
+                    ),
+            )
         }
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
@@ -654,7 +690,7 @@ pub mod operations {
             Self(
                 self.0
                     .status(200u16)
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/vnd.atlas.2023-01-01+json")
                     .json_body_obj(value),
             )
         }
@@ -702,9 +738,15 @@ pub mod operations {
     pub struct DeleteLinkTokensWhen(::httpmock::When);
     impl DeleteLinkTokensWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
-            Self(inner.method(::httpmock::Method::DELETE).path_matches(
-                regex::Regex::new("^/api/atlas/v2/orgs/[^/]*/liveMigrations/linkTokens$").unwrap(),
-            ))
+            Self(
+                inner
+                    .header("accept", "application/vnd.atlas.2023-01-01+json")
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/orgs/[^/]*/liveMigrations/linkTokens$")
+                            .unwrap(),
+                    ),
+            )
         }
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
