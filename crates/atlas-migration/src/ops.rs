@@ -158,6 +158,20 @@ pub(crate) struct LinkTokenReply {
 }
 
 /// Fills a generated request type from this crate's JSON.
+/// Whether `entry` is an IP address or a CIDR block (`address/prefix`, prefix within the
+/// address family's length).
+fn is_ip_or_cidr(entry: &str) -> bool {
+    let (address, prefix) = match entry.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (entry, None),
+    };
+    let Ok(address) = address.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let bits = if address.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= bits))
+}
+
 fn wire<T: DeserializeOwned>(field: &str, json: serde_json::Value) -> Result<T, Error> {
     serde_json::from_value(json).map_err(|e| {
         // The JSON may hold a password: report only the error class and position.
@@ -198,14 +212,11 @@ impl Client {
     {
         const OP: &str = "create_link_token";
         let ips: Vec<String> = access_list_ips.into_iter().map(Into::into).collect();
-        if let Some(bad) = ips
-            .iter()
-            .find(|ip| ip.trim().is_empty() || ip.chars().any(char::is_whitespace))
-        {
+        if let Some(bad) = ips.iter().find(|ip| !is_ip_or_cidr(ip)) {
             return Err(Error::invalid_input(
                 "accessListIps",
                 Some(bad),
-                "entries must be IP addresses or CIDR blocks without spaces",
+                "entries must be IPv4 or IPv6 addresses or CIDR blocks, e.g. 203.0.113.7 or 203.0.113.0/24",
             ));
         }
         let body: types::TargetOrgRequest =
@@ -391,5 +402,34 @@ impl Client {
                 .send(),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ip_or_cidr;
+
+    #[test]
+    fn access_list_entries_are_addresses_or_cidr_blocks() {
+        for good in [
+            "203.0.113.7",
+            "203.0.113.0/24",
+            "0.0.0.0/0",
+            "2001:db8::1",
+            "2001:db8::/32",
+        ] {
+            assert!(is_ip_or_cidr(good), "{good}");
+        }
+        for bad in [
+            "",
+            "not an ip",
+            "203.0.113.7/33",
+            "2001:db8::/129",
+            "203.0.113",
+            "1.2.3.4/",
+            " 1.2.3.4",
+        ] {
+            assert!(!is_ip_or_cidr(bad), "{bad:?}");
+        }
     }
 }
