@@ -172,6 +172,13 @@ fn is_ip_or_cidr(entry: &str) -> bool {
     prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= bits))
 }
 
+/// `request` as the generated client's body type (validate and create share it).
+fn migration_body(
+    request: &MigrationRequest,
+) -> Result<types::LiveMigrationRequest20240530, Error> {
+    wire("request", request.to_json())
+}
+
 fn wire<T: DeserializeOwned>(field: &str, json: serde_json::Value) -> Result<T, Error> {
     serde_json::from_value(json).map_err(|e| {
         // The JSON may hold a password: report only the error class and position.
@@ -284,7 +291,7 @@ impl Client {
         request: &MigrationRequest,
     ) -> Result<Validation, Error> {
         const OP: &str = "validate_migration";
-        let body: types::LiveMigrationRequest20240530 = wire("request", request.to_json())?;
+        let body = migration_body(request)?;
         let sys = &self.inner.sys;
         let reply = call(
             OP,
@@ -342,7 +349,7 @@ impl Client {
         request: &MigrationRequest,
     ) -> Result<LiveMigration, Error> {
         const OP: &str = "create_push_migration";
-        let body: types::LiveMigrationRequest20240530 = wire("request", request.to_json())?;
+        let body = migration_body(request)?;
         let sys = &self.inner.sys;
         let reply = call(
             OP,

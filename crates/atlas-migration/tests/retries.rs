@@ -117,22 +117,23 @@ async fn retry_after_is_capped_by_max_backoff() {
     );
 }
 
-#[tokio::test]
-async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
-    let sim = linked_sim(
-        Simulator::builder().fault(
-            Fault::on("create_push_migration")
-                .drop_after_processing()
-                .times(1),
-        ),
-    )
-    .await;
+/// Creates one migration against a simulator that applies `fault` once to the create;
+/// returns the simulator and the create's error.
+async fn create_with_fault(fault: Fault) -> (Simulator, atlas_migration::Error) {
+    let sim = linked_sim(Simulator::builder().fault(fault.times(1))).await;
     let client = support::digest_client(&sim);
     let group = support::group(&sim);
     let err = client
         .create_migration(&group, &support::request(&sim, &group))
         .await
         .unwrap_err();
+    (sim, err)
+}
+
+#[tokio::test]
+async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
+    let (sim, err) =
+        create_with_fault(Fault::on("create_push_migration").drop_after_processing()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
     assert_eq!(sim.count("create_push_migration"), 1);
     assert_eq!(sim.duplicate_creates(), 0);
@@ -173,20 +174,7 @@ async fn idempotent_calls_are_retried_when_the_connection_drops_before_a_reply()
 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_before_a_reply() {
-    let sim = linked_sim(
-        Simulator::builder().fault(
-            Fault::on("create_push_migration")
-                .drop_connection()
-                .times(1),
-        ),
-    )
-    .await;
-    let client = support::digest_client(&sim);
-    let group = support::group(&sim);
-    let err = client
-        .create_migration(&group, &support::request(&sim, &group))
-        .await
-        .unwrap_err();
+    let (sim, err) = create_with_fault(Fault::on("create_push_migration").drop_connection()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
     assert_eq!(sim.count("create_push_migration"), 1);
 }
