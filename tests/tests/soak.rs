@@ -143,7 +143,7 @@ async fn drive(index: usize, targets: Arc<Vec<Target>>) -> Ended {
         _ => index % ACCEPTING_SIMS,
     };
     let t = &targets[sim_index];
-    let client = if index % 2 == 0 {
+    let client = if index.is_multiple_of(2) {
         &t.digest
     } else {
         &t.account

@@ -25,6 +25,7 @@ pub struct RegenBench {
 pub fn regen_wall_time(spec: &str, workspace_root: &Path, runs: usize) -> Result<RegenBench> {
     let options = RegenOptions {
         spec: Some(spec.to_string()),
+        offline: false,
         check: true,
         verbose: false,
         workspace_root: workspace_root.to_path_buf(),

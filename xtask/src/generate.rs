@@ -212,10 +212,10 @@ pub fn line_doc_comments(code: &str) -> String {
                 None => break,
             }
         }
-        if let Some(last) = body.last_mut() {
-            if let Some(end) = last.rfind("*/") {
-                last.truncate(end);
-            }
+        if let Some(last) = body.last_mut()
+            && let Some(end) = last.rfind("*/")
+        {
+            last.truncate(end);
         }
         for text in body {
             let text = text.trim_end();

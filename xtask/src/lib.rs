@@ -6,6 +6,7 @@ pub mod document;
 pub mod error;
 pub mod generate;
 pub mod lock;
+pub mod msrv;
 pub mod names;
 pub mod normalize;
 pub mod outputs;
@@ -14,5 +15,6 @@ pub mod source;
 pub mod summary;
 pub mod trim;
 pub mod walk;
+pub mod workspace;
 
 pub use error::{Error, Result};

@@ -1,10 +1,10 @@
-//! `cargo xtask regen [--spec PATH|URL] [--check] [--verbose]`
+//! `cargo xtask regen [--spec PATH|URL | --offline] [--check] [--verbose]`
 //!
 //! Turns the upstream Atlas Admin API v2 spec into this workspace's committed, generated
 //! files: the trimmed and normalized spec, its lock, the sys client, its operation table and
-//! the typed httpmock stubs.
+//! the typed httpmock stubs. The workspace is the one around the current directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -26,16 +26,23 @@ enum Command {
         /// version that upstream's versions.json lists.
         #[arg(long)]
         spec: Option<String>,
+        /// Regenerate from the committed spec/cloud-migration-service.json (no upstream
+        /// document, no network): every committed generated file must come out the same.
+        #[arg(long)]
+        offline: bool,
         /// Compare with the committed files instead of writing; fail when stale.
         #[arg(long)]
         check: bool,
         /// Print each step as it runs.
         #[arg(long)]
         verbose: bool,
-        /// The workspace whose files are compared or written (default: this workspace).
+        /// The workspace whose files are compared or written (default: the one around the
+        /// current directory).
         #[arg(long, hide = true)]
         root: Option<PathBuf>,
     },
+    /// Check that each publishable crate's rust-version covers its normal dependency tree.
+    Msrv,
     /// Time a full regeneration against PyYAML parsing the same file (build with --release).
     BenchRegen {
         /// The upstream spec to time (a path).
@@ -52,17 +59,26 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Regen {
             spec,
+            offline,
             check,
             verbose,
             root,
         } => {
-            let options = RegenOptions {
-                spec,
-                check,
-                verbose,
-                workspace_root: root.unwrap_or_else(workspace_root),
-            };
-            match regen::run(&options) {
+            if offline && spec.is_some() {
+                return fail(&xtask::Error::new(
+                    "--offline regenerates from the committed spec; it takes no --spec",
+                ));
+            }
+            let report = workspace_root(root.as_deref()).and_then(|workspace_root| {
+                regen::run(&RegenOptions {
+                    spec,
+                    offline,
+                    check,
+                    verbose,
+                    workspace_root,
+                })
+            });
+            match report {
                 Ok(report) => {
                     print!("{report}");
                     ExitCode::SUCCESS
@@ -70,9 +86,26 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error),
             }
         }
+        Command::Msrv => match workspace_root(None).and_then(|root| xtask::msrv::run(&root)) {
+            Ok(findings) => {
+                for finding in &findings {
+                    println!("{finding}");
+                }
+                if findings.iter().all(|f| f.holds()) {
+                    println!("msrv: every declared rust-version covers its dependency tree");
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "error: a crate's dependency tree needs a newer Rust than it declares"
+                    );
+                    ExitCode::FAILURE
+                }
+            }
+            Err(error) => fail(&error),
+        },
         Command::BenchRegen { spec, runs } => {
             match xtask::bench::check_runs(runs)
-                .and_then(|runs| xtask::bench::regen_wall_time(&spec, &workspace_root(), runs))
+                .and_then(|runs| xtask::bench::regen_wall_time(&spec, &workspace_root(None)?, runs))
             {
                 Ok(bench) => {
                     print!("{bench}");
@@ -89,10 +122,11 @@ fn fail(error: &xtask::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// The workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
-        .to_path_buf()
+/// `--root` when given, else the workspace around the current directory; never a path
+/// compiled into the binary.
+fn workspace_root(root: Option<&Path>) -> xtask::Result<PathBuf> {
+    match root {
+        Some(root) => xtask::workspace::explicit(root),
+        None => xtask::workspace::current(),
+    }
 }

@@ -26,8 +26,11 @@ pub const HTTPMOCK_STUBS: &str = "crates/atlas-migration-httpmock/src/generated.
 /// What `cargo xtask regen` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RegenOptions {
-    /// `--spec`: a path or URL; `None` for upstream's newest version.
+    /// `--spec`: a path or URL; `None` for upstream's newest version. Ignored with `offline`.
     pub spec: Option<String>,
+    /// `--offline`: regenerate from the committed `spec/cloud-migration-service.json`
+    /// instead of an upstream document; the lock is neither compared nor written.
+    pub offline: bool,
     /// `--check`: compare instead of writing.
     pub check: bool,
     /// `--verbose`: print step timings.
@@ -128,6 +131,8 @@ pub struct Report {
     pub timings: Option<Vec<(&'static str, Duration)>>,
     /// Whether this was a `--check` run.
     pub check: bool,
+    /// The workspace the run worked on (absolute), so written paths print in full.
+    pub root: PathBuf,
 }
 
 /// Runs `cargo xtask regen` with `options`.
@@ -135,12 +140,20 @@ pub fn run(options: &RegenOptions) -> Result<Report> {
     let started = Instant::now();
     let root = &options.workspace_root;
     let names = names::load(root)?;
-    let input = source::load(options.spec.as_deref())?;
+    let input = if options.offline {
+        source::committed(root, SPEC_FILE)?
+    } else {
+        source::load(options.spec.as_deref())?
+    };
     let loaded = started.elapsed();
     let mut generated = generate(&input, &names)?;
     generated.timings.insert(0, ("load", loaded));
+    if options.offline {
+        // The lock names the upstream document; the committed spec is not one.
+        generated.outputs.retain(|output| output.path != LOCK_FILE);
+    }
     if options.check {
-        check(root, &generated)?;
+        check(root, &generated, !options.offline)?;
     }
     let changed = outputs::changed(root, &generated.outputs);
     let summary = (!changed.is_empty()).then(|| summarize_against_committed(root, &generated.spec));
@@ -157,6 +170,7 @@ pub fn run(options: &RegenOptions) -> Result<Report> {
         notes: generated.notes,
         timings: options.verbose.then_some(generated.timings),
         check: options.check,
+        root: root.clone(),
     })
 }
 
@@ -168,10 +182,12 @@ fn summarize_against_committed(root: &Path, new: &Value) -> Summary {
 }
 
 /// Fails, naming each stale file with a short diff, unless the committed files are exactly
-/// what this input generates and the lock names this input's sha256.
-fn check(root: &Path, generated: &Generated) -> Result<()> {
+/// what this input generates and (for an upstream input, `compare_lock`) the lock names this
+/// input's sha256.
+fn check(root: &Path, generated: &Generated, compare_lock: bool) -> Result<()> {
     let mut problems = Vec::new();
     match Lock::read(root) {
+        _ if !compare_lock => {}
         Some(committed) if committed.sha256 == generated.lock.sha256 => {}
         Some(committed) => problems.push(format!(
             "{LOCK_FILE}: the input's sha256 is {} but the lock records {} ({})",
@@ -216,11 +232,19 @@ impl fmt::Display for Report {
             )?;
         }
         match (self.check, self.written.is_empty()) {
-            (true, _) => writeln!(f, "generated files are up to date")?,
-            (false, true) => writeln!(f, "generated files were already up to date")?,
+            (true, _) => writeln!(
+                f,
+                "generated files in {} are up to date",
+                self.root.display()
+            )?,
+            (false, true) => writeln!(
+                f,
+                "generated files in {} were already up to date",
+                self.root.display()
+            )?,
             (false, false) => {
                 for path in &self.written {
-                    writeln!(f, "wrote {path}")?;
+                    writeln!(f, "wrote {}", self.root.join(path).display())?;
                 }
             }
         }

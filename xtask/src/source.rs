@@ -46,6 +46,22 @@ pub fn load(spec: Option<&str>) -> Result<Input> {
     }
 }
 
+/// The committed normalized spec, for `--offline`: regenerating from it must reproduce
+/// every committed file.
+pub fn committed(workspace_root: &Path, spec_file: &str) -> Result<Input> {
+    let path = workspace_root.join(spec_file);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Error::new(format!(
+            "cannot read the committed spec {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Input {
+        bytes,
+        name: spec_file.to_string(),
+    })
+}
+
 fn is_url(location: &str) -> bool {
     location.starts_with("https://") || location.starts_with("http://")
 }

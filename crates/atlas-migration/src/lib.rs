@@ -54,6 +54,11 @@
 
 #![warn(missing_docs)]
 
+// The crate's README (shown on its registry page) is compiled too, so its example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+
 mod auth;
 mod client;
 mod config;

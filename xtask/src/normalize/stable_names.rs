@@ -20,8 +20,10 @@ pub fn apply(doc: &mut Value, names: &NameMap) -> Result<Vec<String>> {
     let mut failure = None;
     walk::for_each_operation_mut(doc, |method, path, operation| {
         let key = walk::operation_key(method, path);
+        // An already normalized document (regen --offline) keeps its recorded upstream id.
         let upstream = operation
-            .get("operationId")
+            .get(UPSTREAM_ID)
+            .or_else(|| operation.get("operationId"))
             .and_then(Value::as_str)
             .map(str::to_string);
         let stable = match (names.get(&key), &upstream) {

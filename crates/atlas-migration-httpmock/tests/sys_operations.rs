@@ -1,4 +1,4 @@
-//! Every generated operation against a real loopback server (httpmock, with the typed stubs
+//! Every generated sys operation against a real loopback server (httpmock, with the typed stubs
 //! generated from the same spec): method, path, versioned headers, body, typed response.
 
 use std::sync::Arc;
