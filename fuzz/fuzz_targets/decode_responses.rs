@@ -1,8 +1,8 @@
 //! Reply bodies decoded the way the client decodes them.
 //!
 //! Input: the first byte modulo 9 picks one of the 8 operations (success reply) or an error
-//! reply. For a success the rest is the body, decoded as if sent with the documented status and
-//! with another 2xx; both must agree. For an error, two bytes give the status, one byte flags
+//! reply. For a success the rest is the body, decoded and converted as the client does; it
+//! must not panic. For an error, two bytes give the status, one byte flags
 //! (bit 0: a `Retry-After` header follows, up to a newline; bit 1: repeat the body past the
 //! read cap), and the rest is the body.
 
@@ -17,13 +17,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let pick = usize::from(selector) % (OPERATIONS.len() + 1);
     if let Some(&operation) = OPERATIONS.get(pick) {
-        let documented = decode_success(operation, true, rest);
-        let other = decode_success(operation, false, rest);
-        assert_eq!(
-            documented.is_ok(),
-            other.is_ok(),
-            "{operation}: {documented:?} vs {other:?}"
-        );
+        let _ = decode_success(operation, rest);
         return;
     }
     let [hi, lo, flags, rest @ ..] = rest else {

@@ -132,21 +132,29 @@ pub fn operations_table(doc: &Value) -> Result<String> {
             Some(media_type) => format!("Some({media_type:?})"),
             None => "None".to_string(),
         };
+        let constant = name.to_ascii_uppercase();
+        let idempotent = is_idempotent(&method);
+        let definition = format!(
+            "/// `{method} {path}` (upstream `{upstream}`).\npub const {constant}: Operation = Operation {{ name: {name:?}, upstream_operation_id: {upstream:?}, method: {method:?}, path: {path:?}, request_media_type: {request}, response_media_type: {response:?}, idempotent: {idempotent} }};\n"
+        );
         rows.push((
             name.to_string(),
-            format!(
-                "Operation {{ name: {name:?}, upstream_operation_id: {upstream:?}, method: {method:?}, path: {path:?}, request_media_type: {request}, response_media_type: {response:?} }},"
-            ),
+            constant,
+            definition,
+            path_function(name, &path),
         ));
     }
     rows.sort();
-    let rows: String = rows.into_iter().map(|(_, row)| row + "\n").collect();
+    let definitions: String = rows.iter().map(|row| row.2.as_str()).collect();
+    let list: String = rows.iter().map(|row| format!("{},\n", row.1)).collect();
+    let paths: String = rows.iter().map(|row| row.3.as_str()).collect();
     let code = format!(
-        r#"//! The operations of the pinned spec: stable name, HTTP method, path template and the
-//! versioned media types Atlas requires for each of them.
+        r#"//! The operations of the pinned spec, one constant each: stable name, HTTP method, path
+//! template, the versioned media types Atlas requires, and whether the operation may be sent
+//! twice; plus one function per operation that fills in its path.
 
 /// One operation of the Cloud Migration Service as the pinned spec describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Operation {{
     /// Stable snake_case name; also the generated method name and `OperationInfo::operation_id`.
     pub name: &'static str,
@@ -160,19 +168,64 @@ pub struct Operation {{
     pub request_media_type: Option<&'static str>,
     /// `Accept` value the operation requires.
     pub response_media_type: &'static str,
+    /// Whether sending the request twice has the same effect as sending it once: true for
+    /// `GET`, `PUT` and `DELETE`, false for `POST` (RFC 9110, section 9.2.2).
+    pub idempotent: bool,
 }}
 
+{definitions}
 /// Every operation of the pinned spec, sorted by name.
 pub const OPERATIONS: &[Operation] = &[
-{rows}];
+{list}];
 
 /// Looks an operation up by its stable name.
 pub fn operation(name: &str) -> Option<&'static Operation> {{
     OPERATIONS.iter().find(|op| op.name == name)
 }}
+
+/// Each operation's path with its parameters filled in (percent-encoded).
+pub mod paths {{
+    use progenitor_client::encode_path;
+
+{paths}}}
 "#
     );
     rustfmt(&format!("{HEADER}{code}"))
+}
+
+/// RFC 9110, section 9.2.2: the idempotent methods.
+fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+    )
+}
+
+/// `pub fn get_push_migration(group_id: &str, live_migration_id: &str) -> String`.
+fn path_function(name: &str, template: &str) -> String {
+    let mut format = String::new();
+    let mut parameters = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        format.push_str(&rest[..open]);
+        format.push_str("{}");
+        parameters.push(crate::names::snake_case(&rest[open + 1..close]));
+        rest = &rest[close + 1..];
+    }
+    format.push_str(rest);
+    let signature: Vec<String> = parameters.iter().map(|p| format!("{p}: &str")).collect();
+    let arguments: String = parameters
+        .iter()
+        .map(|p| format!(", encode_path({p})"))
+        .collect();
+    format!(
+        "    /// The path of [`{constant}`](super::{constant}).\n    pub fn {name}({signature}) -> String {{\n        format!({format:?}{arguments})\n    }}\n",
+        constant = name.to_ascii_uppercase(),
+        signature = signature.join(", "),
+    )
 }
 
 fn quote_path(path: &str) -> proc_macro2::TokenStream {

@@ -1,12 +1,11 @@
 //! Every generated sys operation against a real loopback server (httpmock, with the typed stubs
 //! generated from the same spec): method, path, versioned headers, body, typed response.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use atlas_migration_httpmock::MockServerExt;
-use atlas_migration_sys::hooks::{ExecFuture, Executor, Hooks};
-use atlas_migration_sys::operations::{OPERATIONS, Operation};
+use atlas_migration_sys::hooks::Hooks;
+use atlas_migration_sys::operations::{
+    CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION, OPERATIONS, paths,
+};
 use atlas_migration_sys::{Client, types};
 use httpmock::MockServer;
 use serde_json::json;
@@ -265,44 +264,46 @@ async fn an_atlas_error_body_decodes_as_api_error() {
     }
 }
 
-/// Records which operations reached it, then sends the request as it is.
-#[derive(Default)]
-struct CountingExecutor {
-    calls: AtomicUsize,
-    last: std::sync::Mutex<Option<&'static str>>,
-}
-
-impl Executor for CountingExecutor {
-    fn execute<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        request: reqwest::Request,
-        operation: &'static Operation,
-    ) -> ExecFuture<'a> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        *self.last.lock().unwrap() = Some(operation.name);
-        Box::pin(http.execute(request))
+#[test]
+fn path_functions_fill_each_template_and_encode_parameters() {
+    for operation in OPERATIONS {
+        let filled = match operation.name {
+            "create_link_token" => paths::create_link_token(ORG),
+            "delete_link_tokens" => paths::delete_link_tokens(ORG),
+            "list_source_projects" => paths::list_source_projects(ORG),
+            "validate_migration" => paths::validate_migration(GROUP),
+            "get_validation_status" => paths::get_validation_status(GROUP, VALIDATION),
+            "create_push_migration" => paths::create_push_migration(GROUP),
+            "get_push_migration" => paths::get_push_migration(GROUP, MIGRATION),
+            "cutover_migration" => paths::cutover_migration(GROUP, MIGRATION),
+            other => panic!("no path function checked for {other}"),
+        };
+        let expected = operation
+            .path
+            .replace("{orgId}", ORG)
+            .replace("{groupId}", GROUP)
+            .replace("{validationId}", VALIDATION)
+            .replace("{liveMigrationId}", MIGRATION);
+        assert_eq!(filled, expected, "{}", operation.name);
     }
+    assert_eq!(
+        paths::get_push_migration("a/b", "c d"),
+        "/api/atlas/v2/groups/a%2Fb/liveMigrations/c%20d"
+    );
 }
 
-#[tokio::test]
-async fn an_installed_executor_sends_every_request() {
-    let server = MockServer::start_async().await;
-    server.cutover_migration(|when, then| {
-        when.group_id(GROUP);
-        then.accepted();
-    });
-    let executor = Arc::new(CountingExecutor::default());
-    let client = Client::new(&server.base_url(), Hooks::with_executor(executor.clone()));
-    client
-        .cutover_migration()
-        .group_id(GROUP)
-        .live_migration_id(MIGRATION)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(executor.calls.load(Ordering::SeqCst), 1);
-    assert_eq!(*executor.last.lock().unwrap(), Some("cutover_migration"));
+#[test]
+fn only_post_operations_are_not_idempotent() {
+    for operation in OPERATIONS {
+        assert_eq!(
+            operation.idempotent,
+            operation.method != "POST",
+            "{}",
+            operation.name
+        );
+    }
+    assert_eq!(GET_PUSH_MIGRATION.name, "get_push_migration");
+    const { assert!(!CREATE_PUSH_MIGRATION.idempotent) };
 }
 
 #[test]

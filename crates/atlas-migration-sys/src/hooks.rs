@@ -1,69 +1,29 @@
-//! The one hand-written seam of this crate: how a higher crate (auth, retries) takes over
-//! sending the requests the generated client builds.
+//! The one hand-written seam of this crate: the generated [`Client`](crate::Client) sets the
+//! versioned `Accept` and `Content-Type` that each operation requires (from
+//! [`operations`](crate::operations)); Atlas answers 406 without them, and progenitor itself
+//! only knows `application/json`.
 //!
-//! The generated [`Client`](crate::Client) always sets the versioned `Accept` and
-//! `Content-Type` its operation requires (from [`operations`](crate::operations)). Sending is
-//! delegated to an [`Executor`] when one is installed; without one the client behaves like a
-//! plain progenitor client.
-
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+//! Higher crates (such as `atlas-migration`) do not send through the generated client: they
+//! use the generated types and the operation constants and send with their own transport.
 
 use crate::operations::Operation;
 
-/// The future an [`Executor`] returns.
-pub type ExecFuture<'a> =
-    Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
-
-/// Sends one prepared request of a known operation.
-///
-/// Implemented by higher crates to add authentication, retries and tracing.
-pub trait Executor: Send + Sync + 'static {
-    /// Sends `request` (already carrying the operation's media types) with `http`.
-    fn execute<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        request: reqwest::Request,
-        operation: &'static Operation,
-    ) -> ExecFuture<'a>;
-}
-
-/// The inner value of the generated client: an optional [`Executor`].
-#[derive(Clone, Default)]
+/// The inner value of the generated client. It holds nothing today; it exists so the
+/// generated client runs [`set_media_types`] before every request.
+#[derive(Debug, Clone, Default)]
 pub struct Hooks {
-    executor: Option<Arc<dyn Executor>>,
+    _private: (),
 }
 
 impl Hooks {
-    /// Hooks that send every request as it is.
+    /// The hooks: set each operation's versioned media types, send the request as it is.
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Hooks that hand every request to `executor`.
-    pub fn with_executor(executor: Arc<dyn Executor>) -> Self {
-        Self {
-            executor: Some(executor),
-        }
-    }
-
-    /// The installed executor, if any.
-    pub fn executor(&self) -> Option<&Arc<dyn Executor>> {
-        self.executor.as_ref()
-    }
 }
 
-impl std::fmt::Debug for Hooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hooks")
-            .field("executor", &self.executor.as_ref().map(|_| "installed"))
-            .finish()
-    }
-}
-
-/// Sets the versioned media types of `operation` on `request`. Atlas answers 406 without
-/// them; progenitor itself only knows `application/json`.
+/// Sets the versioned media types of `operation` on `request`: `Accept` always, and
+/// `Content-Type` when the request has a body.
 pub fn set_media_types(request: &mut reqwest::Request, operation: &Operation) {
     let headers = request.headers_mut();
     headers.insert(
@@ -95,22 +55,5 @@ impl progenitor_client::ClientHooks<Hooks> for crate::Client {
         })?;
         set_media_types(request, operation);
         Ok(())
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        use progenitor_client::ClientInfo;
-        match (
-            &self.inner().executor,
-            crate::operations::operation(info.operation_id),
-        ) {
-            (Some(executor), Some(operation)) => {
-                executor.execute(self.client(), request, operation).await
-            }
-            _ => self.client().execute(request).await,
-        }
     }
 }

@@ -11,7 +11,8 @@ use crate::auth::service_account::ServiceAccountAuth;
 use crate::auth::{Auth, Kind};
 use crate::config::ClientBuilder;
 use crate::error::Error;
-use crate::executor::AtlasExecutor;
+use crate::error::TransportError;
+use crate::transport::Transport;
 
 /// A client of the Atlas Cloud Migration Service.
 ///
@@ -34,10 +35,7 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    pub(crate) sys: atlas_migration_sys::Client,
-    pub(crate) http: reqwest::Client,
-    pub(crate) executor: Arc<AtlasExecutor>,
-    pub(crate) base_url: String,
+    pub(crate) transport: Transport,
 }
 
 const _: () = {
@@ -114,7 +112,7 @@ impl Client {
             None => reqwest::Client::builder()
                 .connect_timeout(b.connect_timeout)
                 .build()
-                .map_err(Error::Transport)?,
+                .map_err(|e| Error::Transport(TransportError::new(e, None)))?,
         };
         let auth = match credentials.0 {
             Kind::ApiKey {
@@ -137,20 +135,16 @@ impl Client {
                 b.token_refresh_margin,
             )?),
         };
-        let executor = Arc::new(AtlasExecutor {
-            auth,
-            policy: b.retry,
-            user_agent,
-            timeout: b.timeout,
-        });
-        let hooks = atlas_migration_sys::hooks::Hooks::with_executor(executor.clone());
-        let sys = atlas_migration_sys::Client::new_with_client(&base_url, http.clone(), hooks);
         Ok(Self {
             inner: Arc::new(Inner {
-                sys,
-                http,
-                executor,
-                base_url,
+                transport: Transport {
+                    http,
+                    base_url,
+                    auth,
+                    policy: b.retry,
+                    user_agent,
+                    timeout: b.timeout,
+                },
             }),
         })
     }
@@ -163,7 +157,7 @@ impl Client {
     /// # Ok::<(), atlas_migration::Error>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.inner.transport.base_url
     }
 
     /// When the cached service account token expires; `None` before the first call, after
@@ -177,7 +171,7 @@ impl Client {
     /// # }
     /// ```
     pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
-        match &self.inner.executor.auth {
+        match &self.inner.transport.auth {
             Auth::ServiceAccount(s) => s.token_expiry(),
             Auth::Digest(_) => None,
         }
@@ -192,21 +186,29 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn revoke(&self) -> Result<(), Error> {
-        match &self.inner.executor.auth {
-            Auth::ServiceAccount(s) => s.revoke(&self.inner.http).await,
+        let transport = self.transport();
+        match &transport.auth {
+            Auth::ServiceAccount(s) => s.revoke(&transport.http).await,
             Auth::Digest(_) => Ok(()),
         }
     }
 }
 
+impl Client {
+    /// The transport every operation sends through.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = match &self.inner.executor.auth {
+        let auth = match &self.inner.transport.auth {
             Auth::Digest(_) => "api key (digest)",
             Auth::ServiceAccount(_) => "service account (bearer)",
         };
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.inner.transport.base_url)
             .field("auth", &auth)
             .finish_non_exhaustive()
     }

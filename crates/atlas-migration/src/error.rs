@@ -3,11 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use atlas_migration_sys::operations::Operation;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// Most bytes of an error body this crate reads; the rest is never buffered.
-pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+use crate::classify::{self, Attempt, is_transient_status};
 
 /// Most characters of a body quoted in an error message.
 const SNIPPET_CHARS: usize = 200;
@@ -40,7 +40,7 @@ pub enum Error {
     InvalidInput(InvalidInput),
     /// The request could not be sent or the response not received (connect, timeout, I/O).
     #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] TransportError),
     /// A success response could not be decoded.
     #[error(transparent)]
     Decode(DecodeError),
@@ -80,7 +80,7 @@ impl Error {
             Error::Api(e) => Some(e.status()),
             Error::Auth(e) => e.status,
             Error::Decode(e) => e.status,
-            Error::Transport(e) => e.status().map(|s| s.as_u16()),
+            Error::Transport(e) => e.source.status().map(|s| s.as_u16()),
             Error::InvalidInput(_) => None,
         }
     }
@@ -195,9 +195,12 @@ impl Error {
         }
     }
 
-    /// Whether repeating the same call may succeed. For calls that create something (POST),
-    /// only a rate limit or a refused connection is safe to repeat without checking first;
-    /// this method answers for idempotent calls and equals [`is_transient`](Error::is_transient).
+    /// Whether the call that failed may safely be sent again, for the operation that failed:
+    /// a rate limit or a refused connection always (the server did nothing); a 5xx, timeout or
+    /// dropped connection only for idempotent operations (reads, cutover, delete). For a
+    /// `POST` that may have created something (`create_migration`, `validate_migration`,
+    /// `create_link_token`) after a 5xx or timeout it is `false`: check first, then decide.
+    /// An error whose operation is unknown is answered as for a `POST`.
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
@@ -205,12 +208,104 @@ impl Error {
     /// # }
     /// ```
     pub fn is_retryable(&self) -> bool {
-        self.is_transient()
+        let decision = match self {
+            Error::Api(e) => classify::decide(
+                e.inner.operation.is_some_and(|op| op.idempotent),
+                Attempt::Replied {
+                    status: e.status(),
+                    headers: &http::HeaderMap::new(),
+                },
+            ),
+            Error::Transport(e) => classify::decide(
+                e.operation.is_some_and(|op| op.idempotent),
+                if e.is_connect() {
+                    Attempt::ConnectFailed
+                } else {
+                    Attempt::NoReply
+                },
+            ),
+            // Token or challenge endpoints failing before the call itself was sent.
+            Error::Auth(e) => {
+                return e.status.is_some_and(|s| s == 429 || s >= 500);
+            }
+            Error::InvalidInput(_) | Error::Decode(_) => return false,
+        };
+        decision.repeats()
+    }
+
+    /// The stable name of the operation that failed (e.g. `"get_push_migration"`), when the
+    /// error came from a call.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if let Some(operation) = err.operation() { eprintln!("{operation} failed: {err}"); }
+    /// # }
+    /// ```
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Api(e) => e.inner.operation.map(|op| op.name),
+            Error::Transport(e) => e.operation.map(|op| op.name),
+            Error::Decode(e) => Some(e.operation),
+            Error::Auth(_) | Error::InvalidInput(_) => None,
+        }
     }
 }
 
-pub(crate) fn is_transient_status(status: u16) -> bool {
-    matches!(status, 429 | 500 | 502 | 503 | 504)
+/// The request could not be sent, or its reply not received.
+///
+/// ```
+/// # fn check(err: atlas_migration::Error) {
+/// if let atlas_migration::Error::Transport(t) = &err {
+///     if t.is_timeout() { eprintln!("timed out"); }
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TransportError {
+    source: reqwest::Error,
+    operation: Option<&'static Operation>,
+}
+
+impl TransportError {
+    /// A transport failure during `operation` (`None` outside a call, e.g. building the
+    /// HTTP client).
+    pub(crate) fn new(source: reqwest::Error, operation: Option<&'static Operation>) -> Self {
+        Self { source, operation }
+    }
+
+    /// Whether the connection could not be opened (the request never left).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::TransportError) -> bool {
+    /// e.is_connect()
+    /// # }
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        self.source.is_connect()
+    }
+
+    /// Whether the call ran out of time.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::TransportError) -> bool {
+    /// e.is_timeout()
+    /// # }
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        self.source.is_timeout()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.source, f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.source()
+    }
 }
 
 /// A `Retry-After` value, resolved when the response arrived.
@@ -273,6 +368,7 @@ struct ApiErrorInner {
     retry_after: Option<RetryAfter>,
     body_snippet: Option<String>,
     content_type: Option<String>,
+    operation: Option<&'static Operation>,
 }
 
 /// One rejected field of a 400 reply.
@@ -326,6 +422,7 @@ impl ApiError {
             retry_after: RetryAfter::from_headers(headers),
             body_snippet: None,
             content_type,
+            operation: None,
         };
         match serde_json::from_slice::<AtlasErrorBody>(body) {
             Ok(parsed) if parsed.error_code.is_some() || parsed.detail.is_some() => {
@@ -343,6 +440,12 @@ impl ApiError {
         Self {
             inner: Box::new(inner),
         }
+    }
+
+    /// The same error, recorded as the reply of `operation`.
+    pub(crate) fn during(mut self, operation: &'static Operation) -> Self {
+        self.inner.operation = Some(operation);
+        self
     }
 
     /// The HTTP status code.
@@ -719,7 +822,7 @@ mod tests {
 
     #[test]
     fn snippet_is_capped() {
-        let body = vec![b'a'; MAX_ERROR_BODY];
+        let body = vec![b'a'; crate::body::MAX_ERROR_BODY];
         let s = snippet(&body);
         assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
         assert!(s.ends_with('…'));
@@ -747,6 +850,16 @@ mod tests {
             br#"{"error":429,"errorCode":"RATE_LIMITED"}"#,
         ));
         assert!(e.is_rate_limited() && e.is_transient() && e.is_retryable());
+        let during = |op| Error::Api(ApiError::from_reply(503, &headers(&[]), b"{}").during(op));
+        use atlas_migration_sys::operations::{CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION};
+        let read = during(&GET_PUSH_MIGRATION);
+        assert!(read.is_transient() && read.is_retryable());
+        assert_eq!(read.operation(), Some("get_push_migration"));
+        let create = during(&CREATE_PUSH_MIGRATION);
+        assert!(
+            create.is_transient() && !create.is_retryable(),
+            "a 503 on create may have created the migration"
+        );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(e.error_code(), Some("RATE_LIMITED"));
         let e = Error::Api(ApiError::from_reply(404, &headers(&[]), b"{}"));

@@ -1,39 +1,43 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not a stable API).
 //!
 //! Each function is a thin wrapper that feeds in-memory input through the same internal code
-//! the client runs on a real reply: digest challenge parsing and answering, the generated
-//! client's JSON decoding, the conversion into this crate's types, capped error-body reading
-//! and Atlas error parsing.
+//! the client runs on a real reply: digest challenge parsing and answering, the one decode of
+//! a reply into the generated type and its conversion into this crate's types, capped
+//! error-body reading and Atlas error parsing.
 
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use atlas_migration_sys::operations::{
+    self as operations, CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION,
+    DELETE_LINK_TOKENS, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS,
+    VALIDATE_MIGRATION,
+};
 use atlas_migration_sys::types;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use progenitor_client::{Error as SysError, ResponseValue};
 
 use crate::auth::digest::{authorization_for, parse_challenge};
+use crate::body::read_capped;
+use crate::convert;
 use crate::error::{ApiError, Error};
-use crate::executor::read_capped;
-use crate::model::{AvailableProject, LiveMigration, Validation};
-use crate::ops::{LinkTokenReply, call, call_empty, own};
+use crate::transport::Reply;
 
 /// Most bytes of an error body the client reads.
-pub const MAX_ERROR_BODY: usize = crate::error::MAX_ERROR_BODY;
+pub const MAX_ERROR_BODY: usize = crate::body::MAX_ERROR_BODY;
 
-/// The operations [`decode_success`] knows, by the names the client reports.
+/// The operations [`decode_success`] knows, by their stable names.
 pub const OPERATIONS: [&str; 8] = [
-    "create_link_token",
-    "delete_link_tokens",
-    "list_source_projects",
-    "validate_migration",
-    "get_validation_status",
-    "create_push_migration",
-    "get_push_migration",
-    "cutover_migration",
+    CREATE_LINK_TOKEN.name,
+    DELETE_LINK_TOKENS.name,
+    LIST_SOURCE_PROJECTS.name,
+    VALIDATE_MIGRATION.name,
+    GET_VALIDATION_STATUS.name,
+    CREATE_PUSH_MIGRATION.name,
+    GET_PUSH_MIGRATION.name,
+    CUTOVER_MIGRATION.name,
 ];
 
 /// Drives a future that only touches in-memory bodies to completion.
@@ -67,83 +71,39 @@ pub fn digest_authorization(www_authenticate: &[u8], method: &str, uri: &str) ->
     header.to_str().ok().map(str::to_owned)
 }
 
-/// Decodes `body` as the success reply of `operation` (one of [`OPERATIONS`]) and converts it
-/// into this crate's type, as the client does. `documented` picks the documented success status
-/// (decoded by the generated client) or another 2xx (decoded by this crate).
-pub fn decode_success(operation: &str, documented: bool, body: &[u8]) -> Result<(), String> {
-    let Some(&op) = OPERATIONS.iter().find(|&&o| o == operation) else {
+/// Decodes `body` as a 200 reply of `operation` (one of [`OPERATIONS`]) and converts it into
+/// this crate's type, exactly as the client does.
+pub fn decode_success(operation: &str, body: &[u8]) -> Result<(), String> {
+    let Some(op) = operations::operation(operation) else {
         return Err(format!("unknown operation {operation:?}"));
     };
-    run_ready(decode(op, documented, Bytes::copy_from_slice(body))).map_err(|e| e.to_string())
+    let reply = Reply {
+        status: StatusCode::OK,
+        body: Bytes::copy_from_slice(body),
+    };
+    decode(op, &reply).map_err(|e| e.to_string())
 }
 
-async fn decode(op: &'static str, documented: bool, body: Bytes) -> Result<(), Error> {
-    match op {
-        "create_link_token" => {
-            let r: types::TargetOrg = call(op, generated(documented, 200, body)).await?;
-            own::<_, LinkTokenReply>(op, &r).map(drop)
+fn decode(op: &'static operations::Operation, reply: &Reply) -> Result<(), Error> {
+    match *op {
+        CREATE_LINK_TOKEN => {
+            convert::link_token(convert::decode::<types::TargetOrg>(op, reply)?);
         }
-        "list_source_projects" => {
-            let r: Vec<types::LiveImportAvailableProject> =
-                call(op, generated(documented, 200, body)).await?;
-            own::<_, Vec<AvailableProject>>(op, &r).map(drop)
+        LIST_SOURCE_PROJECTS => {
+            for project in convert::decode::<Vec<types::LiveImportAvailableProject>>(op, reply)? {
+                convert::available_project(op, project)?;
+            }
         }
-        "validate_migration" | "get_validation_status" => {
-            let r: types::LiveImportValidation = call(op, generated(documented, 200, body)).await?;
-            own::<_, Validation>(op, &r).map(drop)
+        VALIDATE_MIGRATION | GET_VALIDATION_STATUS => {
+            convert::validation(op, convert::decode(op, reply)?)?;
         }
-        "create_push_migration" | "get_push_migration" => {
-            let status = if op == "create_push_migration" {
-                201
-            } else {
-                200
-            };
-            let r: types::LiveMigrationResponse =
-                call(op, generated(documented, status, body)).await?;
-            own::<_, LiveMigration>(op, &r).map(drop)
+        CREATE_PUSH_MIGRATION | GET_PUSH_MIGRATION => {
+            convert::live_migration(op, convert::decode(op, reply)?)?;
         }
-        "delete_link_tokens" => call_empty(op, empty(documented, 204, body)).await,
-        _ => call_empty(op, empty(documented, 202, body)).await,
+        // Operations without a reply body accept any body.
+        _ => {}
     }
-}
-
-/// What the generated client returns for a JSON reply: the documented status is decoded by
-/// `ResponseValue::from_response`, any other 2xx is handed back as unexpected.
-async fn generated<T: serde::de::DeserializeOwned>(
-    documented: bool,
-    status: u16,
-    body: Bytes,
-) -> Result<ResponseValue<T>, SysError<types::ApiError>> {
-    let status = if documented { status } else { 203 };
-    let r = reply(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        HeaderMap::new(),
-        body,
-    );
-    if documented {
-        ResponseValue::from_response(r).await
-    } else {
-        Err(SysError::UnexpectedResponse(r))
-    }
-}
-
-/// The same for an operation whose success has no body.
-async fn empty(
-    documented: bool,
-    status: u16,
-    body: Bytes,
-) -> Result<ResponseValue<()>, SysError<types::ApiError>> {
-    let status = if documented { status } else { 200 };
-    let r = reply(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        HeaderMap::new(),
-        body,
-    );
-    if documented {
-        Ok(ResponseValue::empty(r))
-    } else {
-        Err(SysError::UnexpectedResponse(r))
-    }
+    Ok(())
 }
 
 /// Reads an error reply (capped) and parses it as the client does; returns the error's
@@ -155,7 +115,7 @@ pub fn decode_error(status: u16, retry_after: Option<&[u8]>, body: &[u8]) -> Str
     }
     let wire_status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     let r = reply(wire_status, headers.clone(), Bytes::copy_from_slice(body));
-    let capped = run_ready(read_capped(r));
+    let capped = run_ready(read_capped(r, MAX_ERROR_BODY));
     assert!(
         capped.len() <= MAX_ERROR_BODY,
         "error body read past the cap"
@@ -186,14 +146,15 @@ mod tests {
             auth.starts_with("Digest ") && auth.contains("response=\""),
             "{auth}"
         );
-        for documented in [true, false] {
-            let body = br#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"WORKING","readyForCutover":true,"lagTimeSeconds":12,"migrationHosts":["m"]}"#;
-            decode_success("get_push_migration", documented, body).unwrap();
-            decode_success("create_link_token", documented, br#"{"linkToken":"t"}"#).unwrap();
-            decode_success("list_source_projects", documented, b"[]").unwrap();
-            decode_success("cutover_migration", documented, b"").unwrap();
-            let err = decode_success("get_push_migration", documented, b"{").unwrap_err();
-            assert!(err.contains("could not decode"), "{err}");
+        let body = br#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"WORKING","readyForCutover":true,"lagTimeSeconds":12,"migrationHosts":["m"]}"#;
+        decode_success("get_push_migration", body).unwrap();
+        decode_success("create_link_token", br#"{"linkToken":"t"}"#).unwrap();
+        decode_success("list_source_projects", b"[]").unwrap();
+        decode_success("cutover_migration", b"").unwrap();
+        let err = decode_success("get_push_migration", b"{").unwrap_err();
+        assert!(err.contains("could not decode"), "{err}");
+        for operation in OPERATIONS {
+            assert!(atlas_migration_sys::operations::operation(operation).is_some());
         }
         let message = decode_error(429, Some(b"7"), br#"{"errorCode":"RATE_LIMITED"}"#);
         assert!(

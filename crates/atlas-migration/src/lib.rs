@@ -60,10 +60,12 @@
 struct CrateReadmeDoctests;
 
 mod auth;
+mod body;
+mod classify;
 mod client;
 mod config;
+mod convert;
 mod error;
-mod executor;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -74,13 +76,16 @@ mod request;
 mod retry;
 mod secret;
 mod status;
+mod transport;
 pub mod wait;
 pub mod workflow;
 
 pub use auth::Credentials;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
-pub use error::{ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput};
+pub use error::{
+    ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput, TransportError,
+};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
 pub use request::{

@@ -1,163 +1,25 @@
 //! The eight operations of the Cloud Migration Service as [`Client`] methods.
 //!
-//! Each method checks its inputs, calls the generated client inside the executor's error slot
-//! (see [`crate::executor`]) and converts the generated reply into this crate's own types, so
-//! that renamed generated types never reach callers.
+//! Each method checks its inputs, fills in its operation's path (the generated path
+//! functions), builds the body from the generated request type, sends through the client's
+//! [`Transport`](crate::transport::Transport) and decodes the reply once into the generated
+//! type before converting it (`convert.rs`) into this crate's own model, so no generated type
+//! reaches callers.
 
-use std::future::Future;
-
+use atlas_migration_sys::operations::{
+    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
+    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION, paths,
+};
 use atlas_migration_sys::types;
-use progenitor_client::{Error as SysError, ResponseValue};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::client::Client;
-use crate::error::{ApiError, DecodeError, Error};
-use crate::executor::{capture, read_capped};
+use crate::convert;
+use crate::error::Error;
 use crate::ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 use crate::model::{AvailableProject, LiveMigration, Validation};
 use crate::request::MigrationRequest;
 use crate::secret::LinkToken;
 
-/// Whether an operation's reply carries a secret, so no part of it may be quoted in errors.
-fn reply_is_secret(operation: &str) -> bool {
-    operation == "create_link_token"
-}
-
-/// Runs one generated call and returns its decoded reply. A success status other than the
-/// documented one (e.g. 200 instead of 201) is decoded the same way.
-pub(crate) async fn call<T: DeserializeOwned, E>(
-    operation: &'static str,
-    send: impl Future<Output = Result<ResponseValue<T>, SysError<E>>>,
-) -> Result<T, Error> {
-    let (out, stashed) = capture(send).await;
-    if let Some(error) = stashed {
-        return Err(error);
-    }
-    match out {
-        Ok(reply) => Ok(reply.into_inner()),
-        Err(SysError::UnexpectedResponse(r)) if r.status().is_success() => {
-            let status = r.status().as_u16();
-            let body = r.bytes().await.map_err(Error::Transport)?;
-            serde_json::from_slice(&body)
-                .map_err(|e| from_payload_error(operation, Some(status), &body, e))
-        }
-        Err(e) => Err(from_sys(operation, e).await),
-    }
-}
-
-fn from_payload_error(
-    operation: &'static str,
-    status: Option<u16>,
-    body: &[u8],
-    e: serde_json::Error,
-) -> Error {
-    let secret = reply_is_secret(operation);
-    let message = if secret {
-        format!(
-            "the reply is not the expected JSON ({:?} error)",
-            e.classify()
-        )
-    } else {
-        e.to_string()
-    };
-    Error::Decode(DecodeError::new(
-        operation,
-        status,
-        message,
-        (!secret).then_some(body),
-    ))
-}
-
-/// Runs one generated call whose success carries no body; any 2xx is success.
-pub(crate) async fn call_empty<E>(
-    operation: &'static str,
-    send: impl Future<Output = Result<ResponseValue<()>, SysError<E>>>,
-) -> Result<(), Error> {
-    let (out, stashed) = capture(send).await;
-    if let Some(error) = stashed {
-        return Err(error);
-    }
-    match out {
-        Ok(_) => Ok(()),
-        Err(SysError::UnexpectedResponse(r)) if r.status().is_success() => Ok(()),
-        Err(e) => Err(from_sys(operation, e).await),
-    }
-}
-
-/// Maps what the generated client reports when the executor stashed nothing.
-async fn from_sys<E>(operation: &'static str, error: SysError<E>) -> Error {
-    let secret = reply_is_secret(operation);
-    match error {
-        SysError::InvalidRequest(why) => Error::invalid_input("request", None, why),
-        SysError::CommunicationError(e)
-        | SysError::InvalidUpgrade(e)
-        | SysError::ResponseBodyError(e) => Error::Transport(e),
-        SysError::ErrorResponse(reply) => Error::Api(ApiError::from_reply(
-            reply.status().as_u16(),
-            reply.headers(),
-            b"",
-        )),
-        SysError::InvalidResponsePayload(body, e) => {
-            let message = if secret {
-                format!(
-                    "the reply is not the expected JSON ({:?} error)",
-                    e.classify()
-                )
-            } else {
-                e.to_string()
-            };
-            Error::Decode(DecodeError::new(
-                operation,
-                None,
-                message,
-                (!secret).then_some(&body[..]),
-            ))
-        }
-        SysError::UnexpectedResponse(reply) => {
-            let status = reply.status();
-            let headers = reply.headers().clone();
-            let body = read_capped(reply).await;
-            if status.is_success() {
-                Error::Decode(DecodeError::new(
-                    operation,
-                    Some(status.as_u16()),
-                    "unexpected success status",
-                    (!secret).then_some(&body[..]),
-                ))
-            } else {
-                Error::Api(ApiError::from_reply(status.as_u16(), &headers, &body))
-            }
-        }
-        SysError::Custom(why) => Error::Decode(DecodeError::new(operation, None, why, None)),
-    }
-}
-
-/// Re-reads a generated value as one of this crate's types.
-pub(crate) fn own<T: Serialize, U: DeserializeOwned>(
-    operation: &'static str,
-    value: &T,
-) -> Result<U, Error> {
-    let decode = |e: serde_json::Error| {
-        let message = if reply_is_secret(operation) {
-            format!("unexpected reply shape ({:?} error)", e.classify())
-        } else {
-            e.to_string()
-        };
-        Error::Decode(DecodeError::new(operation, None, message, None))
-    };
-    let json = serde_json::to_value(value).map_err(decode)?;
-    serde_json::from_value(json).map_err(decode)
-}
-
-/// What `create_link_token` keeps of its reply.
-#[derive(serde::Deserialize)]
-pub(crate) struct LinkTokenReply {
-    #[serde(rename = "linkToken")]
-    pub(crate) link_token: String,
-}
-
-/// Fills a generated request type from this crate's JSON.
 /// Whether `entry` is an IP address or a CIDR block (`address/prefix`, prefix within the
 /// address family's length).
 fn is_ip_or_cidr(entry: &str) -> bool {
@@ -170,28 +32,6 @@ fn is_ip_or_cidr(entry: &str) -> bool {
     };
     let bits = if address.is_ipv4() { 32 } else { 128 };
     prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= bits))
-}
-
-/// `request` as the generated client's body type (validate and create share it).
-fn migration_body(
-    request: &MigrationRequest,
-) -> Result<types::LiveMigrationRequest20240530, Error> {
-    wire("request", request.to_json())
-}
-
-fn wire<T: DeserializeOwned>(field: &str, json: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(json).map_err(|e| {
-        // The JSON may hold a password: report only the error class and position.
-        Error::invalid_input(
-            field,
-            None,
-            format!(
-                "could not be encoded for this API version ({:?} error at column {})",
-                e.classify(),
-                e.column()
-            ),
-        )
-    })
 }
 
 impl Client {
@@ -217,7 +57,6 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        const OP: &str = "create_link_token";
         let ips: Vec<String> = access_list_ips.into_iter().map(Into::into).collect();
         if let Some(bad) = ips.iter().find(|ip| !is_ip_or_cidr(ip)) {
             return Err(Error::invalid_input(
@@ -226,19 +65,15 @@ impl Client {
                 "entries must be IPv4 or IPv6 addresses or CIDR blocks, e.g. 203.0.113.7 or 203.0.113.0/24",
             ));
         }
-        let body: types::TargetOrgRequest =
-            wire("accessListIps", serde_json::json!({ "accessListIps": ips }))?;
-        let sys = &self.inner.sys;
-        let reply = call(
-            OP,
-            sys.create_link_token()
-                .org_id(org.as_str())
-                .body(body)
-                .send(),
-        )
-        .await?;
-        let reply: LinkTokenReply = own(OP, &reply)?;
-        Ok(LinkToken::from(reply.link_token))
+        let body = convert::body(&convert::link_token_request(ips))?;
+        let op = &CREATE_LINK_TOKEN;
+        let reply = self
+            .transport()
+            .send(op, &paths::create_link_token(org.as_str()), Some(body))
+            .await?;
+        Ok(convert::link_token(convert::decode::<types::TargetOrg>(
+            op, &reply,
+        )?))
     }
 
     /// Removes the organization's link tokens (`deleteLinkToken`), unlinking Cloud/Ops Manager.
@@ -250,12 +85,14 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn delete_link_tokens(&self, org: &OrgId) -> Result<(), Error> {
-        let sys = &self.inner.sys;
-        call_empty(
-            "delete_link_tokens",
-            sys.delete_link_tokens().org_id(org.as_str()).send(),
-        )
-        .await
+        self.transport()
+            .send(
+                &DELETE_LINK_TOKENS,
+                &paths::delete_link_tokens(org.as_str()),
+                None,
+            )
+            .await
+            .map(drop)
     }
 
     /// Lists the Cloud/Ops Manager projects that can be migrated into organization `org`
@@ -270,10 +107,15 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn list_source_projects(&self, org: &OrgId) -> Result<Vec<AvailableProject>, Error> {
-        const OP: &str = "list_source_projects";
-        let sys = &self.inner.sys;
-        let reply = call(OP, sys.list_source_projects().org_id(org.as_str()).send()).await?;
-        own(OP, &reply)
+        let op = &LIST_SOURCE_PROJECTS;
+        let reply = self
+            .transport()
+            .send(op, &paths::list_source_projects(org.as_str()), None)
+            .await?;
+        convert::decode::<Vec<types::LiveImportAvailableProject>>(op, &reply)?
+            .into_iter()
+            .map(|project| convert::available_project(op, project))
+            .collect()
     }
 
     /// Starts validating `request` for a migration into project `group` (`validateMigration`).
@@ -290,18 +132,13 @@ impl Client {
         group: &GroupId,
         request: &MigrationRequest,
     ) -> Result<Validation, Error> {
-        const OP: &str = "validate_migration";
-        let body = migration_body(request)?;
-        let sys = &self.inner.sys;
-        let reply = call(
-            OP,
-            sys.validate_migration()
-                .group_id(group.as_str())
-                .body(body)
-                .send(),
-        )
-        .await?;
-        own(OP, &reply)
+        let op = &VALIDATE_MIGRATION;
+        let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
+        let reply = self
+            .transport()
+            .send(op, &paths::validate_migration(group.as_str()), Some(body))
+            .await?;
+        convert::validation(op, convert::decode(op, &reply)?)
     }
 
     /// Reads a validation job (`getValidationStatus`).
@@ -319,17 +156,10 @@ impl Client {
         group: &GroupId,
         validation: &ValidationId,
     ) -> Result<Validation, Error> {
-        const OP: &str = "get_validation_status";
-        let sys = &self.inner.sys;
-        let reply = call(
-            OP,
-            sys.get_validation_status()
-                .group_id(group.as_str())
-                .validation_id(validation.as_str())
-                .send(),
-        )
-        .await?;
-        own(OP, &reply)
+        let op = &GET_VALIDATION_STATUS;
+        let path = paths::get_validation_status(group.as_str(), validation.as_str());
+        let reply = self.transport().send(op, &path, None).await?;
+        convert::validation(op, convert::decode(op, &reply)?)
     }
 
     /// Starts migrating per `request` into project `group` (`createPushMigration`). Validate
@@ -348,18 +178,17 @@ impl Client {
         group: &GroupId,
         request: &MigrationRequest,
     ) -> Result<LiveMigration, Error> {
-        const OP: &str = "create_push_migration";
-        let body = migration_body(request)?;
-        let sys = &self.inner.sys;
-        let reply = call(
-            OP,
-            sys.create_push_migration()
-                .group_id(group.as_str())
-                .body(body)
-                .send(),
-        )
-        .await?;
-        own(OP, &reply)
+        let op = &CREATE_PUSH_MIGRATION;
+        let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
+        let reply = self
+            .transport()
+            .send(
+                op,
+                &paths::create_push_migration(group.as_str()),
+                Some(body),
+            )
+            .await?;
+        convert::live_migration(op, convert::decode(op, &reply)?)
     }
 
     /// Reads a live migration (`getPushMigration`).
@@ -377,17 +206,10 @@ impl Client {
         group: &GroupId,
         migration: &LiveMigrationId,
     ) -> Result<LiveMigration, Error> {
-        const OP: &str = "get_push_migration";
-        let sys = &self.inner.sys;
-        let reply = call(
-            OP,
-            sys.get_push_migration()
-                .group_id(group.as_str())
-                .live_migration_id(migration.as_str())
-                .send(),
-        )
-        .await?;
-        own(OP, &reply)
+        let op = &GET_PUSH_MIGRATION;
+        let path = paths::get_push_migration(group.as_str(), migration.as_str());
+        let reply = self.transport().send(op, &path, None).await?;
+        convert::live_migration(op, convert::decode(op, &reply)?)
     }
 
     /// Starts the cutover of a migration that is ready for it (`cutoverMigration`).
@@ -400,15 +222,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn cutover(&self, group: &GroupId, migration: &LiveMigrationId) -> Result<(), Error> {
-        let sys = &self.inner.sys;
-        call_empty(
-            "cutover_migration",
-            sys.cutover_migration()
-                .group_id(group.as_str())
-                .live_migration_id(migration.as_str())
-                .send(),
-        )
-        .await
+        let path = paths::cutover_migration(group.as_str(), migration.as_str());
+        self.transport()
+            .send(&CUTOVER_MIGRATION, &path, None)
+            .await
+            .map(drop)
     }
 }
 

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value, json};
 
 use crate::error::Error;
 use crate::ids::GroupId;
@@ -49,7 +48,7 @@ impl fmt::Display for HostnameSchema {
 }
 
 #[derive(Clone)]
-enum SourceAuth {
+pub(crate) enum SourceAuth {
     None,
     Managed,
     Password {
@@ -76,11 +75,11 @@ enum SourceAuth {
 /// ```
 #[derive(Clone)]
 pub struct Source {
-    cluster_name: String,
-    project: GroupId,
-    tls: bool,
-    ca_certificate_path: Option<String>,
-    auth: SourceAuth,
+    pub(crate) cluster_name: String,
+    pub(crate) project: GroupId,
+    pub(crate) tls: bool,
+    pub(crate) ca_certificate_path: Option<String>,
+    pub(crate) auth: SourceAuth,
     conflicting_auth: bool,
 }
 
@@ -204,25 +203,6 @@ impl Source {
         }
         Ok(())
     }
-
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("clusterName".into(), json!(self.cluster_name));
-        m.insert("groupId".into(), json!(self.project));
-        m.insert("ssl".into(), json!(self.tls));
-        m.insert(
-            "managedAuthentication".into(),
-            json!(matches!(self.auth, SourceAuth::Managed)),
-        );
-        if let Some(path) = &self.ca_certificate_path {
-            m.insert("caCertificatePath".into(), json!(path));
-        }
-        if let SourceAuth::Password { username, password } = &self.auth {
-            m.insert("username".into(), json!(username));
-            m.insert("password".into(), json!(password.expose_secret()));
-        }
-        Value::Object(m)
-    }
 }
 
 impl fmt::Debug for Source {
@@ -257,10 +237,10 @@ impl fmt::Debug for Source {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Destination {
-    cluster_name: String,
-    project: GroupId,
-    hostname_schema: HostnameSchema,
-    private_link_id: Option<String>,
+    pub(crate) cluster_name: String,
+    pub(crate) project: GroupId,
+    pub(crate) hostname_schema: HostnameSchema,
+    pub(crate) private_link_id: Option<String>,
 }
 
 impl Destination {
@@ -341,20 +321,6 @@ impl Destination {
             _ => Ok(()),
         }
     }
-
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("clusterName".into(), json!(self.cluster_name));
-        m.insert("groupId".into(), json!(self.project));
-        m.insert(
-            "hostnameSchemaType".into(),
-            json!(self.hostname_schema.as_str()),
-        );
-        if let Some(id) = &self.private_link_id {
-            m.insert("privateLinkId".into(), json!(id));
-        }
-        Value::Object(m)
-    }
 }
 
 /// How one shard key field is indexed.
@@ -383,9 +349,9 @@ pub enum ShardKeyKind {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardEntry {
-    database: String,
-    collection: String,
-    keys: Vec<(String, ShardKeyKind)>,
+    pub(crate) database: String,
+    pub(crate) collection: String,
+    pub(crate) keys: Vec<(String, ShardKeyKind)>,
 }
 
 impl ShardEntry {
@@ -448,27 +414,6 @@ impl ShardEntry {
         }
         Ok(())
     }
-
-    fn to_json(&self) -> Value {
-        let keys: Vec<Value> = self
-            .keys
-            .iter()
-            .map(|(field, kind)| {
-                let v = match kind {
-                    ShardKeyKind::Ascending => json!(1),
-                    ShardKeyKind::Hashed => json!("hashed"),
-                };
-                let mut m = Map::new();
-                m.insert(field.clone(), v);
-                Value::Object(m)
-            })
-            .collect();
-        json!({
-            "database": self.database,
-            "collection": self.collection,
-            "shardCollection": { "key": keys },
-        })
-    }
 }
 
 /// Sharding of the destination: which collections to shard and whether Atlas may create the
@@ -482,8 +427,8 @@ impl ShardEntry {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sharding {
-    create_supporting_indexes: bool,
-    entries: Vec<ShardEntry>,
+    pub(crate) create_supporting_indexes: bool,
+    pub(crate) entries: Vec<ShardEntry>,
 }
 
 impl Sharding {
@@ -527,13 +472,6 @@ impl Sharding {
         }
         Ok(())
     }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "createSupportingIndexes": self.create_supporting_indexes,
-            "shardingEntries": self.entries.iter().map(ShardEntry::to_json).collect::<Vec<_>>(),
-        })
-    }
 }
 
 /// A checked migration request, used by both
@@ -558,11 +496,11 @@ impl Sharding {
 /// ```
 #[derive(Debug, Clone)]
 pub struct MigrationRequest {
-    source: Source,
-    destination: Destination,
-    migration_host: String,
-    drop_destination_data: bool,
-    sharding: Option<Sharding>,
+    pub(crate) source: Source,
+    pub(crate) destination: Destination,
+    pub(crate) migration_host: String,
+    pub(crate) drop_destination_data: bool,
+    pub(crate) sharding: Option<Sharding>,
 }
 
 impl MigrationRequest {
@@ -602,22 +540,6 @@ impl MigrationRequest {
     /// ```
     pub fn destination_project(&self) -> &GroupId {
         &self.destination.project
-    }
-
-    /// The JSON body Atlas expects. Contains the source password: never log it.
-    pub(crate) fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("source".into(), self.source.to_json());
-        m.insert("destination".into(), self.destination.to_json());
-        m.insert("migrationHosts".into(), json!([self.migration_host]));
-        m.insert(
-            "dropDestinationData".into(),
-            json!(self.drop_destination_data),
-        );
-        if let Some(s) = &self.sharding {
-            m.insert("sharding".into(), s.to_json());
-        }
-        Value::Object(m)
     }
 }
 
@@ -753,6 +675,7 @@ impl MigrationRequestBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn gid(n: u8) -> GroupId {
         format!("{:024x}", n).parse().unwrap()
@@ -787,7 +710,7 @@ mod tests {
             )
             .build()
             .unwrap();
-        let v = req.to_json();
+        let v = crate::convert::wire_json(&req);
         assert_eq!(
             v,
             json!({
@@ -837,7 +760,7 @@ mod tests {
         let pl = Destination::new("dst", gid(2))
             .hostname_schema(HostnameSchema::PrivateLink)
             .private_link_id("pl-1");
-        let v = base().destination(pl).build().unwrap().to_json();
+        let v = crate::convert::wire_json(&base().destination(pl).build().unwrap());
         assert_eq!(v["destination"]["privateLinkId"], "pl-1");
     }
 

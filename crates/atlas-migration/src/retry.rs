@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+use crate::classify::Decision;
+
 /// How failed calls are retried: exponential backoff with optional jitter.
 ///
 /// Retried: `GET`, `PUT` (cutover) and `DELETE` on 429, 500, 502, 503, 504, connection failures
@@ -149,20 +151,11 @@ impl RetryPolicy {
     }
 }
 
-/// What to do after an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Return this outcome.
-    Done,
-    /// Try again, after the server's hint if it gave one.
-    Retry(Option<Duration>),
-}
-
-/// Runs `attempt` (numbered from 1) until `judge` says done or the policy is spent.
+/// Runs `attempt` (numbered from 1) until `judge` says stop or the policy is spent.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     mut attempt: F,
-    judge: impl Fn(&T) -> Verdict,
+    judge: impl Fn(&T) -> Decision,
 ) -> T
 where
     F: FnMut(u32) -> Fut,
@@ -172,7 +165,7 @@ where
     let mut n = 1;
     loop {
         let outcome = attempt(n).await;
-        let Verdict::Retry(hint) = judge(&outcome) else {
+        let Decision::Repeat { after: hint } = judge(&outcome) else {
             return outcome;
         };
         let Some(computed) = delays.next() else {
@@ -197,11 +190,13 @@ mod tests {
     use std::sync::Mutex;
     use tokio::time::Instant;
 
-    fn judge(status: &u16) -> Verdict {
+    fn judge(status: &u16) -> Decision {
         match status {
-            503 => Verdict::Retry(None),
-            429 => Verdict::Retry(Some(Duration::from_secs(120))),
-            _ => Verdict::Done,
+            503 => Decision::Repeat { after: None },
+            429 => Decision::Repeat {
+                after: Some(Duration::from_secs(120)),
+            },
+            _ => Decision::Stop,
         }
     }
 

@@ -361,3 +361,25 @@ async fn bad_ids_and_inputs_send_nothing() {
     assert!(err.is_invalid_input(), "{err}");
     any.assert_calls(0);
 }
+
+/// A success reply far larger than any real one is refused as a typed error instead of being
+/// buffered whole (real replies of this API are a few kilobytes).
+#[tokio::test]
+async fn an_oversize_success_reply_is_a_decode_error() {
+    let (server, client) = setup().await;
+    let (_, group, mig, _) = ids();
+    let padding = "x".repeat(5 * 1024 * 1024);
+    server.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
+        then.status(200)
+            .header("content-type", "application/vnd.atlas.2023-01-01+json")
+            .body(format!(
+                r#"{{"_id":"{MIG}","status":"WORKING","pad":"{padding}"}}"#
+            ));
+    });
+    let err = client.get_migration(&group, &mig).await.unwrap_err();
+    assert!(matches!(err, atlas_migration::Error::Decode(_)), "{err}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+    assert_eq!(err.operation(), Some("get_push_migration"));
+}

@@ -120,7 +120,7 @@ impl ServiceAccountAuth {
             .map_err(Failure::Transport)?;
         let status = reply.status();
         let headers = reply.headers().clone();
-        let body = crate::executor::read_capped(reply).await;
+        let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;
         if !status.is_success() {
             return Err(token_endpoint_error(
                 "the token endpoint refused the service account",
@@ -194,10 +194,10 @@ impl ServiceAccountAuth {
             .form(&[("token", token.value.expose_secret())])
             .send()
             .await
-            .map_err(Error::Transport)?;
+            .map_err(|e| Error::Transport(crate::error::TransportError::new(e, None)))?;
         let status = reply.status();
         let headers = reply.headers().clone();
-        let body = crate::executor::read_capped(reply).await;
+        let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;
         if !status.is_success() {
             return match token_endpoint_error(
                 "the revoke endpoint refused the request",
@@ -206,7 +206,9 @@ impl ServiceAccountAuth {
                 &body,
             ) {
                 Failure::Fatal(e) | Failure::Unprocessed(e) => Err(e),
-                Failure::Transport(e) => Err(Error::Transport(e)),
+                Failure::Transport(e) => {
+                    Err(Error::Transport(crate::error::TransportError::new(e, None)))
+                }
             };
         }
         *self.cached.write().unwrap_or_else(|p| p.into_inner()) = None;

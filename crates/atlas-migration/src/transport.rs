@@ -1,0 +1,183 @@
+//! Sending one operation: the request built from the operation's constant, authentication,
+//! retries decided by [`classify`](crate::classify), tracing, and the reply read with a cap.
+//!
+//! A call flows `ops.rs` (typed inputs → path and body) → [`Transport::send`] (here) →
+//! `auth/` (digest or bearer) → reqwest, and back as a [`Reply`] that `ops.rs` decodes once
+//! into the generated type and converts (`convert.rs`) into this crate's model.
+
+use std::time::Duration;
+
+use atlas_migration_sys::operations::Operation;
+use bytes::Bytes;
+use http::header::{HeaderValue, USER_AGENT};
+use http::{Method, StatusCode};
+use tracing::Instrument;
+
+use crate::auth::{Auth, Failure};
+use crate::body::{self, BodyError, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
+use crate::classify::{self, Attempt, Decision};
+use crate::error::{ApiError, DecodeError, Error, TransportError};
+use crate::retry::{self, RetryPolicy};
+
+/// A success reply, body read whole.
+pub(crate) struct Reply {
+    /// The 2xx status.
+    pub(crate) status: StatusCode,
+    /// The body (empty for 202/204).
+    pub(crate) body: Bytes,
+}
+
+/// Everything a call needs besides its inputs; shared by all clones of a client.
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    /// The base URL without a trailing slash, e.g. `https://cloud.mongodb.com`.
+    pub(crate) base_url: String,
+    pub(crate) auth: Auth,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Transport {
+    /// Sends `operation` to `path` (from the operation's path function) with an optional JSON
+    /// `body`, retrying what [`classify::decide`] allows. A non-2xx reply after the retries is
+    /// [`Error::Api`].
+    pub(crate) async fn send(
+        &self,
+        operation: &'static Operation,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, Error> {
+        let span = tracing::info_span!(
+            "atlas_migration.call",
+            operation = operation.name,
+            method = operation.method,
+            path = operation.path,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        self.send_in_span(operation, path, body)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_in_span(
+        &self,
+        operation: &'static Operation,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, Error> {
+        let url = format!("{}{path}", self.base_url);
+        let url = reqwest::Url::parse(&url)
+            .map_err(|e| Error::invalid_input("path", Some(path), e.to_string()))?;
+        let method = Method::from_bytes(operation.method.as_bytes())
+            .map_err(|e| Error::invalid_input("method", Some(operation.method), e.to_string()))?;
+        let span = tracing::Span::current();
+        let started = tokio::time::Instant::now();
+        let outcome = retry::run(
+            &self.policy,
+            |attempt| {
+                span.record("attempt", attempt);
+                let request = self.request(operation, method.clone(), url.clone(), body.clone());
+                async move {
+                    let sent = tokio::time::Instant::now();
+                    let out = self.auth.send(&self.http, request).await;
+                    let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    match &out {
+                        Ok(r) => tracing::debug!(
+                            attempt,
+                            status = r.status().as_u16(),
+                            elapsed_ms,
+                            "attempt finished"
+                        ),
+                        Err(Failure::Transport(e)) => {
+                            tracing::debug!(attempt, elapsed_ms, error = %e, "attempt failed")
+                        }
+                        Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
+                            tracing::debug!(attempt, elapsed_ms, error = %e, "attempt failed")
+                        }
+                    }
+                    out
+                }
+            },
+            |out| judge(operation, out),
+        )
+        .await;
+        span.record(
+            "elapsed_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        let reply = match outcome {
+            Ok(reply) => reply,
+            Err(Failure::Transport(e)) => {
+                tracing::debug!(error = %e, "call failed");
+                return Err(Error::Transport(TransportError::new(e, Some(operation))));
+            }
+            Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
+                if let Some(status) = e.status() {
+                    span.record("status", status);
+                }
+                tracing::debug!(error = %e, "call failed");
+                return Err(e);
+            }
+        };
+        let status = reply.status();
+        span.record("status", status.as_u16());
+        if !status.is_success() {
+            let headers = reply.headers().clone();
+            let body = body::read_capped(reply, MAX_ERROR_BODY).await;
+            let error = ApiError::from_reply(status.as_u16(), &headers, &body).during(operation);
+            tracing::debug!(error = %error, "call failed");
+            return Err(Error::Api(error));
+        }
+        match body::read_whole(reply, MAX_SUCCESS_BODY).await {
+            Ok(body) => Ok(Reply { status, body }),
+            Err(BodyError::Transport(e)) => {
+                Err(Error::Transport(TransportError::new(e, Some(operation))))
+            }
+            Err(BodyError::TooLarge) => Err(Error::Decode(DecodeError::new(
+                operation.name,
+                Some(status.as_u16()),
+                format!("the reply is larger than {MAX_SUCCESS_BODY} bytes"),
+                None,
+            ))),
+        }
+    }
+
+    /// One attempt's request: the operation's versioned media types, the user agent and the
+    /// client's timeout. Built afresh per attempt (the body is shared, not copied).
+    fn request(
+        &self,
+        operation: &'static Operation,
+        method: Method,
+        url: reqwest::Url,
+        body: Option<Bytes>,
+    ) -> reqwest::Request {
+        let mut request = reqwest::Request::new(method, url);
+        if let Some(body) = body {
+            *request.body_mut() = Some(body.into());
+        }
+        atlas_migration_sys::hooks::set_media_types(&mut request, operation);
+        request
+            .headers_mut()
+            .insert(USER_AGENT, self.user_agent.clone());
+        *request.timeout_mut() = self.timeout;
+        request
+    }
+}
+
+/// What the retry loop does after one attempt: [`classify::decide`] on what happened.
+fn judge(operation: &Operation, out: &Result<reqwest::Response, Failure>) -> Decision {
+    let attempt = match out {
+        Ok(reply) => Attempt::Replied {
+            status: reply.status().as_u16(),
+            headers: reply.headers(),
+        },
+        Err(Failure::Transport(e)) if e.is_connect() => Attempt::ConnectFailed,
+        Err(Failure::Transport(_)) => Attempt::NoReply,
+        Err(Failure::Unprocessed(_)) => Attempt::NotProcessed,
+        Err(Failure::Fatal(_)) => Attempt::Final,
+    };
+    classify::decide(operation.idempotent, attempt)
+}
