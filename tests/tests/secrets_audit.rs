@@ -10,6 +10,7 @@
 
 mod support;
 
+use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -189,7 +190,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
         .unwrap_err();
     seen.error("failed validation", &err);
     seen.text += &format!("server message: {:?}\n", err.server_message());
-    sim.inject(Fault::on("create_push_migration").status(500));
+    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).status(500));
     let err = PushMigration::new(&client, &group, support::request(&sim, "atlas-unknown"))
         .poll_delays(POLL, POLL * 3)
         .await

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use crate::endpoint::Endpoint;
 use crate::rng::Rng;
 
 /// What an injected fault does.
@@ -68,36 +69,38 @@ impl FaultKind {
 ///
 /// ```
 /// use atlas_migration_sim::Fault;
+/// use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
 /// // The next two polls of a migration answer 503.
-/// let rule = Fault::on("get_push_migration").status(503).times(2);
+/// let rule = Fault::on(GET_PUSH_MIGRATION).status(503).times(2);
 /// # let _ = rule;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
-    operations: Option<Vec<String>>,
+    endpoints: Option<Vec<Endpoint>>,
     kind: FaultKind,
     remaining: Option<u32>,
     skip: u32,
 }
 
 impl Fault {
-    /// A rule for one operation (a name from the operation table, or `oauth_token` /
-    /// `oauth_revoke`). Defaults to answering 503 once. On the OAuth endpoints only status,
-    /// latency and dropped-connection faults act; the others answer normally.
-    pub fn on(operation: &str) -> Self {
+    /// A rule for one endpoint: an operation constant of [`crate::operations`], or
+    /// [`Endpoint::OAUTH_TOKEN`] / [`Endpoint::OAUTH_REVOKE`]. Defaults to answering 503
+    /// once. On the OAuth endpoints only status, latency and dropped-connection faults act;
+    /// the others answer normally.
+    pub fn on(endpoint: impl Into<Endpoint>) -> Self {
         Self {
-            operations: Some(vec![operation.to_string()]),
-            kind: FaultKind::status(503),
-            remaining: Some(1),
-            skip: 0,
+            endpoints: Some(vec![endpoint.into()]),
+            ..Self::any()
         }
     }
 
     /// A rule for every API operation (not the OAuth endpoints). Defaults to 503 once.
     pub fn any() -> Self {
         Self {
-            operations: None,
-            ..Self::on("")
+            endpoints: None,
+            kind: FaultKind::status(503),
+            remaining: Some(1),
+            skip: 0,
         }
     }
 
@@ -162,10 +165,7 @@ impl Fault {
     }
 
     fn matches(&self, operation: &str, is_api: bool, digest: bool) -> bool {
-        let op_ok = match &self.operations {
-            Some(ops) => ops.iter().any(|o| o == operation),
-            None => is_api,
-        };
+        let op_ok = matches_endpoint(self.endpoints.as_deref(), operation, is_api);
         op_ok && (digest || self.kind != FaultKind::StaleNonce)
     }
 }
@@ -177,7 +177,16 @@ pub struct FaultPlan {
     seed: u64,
     probability: f64,
     kinds: Vec<FaultKind>,
-    operations: Option<Vec<String>>,
+    endpoints: Option<Vec<Endpoint>>,
+}
+
+/// Whether a request to `operation` is one a rule or plan for `endpoints` covers (all API
+/// operations when no endpoints are named).
+fn matches_endpoint(endpoints: Option<&[Endpoint]>, operation: &str, is_api: bool) -> bool {
+    match endpoints {
+        Some(endpoints) => endpoints.iter().any(|e| e.name() == operation),
+        None => is_api,
+    }
 }
 
 impl FaultPlan {
@@ -187,13 +196,21 @@ impl FaultPlan {
             seed,
             probability,
             kinds: kinds.into(),
-            operations: None,
+            endpoints: None,
         }
     }
 
-    /// Only fault these operations.
-    pub fn only(mut self, operations: &[&str]) -> Self {
-        self.operations = Some(operations.iter().map(|s| s.to_string()).collect());
+    /// Only fault these endpoints.
+    ///
+    /// ```
+    /// use atlas_migration_sim::{FaultKind, FaultPlan};
+    /// use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, GET_VALIDATION_STATUS};
+    /// let plan = FaultPlan::random(7, 0.3, [FaultKind::status(503)])
+    ///     .only([GET_VALIDATION_STATUS, GET_PUSH_MIGRATION]);
+    /// # let _ = plan;
+    /// ```
+    pub fn only<E: Into<Endpoint>>(mut self, endpoints: impl IntoIterator<Item = E>) -> Self {
+        self.endpoints = Some(endpoints.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -236,10 +253,7 @@ impl Faults {
     ) -> Option<FaultKind> {
         let picked = self.pick_rule(operation, is_api, digest).or_else(|| {
             let (plan, rng) = self.plan.as_mut()?;
-            let op_ok = match &plan.operations {
-                Some(ops) => ops.iter().any(|o| o == operation),
-                None => is_api,
-            };
+            let op_ok = matches_endpoint(plan.endpoints.as_deref(), operation, is_api);
             if !op_ok || plan.kinds.is_empty() || rng.next_f64() >= plan.probability {
                 return None;
             }
@@ -278,12 +292,14 @@ impl Faults {
 
 #[cfg(test)]
 mod tests {
+    use atlas_migration_sys::operations::GET_PUSH_MIGRATION;
+
     use super::*;
 
     #[test]
     fn rule_fires_only_on_its_operation_and_only_n_times() {
         let mut f = Faults::default();
-        f.add(Fault::on("get_push_migration").status(503).times(2));
+        f.add(Fault::on(GET_PUSH_MIGRATION).status(503).times(2));
         assert_eq!(f.pick("create_push_migration", true, true), None);
         assert_eq!(
             f.pick("get_push_migration", true, true),

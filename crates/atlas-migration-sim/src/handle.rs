@@ -157,9 +157,16 @@ impl Simulator {
         self.shared.inner.lock().log.clear();
     }
 
-    /// Requests for one operation name, whatever their outcome (401s included).
-    pub fn count(&self, operation: &str) -> usize {
-        self.shared.inner.lock().log.count(operation)
+    /// Requests for one endpoint, whatever their outcome (401s included).
+    ///
+    /// ```no_run
+    /// # async fn demo(sim: atlas_migration_sim::Simulator) {
+    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+    /// assert!(sim.count(CREATE_PUSH_MIGRATION) <= 1, "a migration was created twice");
+    /// # }
+    /// ```
+    pub fn count(&self, endpoint: impl Into<crate::Endpoint>) -> usize {
+        self.shared.inner.lock().log.count(endpoint.into())
     }
 
     /// Requests per operation name (`unknown` for paths outside the table).

@@ -17,12 +17,13 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use atlas_migration_sim::{Fault, Simulator, Timings};
+//! use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
 //!
 //! # async fn demo() -> std::io::Result<()> {
 //! let sim = Simulator::builder()
 //!     .timings(Timings::manual())
 //!     .manual_clock()
-//!     .fault(Fault::on("get_push_migration").status(503).times(2))
+//!     .fault(Fault::on(GET_PUSH_MIGRATION).status(503).times(2))
 //!     .start()
 //!     .await?;
 //! let url = format!(
@@ -44,11 +45,12 @@ mod auth;
 mod builder;
 mod clock;
 mod config;
+mod endpoint;
 mod errors;
 mod faults;
 mod handle;
+mod handlers;
 mod log;
-mod operations;
 mod pipeline;
 mod rng;
 mod server;
@@ -57,10 +59,14 @@ mod state;
 mod token_endpoint;
 mod validate;
 
+/// The operation table of the pinned spec (re-exported from `atlas-migration-sys`): name
+/// operations for [`Fault::on`] and [`Simulator::count`] by these constants.
+pub use atlas_migration_sys::operations;
 pub use auth::Credentials;
 pub use auth::digest::{DigestAlgorithm, REALM, digest_response};
 pub use builder::SimulatorBuilder;
 pub use config::{Deployment, SourceProject, Timings};
+pub use endpoint::Endpoint;
 pub use errors::FieldViolation;
 pub use faults::{Fault, FaultKind, FaultPlan};
 pub use handle::Simulator;

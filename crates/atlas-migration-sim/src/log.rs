@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-/// Operation name recorded for `POST /api/oauth/token`.
-pub const OAUTH_TOKEN: &str = "oauth_token";
-/// Operation name recorded for `POST /api/oauth/revoke`.
-pub const OAUTH_REVOKE: &str = "oauth_revoke";
+use crate::endpoint::Endpoint;
+
+/// `POST /api/oauth/token`, as counted in the request log.
+pub const OAUTH_TOKEN: Endpoint = Endpoint::OAUTH_TOKEN;
+/// `POST /api/oauth/revoke`, as counted in the request log.
+pub const OAUTH_REVOKE: Endpoint = Endpoint::OAUTH_REVOKE;
 
 /// One request as the simulator saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +61,10 @@ impl RequestLog {
         self.records.clear();
     }
 
-    pub(crate) fn count(&self, operation: &str) -> usize {
+    pub(crate) fn count(&self, endpoint: Endpoint) -> usize {
         self.records
             .iter()
-            .filter(|r| r.operation == Some(operation))
+            .filter(|r| r.operation == Some(endpoint.name()))
             .count()
     }
 

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::AuthResult;
 use crate::errors::ApiError;
 use crate::faults::FaultKind;
+use crate::handlers;
 use crate::log::RequestRecord;
-use crate::operations;
 use crate::server::ConnectionKill;
 use crate::shared::{Inner, Shared};
 
@@ -202,7 +202,7 @@ pub(crate) async fn handle_operation(
         let mut inner = shared.inner.lock();
         let resp = match check_media_types(op, &req) {
             Err(e) => e.into_response(),
-            Ok(()) => operations::execute(&shared, &mut inner, op, &params, &mut req),
+            Ok(()) => handlers::execute(&shared, &mut inner, op, &params, &mut req),
         };
         if drop_after {
             inner.log.push(req.record);

@@ -76,8 +76,8 @@ async fn prelude(shared: &Shared, req: &mut Incoming, name: &'static str) -> Res
 
 /// Issues an access token for valid client credentials.
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let mut req = Incoming::read(req, Some(OAUTH_TOKEN)).await;
-    if let Err(resp) = prelude(&shared, &mut req, OAUTH_TOKEN).await {
+    let mut req = Incoming::read(req, Some(OAUTH_TOKEN.name())).await;
+    if let Err(resp) = prelude(&shared, &mut req, OAUTH_TOKEN.name()).await {
         return resp;
     }
     let mut inner = shared.inner.lock();
@@ -102,8 +102,8 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Re
 
 /// Revokes a token (RFC 7009: unknown tokens also answer 200).
 pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let mut req = Incoming::read(req, Some(OAUTH_REVOKE)).await;
-    if let Err(resp) = prelude(&shared, &mut req, OAUTH_REVOKE).await {
+    let mut req = Incoming::read(req, Some(OAUTH_REVOKE.name())).await;
+    if let Err(resp) = prelude(&shared, &mut req, OAUTH_REVOKE.name()).await {
         return resp;
     }
     let mut inner = shared.inner.lock();

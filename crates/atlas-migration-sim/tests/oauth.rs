@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use atlas_migration_sim::Simulator;
+use atlas_migration_sim::{OAUTH_REVOKE, Simulator};
 use base64::Engine as _;
 use common::*;
 use reqwest::StatusCode;
@@ -114,5 +114,5 @@ async fn revoked_token_stops_working() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(get_bearer(&sim, &token).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(sim.count("oauth_revoke"), 1);
+    assert_eq!(sim.count(OAUTH_REVOKE), 1);
 }

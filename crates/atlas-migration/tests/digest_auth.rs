@@ -2,6 +2,7 @@
 
 mod support;
 
+use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, LIST_SOURCE_PROJECTS};
 use std::time::Duration;
 
 use atlas_migration_sim::{DigestAlgorithm, Fault, Simulator};
@@ -42,7 +43,7 @@ async fn fifty_concurrent_cold_calls_share_one_challenge_round() {
 #[tokio::test]
 async fn stale_nonce_is_answered_once_and_the_call_succeeds() {
     let sim = support::linked(
-        Simulator::builder().fault(Fault::on("list_source_projects").stale_nonce().times(1)),
+        Simulator::builder().fault(Fault::on(LIST_SOURCE_PROJECTS).stale_nonce().times(1)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -50,7 +51,7 @@ async fn stale_nonce_is_answered_once_and_the_call_succeeds() {
         .list_source_projects(&support::org(&sim))
         .await
         .unwrap();
-    assert_eq!(sim.count("list_source_projects"), 2);
+    assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 2);
     assert_eq!(sim.unauthorized_count(), 2, "probe + stale");
     // The renewed challenge is cached: the next call costs one exchange.
     let before = sim.requests().len();
@@ -64,7 +65,7 @@ async fn stale_nonce_is_answered_once_and_the_call_succeeds() {
 #[tokio::test]
 async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
     let sim = support::linked(
-        Simulator::builder().fault(Fault::on("create_push_migration").stale_nonce().times(3)),
+        Simulator::builder().fault(Fault::on(CREATE_PUSH_MIGRATION).stale_nonce().times(3)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -74,7 +75,7 @@ async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
         .await
         .unwrap();
     assert_eq!(
-        sim.count("create_push_migration"),
+        sim.count(CREATE_PUSH_MIGRATION),
         4,
         "three stale answers, then success"
     );
@@ -84,7 +85,7 @@ async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
 #[tokio::test]
 async fn endless_stale_nonces_end_as_an_auth_error_after_bounded_retries() {
     let sim = support::linked(
-        Simulator::builder().fault(Fault::on("list_source_projects").stale_nonce().always()),
+        Simulator::builder().fault(Fault::on(LIST_SOURCE_PROJECTS).stale_nonce().always()),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -94,7 +95,7 @@ async fn endless_stale_nonces_end_as_an_auth_error_after_bounded_retries() {
         .unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     // Each of the default 3 attempts answers at most 1 + 3 stale challenges.
-    assert_eq!(sim.count("list_source_projects"), 12);
+    assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 12);
 }
 
 #[tokio::test]
@@ -132,7 +133,7 @@ async fn wrong_credentials_fail_after_one_retry() {
     assert!(!err.to_string().contains("wrong-private-key"), "{err}");
     // probe, first answer, one renewed answer; no loop and no retries of a refusal.
     assert!(sim.requests().len() <= 3, "{:?}", sim.requests());
-    assert!(sim.count("list_source_projects") <= 2);
+    assert!(sim.count(LIST_SOURCE_PROJECTS) <= 2);
 }
 
 #[tokio::test]
@@ -151,7 +152,7 @@ async fn sha256_challenges_are_answered() {
 #[tokio::test]
 async fn body_is_never_sent_without_credentials() {
     let sim = Simulator::builder()
-        .fault(Fault::on("create_push_migration").stale_nonce().times(1))
+        .fault(Fault::on(CREATE_PUSH_MIGRATION).stale_nonce().times(1))
         .start()
         .await
         .unwrap();

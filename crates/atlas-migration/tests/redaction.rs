@@ -2,6 +2,7 @@
 
 mod support;
 
+use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, VALIDATE_MIGRATION};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -49,8 +50,8 @@ async fn secrets_stay_out_of_debug_display_errors_and_traces() {
     // Digest key, source password and link token against the simulator.
     let sim = Simulator::builder()
         .private_key(PRIVATE_KEY)
-        .fault(Fault::on("create_push_migration").status(500).times(1))
-        .fault(Fault::on("validate_migration").stale_nonce().times(1))
+        .fault(Fault::on(CREATE_PUSH_MIGRATION).status(500).times(1))
+        .fault(Fault::on(VALIDATE_MIGRATION).stale_nonce().times(1))
         .start()
         .await
         .unwrap();

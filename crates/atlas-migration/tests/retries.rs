@@ -3,6 +3,9 @@
 
 mod support;
 
+use atlas_migration_sim::operations::{
+    CREATE_PUSH_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS,
+};
 use std::time::{Duration, Instant};
 
 use atlas_migration::RetryPolicy;
@@ -15,7 +18,7 @@ async fn linked_sim(builder: atlas_migration_sim::SimulatorBuilder) -> Simulator
 #[tokio::test]
 async fn get_is_retried_on_503_until_it_succeeds() {
     let sim = linked_sim(
-        Simulator::builder().fault(Fault::on("list_source_projects").status(503).times(2)),
+        Simulator::builder().fault(Fault::on(LIST_SOURCE_PROJECTS).status(503).times(2)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -23,13 +26,13 @@ async fn get_is_retried_on_503_until_it_succeeds() {
         .list_source_projects(&support::org(&sim))
         .await
         .unwrap();
-    assert_eq!(sim.count("list_source_projects"), 3);
+    assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 3);
 }
 
 #[tokio::test]
 async fn retries_stop_at_max_attempts_with_the_last_error() {
     let sim = linked_sim(
-        Simulator::builder().fault(Fault::on("list_source_projects").status(500).always()),
+        Simulator::builder().fault(Fault::on(LIST_SOURCE_PROJECTS).status(500).always()),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -39,13 +42,13 @@ async fn retries_stop_at_max_attempts_with_the_last_error() {
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert!(err.is_transient());
-    assert_eq!(sim.count("list_source_projects"), 3);
+    assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 3);
 }
 
 #[tokio::test]
 async fn post_is_not_retried_on_500() {
     let sim = linked_sim(
-        Simulator::builder().fault(Fault::on("create_push_migration").status(500).times(1)),
+        Simulator::builder().fault(Fault::on(CREATE_PUSH_MIGRATION).status(500).times(1)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -55,7 +58,7 @@ async fn post_is_not_retried_on_500() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
     assert_eq!(sim.migrations_created(), 0);
 }
 
@@ -63,7 +66,7 @@ async fn post_is_not_retried_on_500() {
 async fn post_is_retried_on_429_honouring_retry_after() {
     let sim = linked_sim(
         Simulator::builder().fault(
-            Fault::on("create_push_migration")
+            Fault::on(CREATE_PUSH_MIGRATION)
                 .too_many_requests(1)
                 .times(1),
         ),
@@ -90,7 +93,7 @@ async fn post_is_retried_on_429_honouring_retry_after() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(sim.count("create_push_migration"), 2);
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 2);
     assert_eq!(sim.migrations_created(), 1);
 }
 
@@ -98,7 +101,7 @@ async fn post_is_retried_on_429_honouring_retry_after() {
 async fn retry_after_is_capped_by_max_backoff() {
     let sim = linked_sim(
         Simulator::builder().fault(
-            Fault::on("list_source_projects")
+            Fault::on(LIST_SOURCE_PROJECTS)
                 .too_many_requests(30)
                 .times(1),
         ),
@@ -133,9 +136,9 @@ async fn create_with_fault(fault: Fault) -> (Simulator, atlas_migration::Error) 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
     let (sim, err) =
-        create_with_fault(Fault::on("create_push_migration").drop_after_processing()).await;
+        create_with_fault(Fault::on(CREATE_PUSH_MIGRATION).drop_after_processing()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
-    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
     assert_eq!(sim.duplicate_creates(), 0);
 }
 
@@ -160,21 +163,21 @@ async fn connection_refused_is_retried_then_reported() {
 async fn idempotent_calls_are_retried_when_the_connection_drops_before_a_reply() {
     let sim = linked_sim(
         Simulator::builder()
-            .fault(Fault::on("list_source_projects").drop_connection().times(1))
-            .fault(Fault::on("delete_link_tokens").drop_connection().times(1)),
+            .fault(Fault::on(LIST_SOURCE_PROJECTS).drop_connection().times(1))
+            .fault(Fault::on(DELETE_LINK_TOKENS).drop_connection().times(1)),
     )
     .await;
     let client = support::digest_client(&sim);
     let org = support::org(&sim);
     client.list_source_projects(&org).await.unwrap();
-    assert_eq!(sim.count("list_source_projects"), 2);
+    assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 2);
     client.delete_link_tokens(&org).await.unwrap();
-    assert_eq!(sim.count("delete_link_tokens"), 2);
+    assert_eq!(sim.count(DELETE_LINK_TOKENS), 2);
 }
 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_before_a_reply() {
-    let (sim, err) = create_with_fault(Fault::on("create_push_migration").drop_connection()).await;
+    let (sim, err) = create_with_fault(Fault::on(CREATE_PUSH_MIGRATION).drop_connection()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
-    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+use atlas_migration_sim::operations::LIST_SOURCE_PROJECTS;
 use std::time::Duration;
 
 use atlas_migration_sim::{OAUTH_REVOKE, Simulator};
@@ -112,7 +113,7 @@ async fn wrong_client_secret_is_a_clear_auth_error() {
     assert!(text.contains("token endpoint refused"), "{text}");
     assert!(!text.contains("wrong_wrong"), "{text}");
     assert_eq!(
-        sim.count("list_source_projects"),
+        sim.count(LIST_SOURCE_PROJECTS),
         0,
         "no call without a token"
     );

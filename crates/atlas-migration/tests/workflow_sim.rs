@@ -3,6 +3,9 @@
 
 mod support;
 
+use atlas_migration_sim::operations::{
+    CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,7 +108,7 @@ async fn auto_cutover_runs_the_whole_lifecycle_once() {
     assert!(kinds(&events).contains(&"status"));
     assert!(kinds(&events).contains(&"lag"), "{:?}", kinds(&events));
     assert_eq!(sim.migrations_created(), 1);
-    assert_eq!(sim.count("cutover_migration"), 1);
+    assert_eq!(sim.count(CUTOVER_MIGRATION), 1);
     assert_eq!(sim.bodies_sent_without_credentials(), 0);
 }
 
@@ -119,7 +122,7 @@ async fn by_default_the_caller_gets_a_ready_handle_and_decides_when_to_cut_over(
     };
     assert!(ready.migration().ready_for_cutover);
     assert_eq!(
-        sim.count("cutover_migration"),
+        sim.count(CUTOVER_MIGRATION),
         0,
         "cut over without being asked"
     );
@@ -174,7 +177,7 @@ async fn failed_migration_ends_the_wait_for_readiness() {
     }
     assert!(err.migration.is_some());
     assert_eq!(err.server_message().as_deref(), Some("migration is FAILED"));
-    assert_eq!(sim.count("cutover_migration"), 0);
+    assert_eq!(sim.count(CUTOVER_MIGRATION), 0);
 }
 
 #[tokio::test]
@@ -224,7 +227,7 @@ async fn dropped_connections_while_polling_do_not_end_the_waits() {
     let sim = sim().await;
     sim.set_fault_plan(Some(
         FaultPlan::random(11, 0.4, [FaultKind::DropConnection])
-            .only(&["get_validation_status", "get_push_migration"]),
+            .only([GET_VALIDATION_STATUS, GET_PUSH_MIGRATION]),
     ));
     let (flow, _) = flow(&sim, &client(&sim));
     let outcome = flow.auto_cutover(true).await.unwrap();
@@ -237,7 +240,7 @@ async fn dropped_connections_while_polling_do_not_end_the_waits() {
 async fn an_ambiguous_create_is_reported_and_never_repeated() {
     let sim = sim().await;
     sim.inject(
-        Fault::on("create_push_migration")
+        Fault::on(CREATE_PUSH_MIGRATION)
             .drop_after_processing()
             .times(1),
     );
@@ -249,7 +252,7 @@ async fn an_ambiguous_create_is_reported_and_never_repeated() {
         err.to_string().contains("look for an existing migration"),
         "{err}"
     );
-    assert_eq!(sim.count("create_push_migration"), 1, "create was repeated");
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1, "create was repeated");
     assert_eq!(sim.migrations_created(), 1);
     assert_eq!(sim.duplicate_creates(), 0);
     assert_eq!(milestones(&events), ["validated"]);
@@ -297,16 +300,16 @@ async fn resume_after_a_restart_continues_without_a_second_migration() {
         ["resumed", "ready", "cutover", "complete"]
     );
     assert_eq!(sim.migrations_created(), 1);
-    assert_eq!(sim.count("create_push_migration"), 1);
+    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
 
     // Resuming a complete migration is done at once; nothing is cut over again.
-    let cutovers = sim.count("cutover_migration");
+    let cutovers = sim.count(CUTOVER_MIGRATION);
     let again = PushMigration::resume(&client(&sim), &group(&sim), &id)
         .auto_cutover(true)
         .await
         .unwrap();
     assert!(matches!(again, PushOutcome::Complete(_)));
-    assert_eq!(sim.count("cutover_migration"), cutovers);
+    assert_eq!(sim.count(CUTOVER_MIGRATION), cutovers);
 }
 
 #[tokio::test]
@@ -328,7 +331,7 @@ async fn resume_after_the_cutover_waits_for_completion() {
         .await
         .unwrap();
     assert!(matches!(outcome, PushOutcome::Complete(_)), "{outcome:?}");
-    assert_eq!(sim.count("cutover_migration"), 1);
+    assert_eq!(sim.count(CUTOVER_MIGRATION), 1);
 }
 
 #[tokio::test]
@@ -362,7 +365,7 @@ async fn waiters_stop_at_once_on_a_permanent_error() {
         .await
         .unwrap_err();
     assert!(matches!(&err, WaiterError::OperationFailed(e) if e.status() == Some(404)));
-    assert_eq!(sim.count("get_push_migration"), 1);
+    assert_eq!(sim.count(GET_PUSH_MIGRATION), 1);
 }
 
 #[tokio::test]

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use atlas_migration_sys::operations::Operation;
+use atlas_migration_sys::operations::{
+    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
+    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
+};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -80,8 +83,8 @@ fn run(
 ) -> Result<Response, ApiError> {
     let now = inner.clock.now();
     let t = &shared.timings;
-    match op.name {
-        "create_link_token" => {
+    match *op {
+        CREATE_LINK_TOKEN => {
             let org = path_id(params, "orgId", "INVALID_ORG_ID")?;
             let _access_list = validate::link_token_request(&req.body)?;
             let raw = format!("{org}:{}", inner.rng.hex(48));
@@ -89,7 +92,7 @@ fn run(
             inner.lifecycle.add_link_token(org, token.clone());
             Ok(ok(op, StatusCode::OK, Some(json!({ "linkToken": token }))))
         }
-        "delete_link_tokens" => {
+        DELETE_LINK_TOKENS => {
             let org = path_id(params, "orgId", "INVALID_ORG_ID")?;
             let active = inner.lifecycle.active_migrations(now, t);
             if !active.is_empty() {
@@ -106,7 +109,7 @@ fn run(
             inner.lifecycle.delete_link_tokens(org);
             Ok(ok(op, StatusCode::NO_CONTENT, None))
         }
-        "list_source_projects" => {
+        LIST_SOURCE_PROJECTS => {
             let org = path_id(params, "orgId", "INVALID_ORG_ID")?;
             if !inner.lifecycle.has_link_token(org) {
                 return Err(ApiError::new(
@@ -119,7 +122,7 @@ fn run(
             let projects = serde_json::to_value(&shared.source_projects).unwrap_or_default();
             Ok(ok(op, StatusCode::OK, Some(projects)))
         }
-        "validate_migration" => {
+        VALIDATE_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let body = validate::migration_request(&req.body)?;
             let id = inner.rng.object_id();
@@ -140,7 +143,7 @@ fn run(
                 })),
             ))
         }
-        "get_validation_status" => {
+        GET_VALIDATION_STATUS => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params.get("validationId").map(String::as_str).unwrap_or("");
             let v = inner
@@ -161,7 +164,7 @@ fn run(
                 })),
             ))
         }
-        "create_push_migration" => {
+        CREATE_PUSH_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let body = validate::migration_request(&req.body)?;
             let id = inner.rng.object_id();
@@ -187,7 +190,7 @@ fn run(
             let view = inner.lifecycle.add_migration(record, hosts, now, t);
             Ok(ok(op, StatusCode::CREATED, Some(migration_json(&view))))
         }
-        "get_push_migration" => {
+        GET_PUSH_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params
                 .get("liveMigrationId")
@@ -200,7 +203,7 @@ fn run(
                 .ok_or_else(|| ApiError::not_found("live migration", id))?;
             Ok(ok(op, StatusCode::OK, Some(migration_json(&view))))
         }
-        "cutover_migration" => {
+        CUTOVER_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params
                 .get("liveMigrationId")
@@ -239,7 +242,7 @@ fn run(
         other => Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NOT_IMPLEMENTED",
-            format!("The simulator does not implement {other}."),
+            format!("The simulator does not implement {}.", other.name),
         )),
     }
 }
