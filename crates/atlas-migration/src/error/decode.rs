@@ -1,0 +1,82 @@
+//! [`DecodeError`]: a success reply that could not be decoded.
+
+use std::fmt;
+
+use super::snippet;
+
+/// A success response whose body could not be decoded.
+///
+/// ```
+/// # fn check(err: atlas_migration::Error) {
+/// if let atlas_migration::Error::Decode(d) = &err {
+///     eprintln!("{}: {}", d.operation(), d.message());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DecodeError {
+    pub(super) operation: &'static str,
+    pub(super) status: Option<u16>,
+    pub(super) message: String,
+    pub(super) snippet: Option<String>,
+}
+
+impl DecodeError {
+    /// `snippet_of` is `None` for operations whose replies carry secrets.
+    pub(crate) fn new(
+        operation: &'static str,
+        status: Option<u16>,
+        message: impl Into<String>,
+        snippet_of: Option<&[u8]>,
+    ) -> Self {
+        Self {
+            operation,
+            status,
+            message: message.into(),
+            snippet: snippet_of.map(snippet),
+        }
+    }
+
+    /// The operation whose reply failed to decode.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::DecodeError) { println!("{}", e.operation()); }
+    /// ```
+    pub fn operation(&self) -> &str {
+        self.operation
+    }
+
+    /// The decoder's complaint.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::DecodeError) { println!("{}", e.message()); }
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The start of the body (at most 200 characters), when it is safe to show.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::DecodeError) { println!("{:?}", e.snippet()); }
+    /// ```
+    pub fn snippet(&self) -> Option<&str> {
+        self.snippet.as_deref()
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not decode the {} reply", self.operation)?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status})")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(s) = &self.snippet {
+            write!(f, "; body starts {s:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}

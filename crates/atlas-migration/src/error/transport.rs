@@ -1,0 +1,62 @@
+//! [`TransportError`]: the request could not be sent, or its reply not received.
+
+use std::fmt;
+
+use atlas_migration_sys::operations::Operation;
+
+/// The request could not be sent, or its reply not received.
+///
+/// ```
+/// # fn check(err: atlas_migration::Error) {
+/// if let atlas_migration::Error::Transport(t) = &err {
+///     if t.is_timeout() { eprintln!("timed out"); }
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TransportError {
+    pub(super) source: reqwest::Error,
+    pub(super) operation: Option<&'static Operation>,
+}
+
+impl TransportError {
+    /// A transport failure during `operation` (`None` outside a call, e.g. building the
+    /// HTTP client).
+    pub(crate) fn new(source: reqwest::Error, operation: Option<&'static Operation>) -> Self {
+        Self { source, operation }
+    }
+
+    /// Whether the connection could not be opened (the request never left).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::TransportError) -> bool {
+    /// e.is_connect()
+    /// # }
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        self.source.is_connect()
+    }
+
+    /// Whether the call ran out of time.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::TransportError) -> bool {
+    /// e.is_timeout()
+    /// # }
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        self.source.is_timeout()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.source, f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.source()
+    }
+}
