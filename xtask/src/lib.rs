@@ -10,6 +10,7 @@ pub mod msrv;
 pub mod names;
 pub mod normalize;
 pub mod outputs;
+pub mod pins;
 pub mod regen;
 pub mod source;
 pub mod summary;

@@ -10,6 +10,7 @@ use crate::lock::{self, LOCK_FILE, Lock};
 use crate::names::{self, NameMap};
 use crate::normalize::{self, Notes};
 use crate::outputs::{self, Output};
+use crate::pins::{self, Pins};
 use crate::source::{self, Input};
 use crate::summary::{self, Summary};
 use crate::{Error, Result, document, generate, trim, walk};
@@ -55,7 +56,7 @@ pub struct Generated {
 }
 
 /// Runs every step in memory; nothing is written.
-pub fn generate(input: &Input, names: &NameMap) -> Result<Generated> {
+pub fn generate(input: &Input, names: &NameMap, pins: &Pins) -> Result<Generated> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |step: &'static str, timings: &mut Vec<_>| {
@@ -66,7 +67,7 @@ pub fn generate(input: &Input, names: &NameMap) -> Result<Generated> {
     lap("parse", &mut timings);
     let mut spec = trim::trim(&upstream, trim::TAG)?;
     drop(upstream);
-    let notes = normalize::normalize(&mut spec, names)?;
+    let notes = normalize::normalize(&mut spec, names, pins)?;
     // Normalization can orphan components (an old `NoBody` schema); trim once more.
     let spec = walk::canonical(&trim::trim(&spec, trim::TAG)?);
     lap("trim + normalize", &mut timings);
@@ -140,13 +141,14 @@ pub fn run(options: &RegenOptions) -> Result<Report> {
     let started = Instant::now();
     let root = &options.workspace_root;
     let names = names::load(root)?;
+    let pins = pins::load(root)?;
     let input = if options.offline {
         source::committed(root, SPEC_FILE)?
     } else {
         source::load(options.spec.as_deref())?
     };
     let loaded = started.elapsed();
-    let mut generated = generate(&input, &names)?;
+    let mut generated = generate(&input, &names, &pins)?;
     generated.timings.insert(0, ("load", loaded));
     if options.offline {
         // The lock names the upstream document; the committed spec is not one.
@@ -221,6 +223,9 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(summary) = &self.summary {
             write!(f, "{summary}")?;
+        }
+        for warning in &self.notes.pin_warnings {
+            writeln!(f, "warning: {warning}")?;
         }
         for note in &self.notes.unmapped_operations {
             writeln!(f, "note: {note}")?;

@@ -103,7 +103,8 @@ pub fn latest_version(versions_json: &[u8]) -> Result<String> {
         .ok_or_else(|| Error::new("versions.json lists no dated version"))
 }
 
-fn is_date(version: &str) -> bool {
+/// Whether `version` is a `YYYY-MM-DD` date, the form of Atlas API versions.
+pub fn is_date(version: &str) -> bool {
     let bytes = version.as_bytes();
     bytes.len() == 10
         && bytes.iter().enumerate().all(|(i, b)| match i {

@@ -9,6 +9,15 @@ pub const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// The component schemas reachable from any operation's responses: what a reply can hold.
+pub fn reply_schemas(doc: &Value) -> BTreeSet<String> {
+    let roots: Vec<Value> = operations(doc)
+        .into_iter()
+        .filter_map(|(_, _, operation)| operation.get("responses").cloned())
+        .collect();
+    schemas_reachable_from(doc, &roots)
+}
+
 /// Every operation of `doc` as `(METHOD, path, operation)`, in path then method order.
 pub fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
     let mut found = Vec::new();
@@ -73,6 +82,28 @@ pub fn split_component_ref(reference: &str) -> Option<(&str, &str)> {
     let rest = reference.strip_prefix("#/components/")?;
     let (kind, name) = rest.split_once('/')?;
     (!name.is_empty() && !name.contains('/')).then_some((kind, name))
+}
+
+/// Names of the component schemas reachable (through any component kind) from `roots`.
+pub fn schemas_reachable_from(doc: &Value, roots: &[Value]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut pending: Vec<String> = roots.iter().flat_map(refs_in).collect();
+    let mut schemas = BTreeSet::new();
+    while let Some(reference) = pending.pop() {
+        if !seen.insert(reference.clone()) {
+            continue;
+        }
+        let Some((kind, name)) = split_component_ref(&reference) else {
+            continue;
+        };
+        if kind == "schemas" {
+            schemas.insert(name.to_string());
+        }
+        if let Some(target) = doc.pointer(&format!("/components/{kind}/{name}")) {
+            pending.extend(refs_in(target));
+        }
+    }
+    schemas
 }
 
 /// Calls `f` on every JSON object inside `value` (including `value` itself), depth first.

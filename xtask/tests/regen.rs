@@ -116,8 +116,9 @@ fn two_runs_on_the_same_input_are_byte_identical() {
     };
     let input = source::load(Some(pinned.to_str().unwrap())).unwrap();
     let names = names::load(&workspace_root()).unwrap();
-    let first = regen::generate(&input, &names).unwrap();
-    let second = regen::generate(&input, &names).unwrap();
+    let pins = xtask::pins::load(&workspace_root()).unwrap();
+    let first = regen::generate(&input, &names, &pins).unwrap();
+    let second = regen::generate(&input, &names, &pins).unwrap();
     assert_eq!(first.outputs, second.outputs);
 }
 
@@ -127,7 +128,12 @@ fn the_pinned_spec_keeps_exactly_the_eight_tagged_operations() {
         return;
     };
     let input = source::load(Some(pinned.to_str().unwrap())).unwrap();
-    let generated = regen::generate(&input, &names::load(&workspace_root()).unwrap()).unwrap();
+    let generated = regen::generate(
+        &input,
+        &names::load(&workspace_root()).unwrap(),
+        &xtask::pins::load(&workspace_root()).unwrap(),
+    )
+    .unwrap();
     let operations = xtask::walk::operations(&generated.spec);
     assert_eq!(operations.len(), 8);
     assert!(generated.notes.unmapped_operations.is_empty());
@@ -318,7 +324,12 @@ fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
 fn the_committed_spec_regenerates_every_committed_file() {
     let root = workspace_root();
     let input = source::committed(&root, SPEC_FILE).unwrap();
-    let generated = regen::generate(&input, &names::load(&root).unwrap()).unwrap();
+    let generated = regen::generate(
+        &input,
+        &names::load(&root).unwrap(),
+        &xtask::pins::load(&root).unwrap(),
+    )
+    .unwrap();
     let mut compared = 0;
     for output in generated
         .outputs
@@ -426,5 +437,90 @@ fn offline_bad_inputs_exit_1_with_one_line_and_write_nothing() {
     assert!(stderr.contains("not valid JSON"), "{stderr}");
     let client = std::fs::read_to_string(root.join(SYS_CLIENT)).unwrap();
     assert_eq!(client, before[1].1, "nothing written");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Moving from the 2024-05-09 spec to the 2025-06-30 one: the `ApiError` fields that became
+/// required are listed first, as changes that may break decoding, and the version move of
+/// create and validate says that upstream deprecated the version left behind.
+#[test]
+fn moving_to_the_pinned_spec_reports_what_may_break_decoding() {
+    let Some(older) = upstream_spec(OLDER) else {
+        return;
+    };
+    let Some(pinned) = upstream_spec(PINNED) else {
+        return;
+    };
+    let root = scratch_workspace("drift");
+    regen::run(&options(&older, &root, false)).unwrap_or_else(|e| panic!("{e}"));
+    let report = regen::run(&options(&pinned, &root, false)).unwrap_or_else(|e| panic!("{e}"));
+    let summary = report.summary.expect("outputs changed");
+    println!("{summary}");
+    let breaking = &summary.may_break_decoding;
+    assert!(
+        breaking
+            .iter()
+            .any(|line| line.starts_with("ApiError.") && line.contains("became required")),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .to_string()
+            .starts_with("spec changes:\n  MAY BREAK DECODING:"),
+        "listed first: {summary}"
+    );
+    assert!(
+        summary.deprecations.iter().any(|line| line
+            == "create_push_migration: the previous version 2023-01-01 is marked deprecated upstream"),
+        "{summary}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// `spec/version-pins.json`: bad files and pins upstream cannot honour are one-line errors
+/// with exit 1 and nothing written.
+#[test]
+fn bad_version_pins_exit_1_with_one_line_and_write_nothing() {
+    let root = scratch_workspace("pins");
+    let before = snapshot(&root);
+    let pins = root.join(xtask::pins::PINS_FILE);
+    let create = "POST /api/atlas/v2/groups/{groupId}/liveMigrations";
+    let cases = [
+        ("not json".to_string(), "is not a JSON object"),
+        (r#"["POST /x"]"#.to_string(), "is not a JSON object"),
+        (format!(r#"{{"{create}": "latest"}}"#), "not a YYYY-MM-DD"),
+        (
+            r#"{"GET /api/atlas/v2/nothing": "2023-01-01"}"#.to_string(),
+            "which is not an operation of the trimmed spec",
+        ),
+        (
+            format!(r#"{{"{create}": "2023-01-01"}}"#),
+            "the committed spec holds 2024-05-30",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&pins, &text).unwrap();
+        let (code, _, stderr) = run_in(&root, &["regen", "--offline"]);
+        assert_eq!(code, 1, "{text}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{text}: {stderr}");
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+        assert_eq!(snapshot(&root), before, "{text}: nothing written");
+    }
+    if let Some(pinned) = upstream_spec(PINNED) {
+        std::fs::write(&pins, format!(r#"{{"{create}": "2023-01-01"}}"#)).unwrap();
+        let spec = pinned.to_str().unwrap();
+        let (code, _, stderr) = run_in(&root, &["regen", "--spec", spec]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("upstream no longer offers it (offered: 2024-05-30)"),
+            "{stderr}"
+        );
+        assert_eq!(snapshot(&root), before);
+        // Pinned to the version upstream offers: nothing changes.
+        std::fs::write(&pins, format!(r#"{{"{create}": "2024-05-30"}}"#)).unwrap();
+        let (code, stdout, stderr) = run_in(&root, &["regen", "--spec", spec, "--check"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(!stdout.contains("warning:"), "{stdout}");
+    }
     std::fs::remove_dir_all(&root).unwrap();
 }

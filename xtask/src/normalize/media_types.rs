@@ -1,86 +1,230 @@
 //! Step 1: versioned media types (`application/vnd.atlas.<date>+json`) become
 //! `application/json`, and the versioned type of each operation is recorded in the
-//! operation as `x-atlas-media-types: {request, response}`.
+//! operation as `x-atlas-media-types: {request, response}`. The chosen version is the newest
+//! upstream offers, or the one `spec/version-pins.json` holds the operation at.
+//!
+//! What upstream says of the versions is recorded as `x-atlas-versions: {offered,
+//! deprecated, sunset}` for the change summary: `deprecated` from the description's
+//! "Deprecated versions: v2-{YYYY-MM-DD}", `sunset` from `x-sunset` on a versioned content
+//! entry (or on the operation, for the versions it offers).
 //!
 //! progenitor 0.15 aborts on a `vnd…+json` request body and leaves `vnd` responses untyped;
 //! the recorded versions are what the sys crate sends as `Accept` / `Content-Type`.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
+use crate::pins::{PINS_FILE, Pins};
 use crate::walk;
 use crate::{Error, Result};
 
 /// The extension that records an operation's versioned media types.
 pub const EXTENSION: &str = "x-atlas-media-types";
 
-/// Rewrites every operation's request and response content and records the versions.
-pub fn to_plain_json(doc: &mut Value) -> Result<()> {
+/// The extension that records the versions upstream offers, deprecates and sunsets.
+pub const VERSIONS: &str = "x-atlas-versions";
+
+/// Rewrites every operation's request and response content and records the versions; returns
+/// a warning for each pinned version upstream deprecates or sunsets.
+pub fn to_plain_json(doc: &mut Value, pins: &Pins) -> Result<Vec<String>> {
     let mut failure = None;
+    let mut warnings = Vec::new();
+    let mut pinned_operations = BTreeSet::new();
     walk::for_each_operation_mut(doc, |method, path, operation| {
-        let request = operation
-            .pointer_mut("/requestBody/content")
-            .and_then(rewrite_content);
-        let mut response = None;
-        if let Some(responses) = operation
-            .get_mut("responses")
-            .and_then(Value::as_object_mut)
-        {
-            let mut codes: Vec<String> = responses.keys().cloned().collect();
-            codes.sort();
-            for code in codes {
-                let chosen = responses
-                    .get_mut(&code)
-                    .and_then(|r| r.get_mut("content"))
-                    .and_then(rewrite_content);
-                if code.starts_with('2') && response.is_none() {
-                    response = chosen;
+        let key = walk::operation_key(method, path);
+        let pin = pins.get(&key).map(String::as_str);
+        if pin.is_some() {
+            pinned_operations.insert(key.clone());
+        }
+        match record_versions(operation, pin) {
+            Ok(Some(warning)) => warnings.push(format!("{key} {warning}")),
+            Ok(None) => {}
+            Err(why) => {
+                failure.get_or_insert_with(|| Error::new(format!("{key} {why}")));
+            }
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    if let Some(unknown) = pins.keys().find(|key| !pinned_operations.contains(*key)) {
+        return Err(Error::new(format!(
+            "{PINS_FILE} pins {unknown}, which is not an operation of the trimmed spec"
+        )));
+    }
+    Ok(warnings)
+}
+
+/// Normalizes one operation; `Ok(Some(warning))` when its pinned version is retiring.
+fn record_versions(
+    operation: &mut Value,
+    pin: Option<&str>,
+) -> std::result::Result<Option<String>, String> {
+    let upstream = Versions::of(operation);
+    if let Some(pin) = pin {
+        if upstream.offered.is_empty() {
+            // Already normalized (regen --offline): the recorded choice must be the pin.
+            let recorded = operation
+                .pointer(&format!("/{EXTENSION}/response"))
+                .and_then(Value::as_str)
+                .and_then(version_of);
+            if recorded != Some(pin) {
+                return Err(format!(
+                    "is pinned to {pin} in {PINS_FILE}, but the committed spec holds {}; regenerate from the upstream spec",
+                    recorded.unwrap_or("no version")
+                ));
+            }
+        } else if !upstream.offered.contains(pin) {
+            return Err(format!(
+                "is pinned to {pin} in {PINS_FILE}, but upstream no longer offers it (offered: {})",
+                upstream
+                    .offered
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let request = operation
+        .pointer_mut("/requestBody/content")
+        .and_then(|content| rewrite_content(content, pin));
+    let mut response = None;
+    if let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    {
+        let mut codes: Vec<String> = responses.keys().cloned().collect();
+        codes.sort();
+        for code in codes {
+            let chosen = responses
+                .get_mut(&code)
+                .and_then(|r| r.get_mut("content"))
+                .and_then(|content| rewrite_content(content, pin));
+            if code.starts_with('2') && response.is_none() {
+                response = chosen;
+            }
+        }
+    }
+    let Some(response) = response else {
+        if operation.get(EXTENSION).is_some() {
+            // Already normalized (regen --offline): the recorded versions stand.
+            return Ok(None);
+        }
+        return Err(
+            "has no versioned (application/vnd.atlas.<date>+json) success response".to_string(),
+        );
+    };
+    let mut recorded = Map::new();
+    if let Some(request) = request {
+        recorded.insert("request".into(), json!(request));
+    }
+    recorded.insert("response".into(), json!(response));
+    let warning = pin.and_then(|pin| upstream.retirement(pin)).map(|state| {
+        format!(
+            "is pinned to {} in {PINS_FILE}, which upstream {state}",
+            pin.unwrap_or_default()
+        )
+    });
+    if let Some(fields) = operation.as_object_mut() {
+        fields.insert(EXTENSION.into(), Value::Object(recorded));
+        fields.insert(VERSIONS.into(), upstream.to_json());
+    }
+    Ok(warning)
+}
+
+/// What upstream says of an operation's versions.
+#[derive(Debug, Default)]
+struct Versions {
+    offered: BTreeSet<String>,
+    deprecated: BTreeSet<String>,
+    sunset: BTreeMap<String, String>,
+}
+
+impl Versions {
+    fn of(operation: &Value) -> Self {
+        let mut versions = Versions::default();
+        let mut contents: Vec<&Value> = Vec::new();
+        contents.extend(operation.pointer("/requestBody/content"));
+        if let Some(responses) = operation.get("responses").and_then(Value::as_object) {
+            contents.extend(responses.values().filter_map(|r| r.get("content")));
+        }
+        let operation_sunset = operation.get("x-sunset").and_then(Value::as_str);
+        for content in contents.iter().filter_map(|c| c.as_object()) {
+            for (media_type, entry) in content {
+                let Some(version) = version_of(media_type) else {
+                    continue;
+                };
+                versions.offered.insert(version.to_string());
+                let sunset = entry
+                    .get("x-sunset")
+                    .and_then(Value::as_str)
+                    .or(operation_sunset);
+                if let Some(date) = sunset {
+                    versions
+                        .sunset
+                        .insert(version.to_string(), date.to_string());
                 }
             }
         }
-        let Some(response) = response else {
-            if operation.get(EXTENSION).is_some() {
-                // Already normalized (regen --offline): the recorded versions stand.
-                return;
-            }
-            failure.get_or_insert_with(|| {
-                Error::new(format!(
-                    "{method} {path} has no versioned (application/vnd.atlas.<date>+json) success response"
-                ))
-            });
-            return;
-        };
-        let mut recorded = Map::new();
-        if let Some(request) = request {
-            recorded.insert("request".into(), json!(request));
+        if let Some(description) = operation.get("description").and_then(Value::as_str) {
+            versions.deprecated = deprecated_versions(description);
         }
-        recorded.insert("response".into(), json!(response));
-        if let Some(fields) = operation.as_object_mut() {
-            fields.insert(EXTENSION.into(), Value::Object(recorded));
+        versions
+    }
+
+    /// "is marked deprecated" / "gives a sunset date of …" for `version`, if either.
+    fn retirement(&self, version: &str) -> Option<String> {
+        match (self.sunset.get(version), self.deprecated.contains(version)) {
+            (Some(date), _) => Some(format!("gives a sunset date of {date}")),
+            (None, true) => Some("marks deprecated".to_string()),
+            (None, false) => None,
         }
-    });
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(()),
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"offered": self.offered, "deprecated": self.deprecated, "sunset": self.sunset})
     }
 }
 
-/// Replaces a content map by one `application/json` entry built from its newest versioned
-/// JSON entry, and returns that entry's media type. Content without a versioned JSON entry is
-/// left as it is.
-fn rewrite_content(content: &mut Value) -> Option<String> {
+/// The dates listed after "Deprecated versions:" in an operation description, e.g.
+/// `Deprecated versions: v2-{2023-01-01}, v2-{2023-02-01}`.
+fn deprecated_versions(description: &str) -> BTreeSet<String> {
+    let Some((_, rest)) = description.split_once("Deprecated versions:") else {
+        return BTreeSet::new();
+    };
+    let line = rest.lines().next().unwrap_or("");
+    line.split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(date, _)| date))
+        .filter(|date| crate::source::is_date(date))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Replaces a content map by one `application/json` entry built from its versioned JSON
+/// entry — the `pin`ned one when given and present, else the newest — and returns that
+/// entry's media type. Content without a versioned JSON entry is left as it is.
+fn rewrite_content(content: &mut Value, pin: Option<&str>) -> Option<String> {
     let entries = content.as_object_mut()?;
-    let newest = entries
-        .keys()
-        .filter(|media_type| version_of(media_type).is_some())
-        .max_by_key(|media_type| version_of(media_type))?
+    let versioned = || {
+        entries
+            .keys()
+            .filter(|media_type| version_of(media_type).is_some())
+    };
+    let pinned = pin.and_then(|pin| versioned().find(|m| version_of(m) == Some(pin)));
+    let chosen_type = pinned
+        .or_else(|| versioned().max_by_key(|media_type| version_of(media_type)))?
         .clone();
-    let mut chosen = entries.remove(&newest).unwrap_or_else(|| json!({}));
+    let mut chosen = entries.remove(&chosen_type).unwrap_or_else(|| json!({}));
     if let Some(fields) = chosen.as_object_mut() {
         fields.remove("x-xgen-version");
+        fields.remove("x-sunset");
     }
     entries.clear();
     entries.insert("application/json".into(), chosen);
-    Some(newest)
+    Some(chosen_type)
 }
 
 /// `application/vnd.atlas.2024-05-30+json` → `2024-05-30`.
@@ -113,7 +257,7 @@ mod tests {
     #[test]
     fn newest_versioned_entry_becomes_application_json() {
         let mut doc = fixture();
-        to_plain_json(&mut doc).unwrap();
+        to_plain_json(&mut doc, &Pins::new()).unwrap();
         let post = &doc["paths"]["/m"]["post"];
         assert_eq!(
             post["requestBody"]["content"],
@@ -132,7 +276,7 @@ mod tests {
     #[test]
     fn versions_are_recorded_per_operation() {
         let mut doc = fixture();
-        to_plain_json(&mut doc).unwrap();
+        to_plain_json(&mut doc, &Pins::new()).unwrap();
         assert_eq!(
             doc["paths"]["/m"]["post"][EXTENSION],
             json!({"request": "application/vnd.atlas.2024-05-30+json",
@@ -147,7 +291,7 @@ mod tests {
     #[test]
     fn an_operation_without_a_versioned_success_response_is_an_error() {
         let mut doc = json!({"paths": {"/x": {"get": {"responses": {"200": {"content": {"text/plain": {}}}}}}}});
-        let error = to_plain_json(&mut doc).unwrap_err();
+        let error = to_plain_json(&mut doc, &Pins::new()).unwrap_err();
         assert!(
             error.message().starts_with("GET /x has no versioned"),
             "{error}"
@@ -162,5 +306,90 @@ mod tests {
         );
         assert_eq!(version_of("application/vnd.atlas.2023-01-01+csv"), None);
         assert_eq!(version_of("application/json"), None);
+    }
+
+    fn offered_twice() -> Value {
+        json!({"paths": {"/m": {"post": {
+            "description": "Creates. Deprecated versions: v2-{2023-01-01}",
+            "requestBody": {"content": {
+                "application/vnd.atlas.2023-01-01+json": {"schema": {"$ref": "#/old"}},
+                "application/vnd.atlas.2024-05-30+json": {"schema": {"$ref": "#/new"}, "x-sunset": "2027-01-01"}
+            }},
+            "responses": {"201": {"content": {
+                "application/vnd.atlas.2023-01-01+json": {"schema": {"$ref": "#/old-reply"}},
+                "application/vnd.atlas.2024-05-30+json": {"schema": {"$ref": "#/new-reply"}}
+            }}}
+        }}}})
+    }
+
+    fn pins(version: &str) -> Pins {
+        [("POST /m".to_string(), version.to_string())].into()
+    }
+
+    #[test]
+    fn a_pinned_version_is_kept_while_offered_and_warned_about_when_deprecated() {
+        let mut doc = offered_twice();
+        let warnings = to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
+        let post = &doc["paths"]["/m"]["post"];
+        assert_eq!(
+            post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/old"
+        );
+        assert_eq!(
+            post[EXTENSION]["response"],
+            "application/vnd.atlas.2023-01-01+json"
+        );
+        assert_eq!(
+            warnings,
+            [
+                "POST /m is pinned to 2023-01-01 in spec/version-pins.json, which upstream marks deprecated"
+            ]
+        );
+        assert_eq!(
+            post[VERSIONS],
+            json!({"offered": ["2023-01-01", "2024-05-30"], "deprecated": ["2023-01-01"],
+                   "sunset": {"2024-05-30": "2027-01-01"}})
+        );
+        let mut doc = offered_twice();
+        let warnings = to_plain_json(&mut doc, &pins("2024-05-30")).unwrap();
+        assert_eq!(
+            warnings,
+            [
+                "POST /m is pinned to 2024-05-30 in spec/version-pins.json, which upstream gives a sunset date of 2027-01-01"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pin_upstream_no_longer_offers_or_that_names_no_operation_is_an_error() {
+        let error = to_plain_json(&mut offered_twice(), &pins("2022-01-01")).unwrap_err();
+        assert_eq!(
+            error.message(),
+            "POST /m is pinned to 2022-01-01 in spec/version-pins.json, but upstream no longer offers it (offered: 2023-01-01, 2024-05-30)"
+        );
+        let stray: Pins = [("GET /nope".to_string(), "2023-01-01".to_string())].into();
+        let error = to_plain_json(&mut offered_twice(), &stray).unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains("pins GET /nope, which is not an operation"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_normalized_operation_keeps_its_versions_and_checks_its_pin() {
+        let mut doc = offered_twice();
+        to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
+        let once = doc.clone();
+        to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
+        assert_eq!(doc, once, "a second pass changes nothing");
+        let error = to_plain_json(&mut doc, &pins("2024-05-30")).unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains("regenerate from the upstream spec"),
+            "{error}"
+        );
     }
 }

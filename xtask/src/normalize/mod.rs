@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::Result;
 use crate::names::NameMap;
+use crate::pins::Pins;
 
 /// What normalization noticed that a person should know about.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,12 +23,16 @@ pub struct Notes {
     pub unmapped_operations: Vec<String>,
     /// Steps that found nothing to change (a sign that upstream moved on).
     pub idle_steps: Vec<&'static str>,
+    /// Pinned versions upstream marks deprecated or gives a sunset date.
+    pub pin_warnings: Vec<String>,
 }
 
 /// Runs every step on `doc`.
-pub fn normalize(doc: &mut Value, names: &NameMap) -> Result<Notes> {
-    let mut notes = Notes::default();
-    media_types::to_plain_json(doc)?;
+pub fn normalize(doc: &mut Value, names: &NameMap, pins: &Pins) -> Result<Notes> {
+    let mut notes = Notes {
+        pin_warnings: media_types::to_plain_json(doc, pins)?,
+        ..Notes::default()
+    };
     empty_content::drop_schemaless_content(doc);
     if !shard_keys::accept_any_key_values(doc) {
         notes.idle_steps.push("shard_keys");

@@ -3,8 +3,6 @@
 //! become plain strings whose known values are listed in the description, and the ergonomic
 //! crate maps them onto its own open enums. Enums only used in requests stay typed.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use crate::walk;
@@ -17,7 +15,7 @@ pub fn open_response_enums(doc: &mut Value) {
             response_parts.push(responses.clone());
         }
     }
-    let schemas = schemas_reachable_from(doc, &response_parts);
+    let schemas = walk::schemas_reachable_from(doc, &response_parts);
     for name in schemas {
         if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
             walk::for_each_object_mut(schema, &mut open_enum);
@@ -28,28 +26,6 @@ pub fn open_response_enums(doc: &mut Value) {
             walk::for_each_object_mut(responses, &mut open_enum);
         }
     });
-}
-
-/// Names of the component schemas reachable (through any component kind) from `roots`.
-fn schemas_reachable_from(doc: &Value, roots: &[Value]) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut pending: Vec<String> = roots.iter().flat_map(walk::refs_in).collect();
-    let mut schemas = BTreeSet::new();
-    while let Some(reference) = pending.pop() {
-        if !seen.insert(reference.clone()) {
-            continue;
-        }
-        let Some((kind, name)) = walk::split_component_ref(&reference) else {
-            continue;
-        };
-        if kind == "schemas" {
-            schemas.insert(name.to_string());
-        }
-        if let Some(target) = doc.pointer(&format!("/components/{kind}/{name}")) {
-            pending.extend(walk::refs_in(target));
-        }
-    }
-    schemas
 }
 
 /// Turns one string enum into a plain string that documents its known values.
