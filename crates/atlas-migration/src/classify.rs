@@ -82,6 +82,18 @@ pub(crate) fn decide(idempotent: bool, attempt: Attempt<'_>) -> Decision {
     }
 }
 
+/// Whether the server may have acted on a request after `attempt`: the question to ask
+/// before sending a non-idempotent request again (did `create` perhaps create?). A refused
+/// connection, an unprocessed authentication failure, a 429 or another 4xx mean it did
+/// not; no reply, a 5xx or a success mean it may have.
+pub(crate) fn may_have_acted(attempt: Attempt<'_>) -> bool {
+    match attempt {
+        Attempt::ConnectFailed | Attempt::NotProcessed | Attempt::Final => false,
+        Attempt::NoReply => true,
+        Attempt::Replied { status, .. } => !(400..500).contains(&status),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use http::header::{HeaderValue, RETRY_AFTER};
@@ -126,6 +138,29 @@ mod tests {
                 expected,
                 "idempotent={idempotent} {attempt:?}"
             );
+        }
+    }
+
+    #[test]
+    fn what_the_server_may_have_acted_on() {
+        let none = HeaderMap::new();
+        let replied = |status| Attempt::Replied {
+            status,
+            headers: &none,
+        };
+        for (attempt, acted) in [
+            (Attempt::ConnectFailed, false),
+            (Attempt::NotProcessed, false),
+            (Attempt::Final, false),
+            (Attempt::NoReply, true),
+            (replied(429), false),
+            (replied(400), false),
+            (replied(409), false),
+            (replied(500), true),
+            (replied(503), true),
+            (replied(201), true),
+        ] {
+            assert_eq!(may_have_acted(attempt), acted, "{attempt:?}");
         }
     }
 

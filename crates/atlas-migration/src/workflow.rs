@@ -512,14 +512,10 @@ async fn wait_migration(
         .await
 }
 
-/// Whether a failed create may nevertheless have created a migration.
+/// Whether a failed create may nevertheless have created a migration (decided in
+/// `classify.rs`, like every other "may this be repeated?").
 fn create_outcome_unknown(error: &Error) -> bool {
-    match error {
-        Error::Transport(e) => !e.is_connect(),
-        Error::Decode(_) => true,
-        Error::Api(api) => api.status() >= 500,
-        _ => false,
-    }
+    error.may_have_been_processed()
 }
 
 impl PushMigration {

@@ -222,29 +222,51 @@ impl Error {
     /// # }
     /// ```
     pub fn is_retryable(&self) -> bool {
-        let decision = match self {
-            Error::Api(e) => classify::decide(
-                e.inner.operation.is_some_and(|op| op.idempotent),
-                Attempt::Replied {
-                    status: e.status(),
-                    headers: &http::HeaderMap::new(),
-                },
-            ),
-            Error::Transport(e) => classify::decide(
-                e.operation.is_some_and(|op| op.idempotent),
-                if e.is_connect() {
-                    Attempt::ConnectFailed
-                } else {
-                    Attempt::NoReply
-                },
-            ),
+        let idempotent = match self {
+            Error::Api(e) => e.inner.operation.is_some_and(|op| op.idempotent),
+            Error::Transport(e) => e.operation.is_some_and(|op| op.idempotent),
+            _ => false,
+        };
+        self.may_repeat(idempotent)
+    }
+
+    /// Whether a call that failed with this error may be sent again, for a call that is
+    /// (`idempotent`) or is not safe to repeat; decided by [`classify::decide`].
+    pub(crate) fn may_repeat(&self, idempotent: bool) -> bool {
+        let attempt = match self {
+            Error::Api(e) => Attempt::Replied {
+                status: e.status(),
+                headers: &http::HeaderMap::new(),
+            },
+            Error::Transport(e) if e.is_connect() => Attempt::ConnectFailed,
+            Error::Transport(_) => Attempt::NoReply,
             // Token or challenge endpoints failing before the call itself was sent.
             Error::Auth(e) => {
                 return e.status.is_some_and(|s| s == 429 || s >= 500);
             }
             Error::InvalidInput(_) | Error::Decode(_) => return false,
         };
-        decision.repeats()
+        classify::decide(idempotent, attempt).repeats()
+    }
+
+    /// Whether the server may have acted on the failed call: no reply, a 5xx, or a success
+    /// reply that did not decode. `false` when the connection was refused, the call was
+    /// rate limited or refused with another 4xx, or nothing was sent.
+    pub(crate) fn may_have_been_processed(&self) -> bool {
+        match self {
+            Error::Api(e) => classify::may_have_acted(Attempt::Replied {
+                status: e.status(),
+                headers: &http::HeaderMap::new(),
+            }),
+            Error::Transport(e) => classify::may_have_acted(if e.is_connect() {
+                Attempt::ConnectFailed
+            } else {
+                Attempt::NoReply
+            }),
+            // A 2xx arrived: the server acted.
+            Error::Decode(_) => true,
+            Error::Auth(_) | Error::InvalidInput(_) => false,
+        }
     }
 
     /// The stable name of the operation that failed (e.g. `"get_push_migration"`), when the

@@ -18,7 +18,7 @@ use crate::status::MigrationStatus;
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LiveMigration {
-    /// The migration's id (absent only in malformed replies).
+    /// The migration's id; a reply without one does not decode.
     #[serde(rename = "_id")]
     pub id: LiveMigrationId,
     /// Where the migration stands; unknown states decode as `Unknown`.

@@ -61,8 +61,8 @@ pub struct PollEvent<'a, T> {
 /// `max_wait`, and only if that poll is not accepted does the wait end with
 /// [`WaiterError::ExceededMaxWait`].
 ///
-/// Errors that are likely to go away ([`Error::is_transient`], and any transport error, since
-/// polling is a read) do not end the wait: the client's [`RetryPolicy`](crate::RetryPolicy) has
+/// Errors after which a read may be repeated (any transport error, a 429 or a 5xx) do not
+/// end the wait: the client's [`RetryPolicy`](crate::RetryPolicy) has
 /// already retried them, and the poller simply polls again after the next pause. Any other
 /// error (401, 403, 404, a decode error, ...) ends the wait at once with
 /// [`WaiterError::OperationFailed`].
@@ -320,8 +320,9 @@ impl Poller {
     }
 }
 
-/// Whether a poll error should leave the wait running. Polling is a read, so any transport
-/// failure (including a connection dropped mid-reply) is safe to follow by another poll.
+/// Whether a poll error should leave the wait running. A poll is a read, so the question is
+/// [`classify`](crate::classify)'s for an idempotent call: any transport failure (including a
+/// connection dropped mid-reply), a 429 or a 5xx may be followed by another poll.
 pub(crate) fn is_transient_for_polling(error: &Error) -> bool {
-    error.is_transient() || matches!(error, Error::Transport(_))
+    error.may_repeat(true)
 }

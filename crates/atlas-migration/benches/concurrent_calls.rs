@@ -1,0 +1,275 @@
+//! `get_migration` at concurrency against a minimal digest client on raw reqwest.
+//!
+//! 10,000 calls from 64 tasks with HTTP Digest, against one simulator on loopback, run
+//! interleaved with the same load from a floor client: raw reqwest, one cached challenge, an
+//! atomically increasing nonce count and nothing else (no retries, no checks, no decoding into
+//! typed models beyond `serde_json::Value`). The server runs on its own runtime threads; client
+//! CPU is read per thread from `/proc/self/task`, so the server's work is not counted.
+//! Prints p50, p99 and client CPU per call for both, and the ratios (goal: p50 ≤ 1.05, CPU
+//! ≤ 1.10, median of 3 interleaved rounds). Run with `cargo bench --bench concurrent_calls`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use atlas_migration::{Client, Destination, GroupId, LiveMigrationId, MigrationRequest, Source};
+use atlas_migration_sim::{DigestAlgorithm, Simulator, digest_response};
+
+const CALLS: usize = 10_000;
+const TASKS: usize = 64;
+const ROUNDS: usize = 3;
+const CLIENT_THREAD: &str = "bench-client";
+
+/// One measured run: per-call latencies and the client threads' CPU time.
+struct Run {
+    latencies: Vec<Duration>,
+    cpu: Duration,
+}
+
+impl Run {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[index]
+    }
+
+    fn cpu_per_call(&self) -> Duration {
+        self.cpu / self.latencies.len().max(1) as u32
+    }
+}
+
+/// CPU time (user + system) of this process's threads named [`CLIENT_THREAD`].
+fn client_cpu() -> Duration {
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let mut ticks = 0u64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may hold spaces, so split after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.contains(CLIENT_THREAD) {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After the comm: state is field 0, utime 11, stime 12.
+        let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        ticks += utime + stime;
+    }
+    Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+}
+
+/// The floor: a digest client with one cached challenge and nothing else.
+struct RawDigest {
+    http: reqwest::Client,
+    url: String,
+    uri: String,
+    user: String,
+    password: String,
+    realm: String,
+    nonce: String,
+    qop: String,
+    nc: AtomicU32,
+    refused: AtomicU32,
+}
+
+fn param<'a>(challenge: &'a str, name: &str) -> Option<&'a str> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = challenge[start..].find('"')? + start;
+    Some(&challenge[start..end])
+}
+
+impl RawDigest {
+    async fn new(sim: &Simulator, path: &str) -> Self {
+        let http = reqwest::Client::new();
+        let url = format!("{}{path}", sim.base_url());
+        let reply = http.get(&url).send().await.unwrap();
+        let challenge = reply.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        Self {
+            http,
+            url,
+            uri: path.to_owned(),
+            user: sim.public_key().to_owned(),
+            password: sim.private_key().to_owned(),
+            realm: param(&challenge, "realm").unwrap().to_owned(),
+            nonce: param(&challenge, "nonce").unwrap().to_owned(),
+            qop: "auth".to_owned(),
+            nc: AtomicU32::new(0),
+            refused: AtomicU32::new(0),
+        }
+    }
+
+    async fn call(&self) {
+        let nc = format!("{:08x}", self.nc.fetch_add(1, Ordering::Relaxed) + 1);
+        let cnonce = format!("{:016x}", fastrand::u64(..));
+        let response = digest_response(
+            DigestAlgorithm::Md5,
+            &self.user,
+            &self.realm,
+            &self.password,
+            "GET",
+            &self.uri,
+            &self.nonce,
+            &nc,
+            &cnonce,
+            &self.qop,
+        );
+        let header = format!(
+            r#"Digest username="{}", realm="{}", nonce="{}", uri="{}", algorithm=MD5, qop={}, nc={nc}, cnonce="{cnonce}", response="{response}""#,
+            self.user, self.realm, self.nonce, self.uri, self.qop
+        );
+        let reply = self
+            .http
+            .get(&self.url)
+            .header("authorization", header)
+            .header("accept", "application/vnd.atlas.2023-01-01+json")
+            .send()
+            .await
+            .unwrap();
+        if !reply.status().is_success() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        let body = reply.bytes().await.unwrap();
+        let _: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    }
+}
+
+/// Runs `CALLS` calls of `call` from `TASKS` tasks on the client runtime.
+fn measure<F, Fut>(client_rt: &tokio::runtime::Runtime, call: F) -> Run
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let cpu_before = client_cpu();
+    let latencies = client_rt.block_on(async {
+        let per_task = CALLS / TASKS;
+        let mut handles = Vec::with_capacity(TASKS);
+        for _ in 0..TASKS {
+            let call = call.clone();
+            handles.push(tokio::spawn(async move {
+                let mut seen = Vec::with_capacity(per_task);
+                for _ in 0..per_task {
+                    let started = Instant::now();
+                    call().await;
+                    seen.push(started.elapsed());
+                }
+                seen
+            }));
+        }
+        let mut all = Vec::with_capacity(CALLS);
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        all
+    });
+    Run {
+        latencies,
+        cpu: client_cpu().saturating_sub(cpu_before),
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn main() {
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(CLIENT_THREAD)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = server_rt.block_on(Simulator::builder().start()).unwrap();
+    let group: GroupId = sim.group_id().parse().unwrap();
+    let client = Client::builder()
+        .base_url(sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .build()
+        .unwrap();
+    let project = sim.source_projects()[0].clone();
+    let request = MigrationRequest::builder()
+        .source(
+            Source::new(
+                project.deployments[0].name.clone(),
+                project.project_id.parse().unwrap(),
+            )
+            .managed_authentication(),
+        )
+        .destination(Destination::new("atlas-target", group.clone()))
+        .migration_host(project.migration_hosts[0].clone())
+        .build()
+        .unwrap();
+    let id: LiveMigrationId = client_rt.block_on(async {
+        client
+            .create_link_token(&sim.org_id().parse().unwrap(), Vec::<String>::new())
+            .await
+            .unwrap();
+        client.create_migration(&group, &request).await.unwrap().id
+    });
+    let path = format!(
+        "/api/atlas/v2/groups/{}/liveMigrations/{}",
+        group.as_str(),
+        id.as_str()
+    );
+    let raw = Arc::new(client_rt.block_on(RawDigest::new(&sim, &path)));
+    let (mut p50, mut p99, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
+    println!(
+        "{CALLS} get_migration calls from {TASKS} tasks per run, digest auth, loopback simulator"
+    );
+    for round in 1..=ROUNDS {
+        let ours = {
+            let (client, group, id) = (client.clone(), group.clone(), id.clone());
+            measure(&client_rt, move || {
+                let (client, group, id) = (client.clone(), group.clone(), id.clone());
+                async move {
+                    client.get_migration(&group, &id).await.unwrap();
+                }
+            })
+        };
+        let floor = {
+            let raw = raw.clone();
+            measure(&client_rt, move || {
+                let raw = raw.clone();
+                async move { raw.call().await }
+            })
+        };
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        let (o50, f50) = (ours.percentile(0.5), floor.percentile(0.5));
+        let (o99, f99) = (ours.percentile(0.99), floor.percentile(0.99));
+        let (ocpu, fcpu) = (ours.cpu_per_call(), floor.cpu_per_call());
+        println!(
+            "round {round}: p50 {o50:?} vs {f50:?} ({:.3}x), p99 {o99:?} vs {f99:?} ({:.3}x), client CPU/call {ocpu:?} vs {fcpu:?} ({:.3}x)",
+            ratio(o50, f50),
+            ratio(o99, f99),
+            ratio(ocpu, fcpu)
+        );
+        p50.push(ratio(o50, f50));
+        p99.push(ratio(o99, f99));
+        cpu.push(ratio(ocpu, fcpu));
+    }
+    println!(
+        "median of {ROUNDS}: p50 ratio {:.3} (goal ≤ 1.05), p99 ratio {:.3}, CPU ratio {:.3} (goal ≤ 1.10); floor refusals: {}",
+        median(&mut p50),
+        median(&mut p99),
+        median(&mut cpu),
+        raw.refused.load(Ordering::Relaxed)
+    );
+}
