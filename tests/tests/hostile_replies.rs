@@ -99,6 +99,26 @@ async fn an_html_502_page_is_an_api_error_with_its_status() {
 }
 
 #[tokio::test]
+async fn an_empty_error_body_and_a_mistyped_id_are_clear_errors() {
+    // Quick retries would answer the 503 three times; the message is what matters.
+    let error = get_migration_against(503, "text/plain", Vec::new())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("empty body"), "{error}");
+    for body in [&b"{\"_id\": 5}"[..], b"<html>ok</html>"] {
+        let error = get_migration_against(200, "text/plain", body.to_vec())
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("could not decode the get_push_migration reply"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_empty_success_body_is_a_decode_error() {
     let error = get_migration_against(200, "application/json", Vec::new())
         .await

@@ -8,10 +8,9 @@
 //! Basic encoding), the source cluster password, every link token the simulator returned and
 //! every bearer token it issued.
 
-mod support;
+use atlas_migration_tests as support;
 
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
-use std::io::Write;
+use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, VALIDATE_MIGRATION};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,25 +22,16 @@ use atlas_migration::{
 };
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use base64::Engine;
+use httpmock::prelude::*;
+use serde_json::json;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 const PRIVATE_KEY: &str = "7c1e4f2a-9b3d-4e8f-a6c5-0d2b1e9f3a47";
 const CLIENT_ID: &str = "mdb_sa_id_65f1c0ffee0ddba11ca7f00d";
 const CLIENT_SECRET: &str = "mdb_sa_sk_Qm8vT3xL9pR2wK7nB4jH6fZ1cY5dS0aEuI";
 const POLL: Duration = Duration::from_millis(10);
 const UNKNOWN: &str = "0123456789abcdef01234567";
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Auth {
@@ -77,8 +67,9 @@ fn client_for(sim: &Simulator, auth: Auth, seen: &mut Seen) -> Client {
         Auth::ServiceAccount => Credentials::service_account(CLIENT_ID, CLIENT_SECRET.to_owned()),
     };
     seen.debug("credentials", &credentials);
-    let builder =
-        support::builder(&sim.base_url(), support::quick_retries(3)).credentials(credentials);
+    let builder = support::builder(&sim.base_url())
+        .retry_policy(support::quick_retries(3))
+        .credentials(credentials);
     seen.debug("builder", &builder);
     let client = builder.build().unwrap();
     seen.debug("client", &client);
@@ -114,7 +105,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
     seen.debug("projects", &projects);
 
     // The whole workflow, with every progress event and the builder itself shown.
-    let request = support::request(&sim, "atlas-target");
+    let request = support::request_named(&sim, "atlas-target");
     seen.debug("request", &request);
     let events = Arc::new(Mutex::new(Vec::<ProgressEvent>::new()));
     let sink = events.clone();
@@ -129,8 +120,12 @@ async fn audit(auth: Auth, seen: &mut Seen) {
     seen.debug("events", &*events.lock().unwrap());
 
     // Step by step without auto cutover: the ready handle, then the cutover.
-    let flow = PushMigration::new(&client, &group, support::request(&sim, "atlas-second"))
-        .poll_delays(POLL, POLL * 3);
+    let flow = PushMigration::new(
+        &client,
+        &group,
+        support::request_named(&sim, "atlas-second"),
+    )
+    .poll_delays(POLL, POLL * 3);
     let PushOutcome::ReadyForCutover(ready) = flow.await.unwrap() else {
         panic!("expected a ready migration")
     };
@@ -142,7 +137,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
 
     // A validation read back, and an unknown one (404).
     let validation = client
-        .validate_migration(&group, &support::request(&sim, "atlas-third"))
+        .validate_migration(&group, &support::request_named(&sim, "atlas-third"))
         .await
         .unwrap();
     seen.debug("validation", &validation);
@@ -174,7 +169,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
 
     // Cutover before the migration is ready (400).
     let early = client
-        .create_migration(&group, &support::request(&sim, "atlas-early"))
+        .create_migration(&group, &support::request_named(&sim, "atlas-early"))
         .await
         .unwrap();
     seen.debug("created", &early);
@@ -184,17 +179,21 @@ async fn audit(auth: Auth, seen: &mut Seen) {
 
     // Workflow errors: a failed validation, and a create whose outcome is unknown.
     sim.fail_next_validation(format!("cannot reach {}", "legacy-rs"));
-    let err = PushMigration::new(&client, &group, support::request(&sim, "atlas-fails"))
+    let err = PushMigration::new(&client, &group, support::request_named(&sim, "atlas-fails"))
         .poll_delays(POLL, POLL * 3)
         .await
         .unwrap_err();
     seen.error("failed validation", &err);
     seen.text += &format!("server message: {:?}\n", err.server_message());
     sim.inject(Fault::on(CREATE_PUSH_MIGRATION).status(500));
-    let err = PushMigration::new(&client, &group, support::request(&sim, "atlas-unknown"))
-        .poll_delays(POLL, POLL * 3)
-        .await
-        .unwrap_err();
+    let err = PushMigration::new(
+        &client,
+        &group,
+        support::request_named(&sim, "atlas-unknown"),
+    )
+    .poll_delays(POLL, POLL * 3)
+    .await
+    .unwrap_err();
     assert!(err.is_create_outcome_unknown(), "{err:?}");
     seen.error("unknown create", &err);
     seen.debug("unknown create source", &err.source);
@@ -206,7 +205,8 @@ async fn audit(auth: Auth, seen: &mut Seen) {
             Credentials::service_account(CLIENT_ID, format!("{CLIENT_SECRET}x"))
         }
     };
-    let wrong = support::builder(&sim.base_url(), support::quick_retries(3))
+    let wrong = support::builder(&sim.base_url())
+        .retry_policy(support::quick_retries(3))
         .credentials(wrong)
         .build()
         .unwrap();
@@ -259,24 +259,141 @@ async fn audit(auth: Auth, seen: &mut Seen) {
     assert_eq!(sim.bodies_sent_without_credentials(), 0);
 }
 
+const CALLS_PRIVATE_KEY: &str = "3f2a9b7c-1d4e-4f6a-8b9c-0d1e2f3a4b5c";
+const CALLS_CLIENT_SECRET: &str = "mdb_sa_sk_Zx9QvL2pR7tY4wK8mN3bH6jF";
+const CALLS_BEARER: &str = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LWJlYXJlcg.sig";
+const CALLS_LINK_TOKEN: &str = "bGluay10b2tlbi1zZWNyZXQtOWY4ZTdk";
+
+/// Single calls outside a workflow: a digest call that fails after a stale nonce, a wrong
+/// key, a service account over httpmock whose 401 body quotes its bearer token, and a
+/// link-token reply that fails to decode while holding the token.
+async fn single_calls(seen: &mut Seen) {
+    // Digest key, source password and link token against the simulator.
+    let sim = Simulator::builder()
+        .private_key(CALLS_PRIVATE_KEY)
+        .fault(Fault::on(CREATE_PUSH_MIGRATION).status(500).times(1))
+        .fault(Fault::on(VALIDATE_MIGRATION).stale_nonce().times(1))
+        .start()
+        .await
+        .unwrap();
+    let client = support::digest_client(&sim);
+    let token = client
+        .create_link_token(&support::org(&sim), Vec::<String>::new())
+        .await
+        .unwrap();
+    let sim_link_token = token.expose_secret().to_owned();
+    let group = support::group(&sim);
+    let request = support::request(&sim, &group);
+    client.validate_migration(&group, &request).await.unwrap();
+    let err = client.create_migration(&group, &request).await.unwrap_err();
+    seen.text += &format!("{token:?} {request:?} {client:?} {err} {err:?}\n");
+    let wrong = support::builder(&sim.base_url())
+        .api_key(sim.public_key(), format!("{CALLS_PRIVATE_KEY}-wrong"))
+        .build()
+        .unwrap();
+    let err = wrong
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap_err();
+    seen.text += &format!("{err} {err:?} {wrong:?}\n");
+
+    // Service account: client secret, bearer token and a link token over httpmock.
+    let server = MockServer::start_async().await;
+    server.mock(|when, then| {
+        when.method(POST).path("/api/oauth/token");
+        then.status(200)
+            .header("content-type", "application/json")
+            .json_body(json!({"access_token": CALLS_BEARER, "expires_in": 3600}));
+    });
+    server.mock(|when, then| {
+        when.method(POST).path_includes("/linkTokens");
+        then.status(200)
+            .header("content-type", "application/json")
+            .json_body(json!({"linkToken": CALLS_LINK_TOKEN}));
+    });
+    server.mock(|when, then| {
+        when.method(GET).path_includes("/availableProjects");
+        then.status(401)
+            .body(format!("{{\"detail\":\"token {CALLS_BEARER} refused\"}}"));
+    });
+    let builder = support::builder(&server.base_url()).credentials(Credentials::service_account(
+        "mdb_sa_id_1",
+        CALLS_CLIENT_SECRET.to_owned(),
+    ));
+    seen.text += &format!("{builder:?}\n");
+    let account = builder.build().unwrap();
+    let org = "4888442a3354817a7320eb61".parse().unwrap();
+    let link = account
+        .create_link_token(&org, ["203.0.113.7"])
+        .await
+        .unwrap();
+    assert_eq!(link.expose_secret(), CALLS_LINK_TOKEN);
+    seen.text += &format!("{link:?} {account:?}\n");
+    let err = account.list_source_projects(&org).await.unwrap_err();
+    seen.text += &format!("{err} {err:?}\n");
+
+    // A link-token reply that fails to decode must not quote the token either.
+    let server = MockServer::start_async().await;
+    server.mock(|when, then| {
+        when.method(POST).path("/api/oauth/token");
+        then.status(200)
+            .json_body(json!({"access_token": CALLS_BEARER, "expires_in": 3600}));
+    });
+    server.mock(|when, then| {
+        when.method(POST).path_includes("/linkTokens");
+        then.status(200)
+            .body(format!("{{\"linkToken\": 5, \"x\": \"{CALLS_LINK_TOKEN}\""));
+    });
+    let account = support::builder(&server.base_url())
+        .service_account("mdb_sa_id_1", CALLS_CLIENT_SECRET.to_owned())
+        .build()
+        .unwrap();
+    let err = account
+        .create_link_token(&org, ["203.0.113.7"])
+        .await
+        .unwrap_err();
+    seen.text += &format!("{err} {err:?}\n");
+
+    seen.secrets.extend(
+        [
+            CALLS_PRIVATE_KEY,
+            CALLS_CLIENT_SECRET,
+            CALLS_BEARER,
+            CALLS_LINK_TOKEN,
+            sim_link_token.as_str(),
+        ]
+        .map(str::to_owned),
+    );
+}
+
 #[tokio::test]
 async fn no_secret_reaches_traces_errors_or_debug_output() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
+    let capture = support::TraceCapture::default();
+    let writer = capture.clone();
     // Global, so that every thread and reqwest's `log` records (through `tracing-log`) land
-    // in the buffer; this binary has no other test.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
+    // in the capture; this binary has no other test.
+    // The httpmock server that `single_calls` talks to logs the requests it receives,
+    // credentials included: that is the test server's output, not the client's, so its
+    // target is left out of the capture.
+    let everything_but_the_mock_server = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("httpmock", LevelFilter::OFF);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_filter(everything_but_the_mock_server),
+        )
         .try_init()
         .unwrap();
 
     let mut seen = Seen::default();
     audit(Auth::Digest, &mut seen).await;
     audit(Auth::ServiceAccount, &mut seen).await;
+    single_calls(&mut seen).await;
 
-    let traces = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let traces = capture.text();
     // The capture works: spans, operation names and the library's own messages are there.
     for expected in [
         "atlas_migration.call",

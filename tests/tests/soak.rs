@@ -21,7 +21,7 @@
 //! concurrent workflows interleave, so the exact counts vary a little between runs; the
 //! rate, the kinds and every assertion do not.
 
-mod support;
+use atlas_migration_tests as support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -97,8 +97,8 @@ async fn target(n: u64) -> Target {
         .start()
         .await
         .unwrap();
-    let digest = support::digest_client(&sim, support::quick_retries(ATTEMPTS));
-    let account = support::account_client(&sim, support::quick_retries(ATTEMPTS));
+    let digest = support::digest_client_with(&sim, support::quick_retries(ATTEMPTS));
+    let account = support::account_client_with(&sim, support::quick_retries(ATTEMPTS));
     Target {
         sim,
         digest,
@@ -166,7 +166,9 @@ async fn drive(index: usize, targets: Arc<Vec<Target>>) -> Ended {
         ended.runs += 1;
         let flow = match resume.take() {
             Some(id) => PushMigration::resume(client, &group, &id),
-            None => PushMigration::new(client, &group, support::request(&t.sim, &destination)),
+            None => {
+                PushMigration::new(client, &group, support::request_named(&t.sim, &destination))
+            }
         };
         let sim = t.sim.clone();
         let result = flow

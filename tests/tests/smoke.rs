@@ -1,4 +1,4 @@
-mod support;
+use atlas_migration_tests as support;
 
 use atlas_migration_sim::Simulator;
 

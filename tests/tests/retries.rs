@@ -1,7 +1,7 @@
 //! Retry behaviour over real HTTP with short real delays (the retry schedule itself is
 //! unit-tested on paused time in `src/retry.rs`).
 
-mod support;
+use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::{
     CREATE_PUSH_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS,

@@ -1,7 +1,7 @@
 //! Request and response shapes of the eight operations, and error mapping, on httpmock.
 //! A service account is used so that every mock can match on a fixed bearer token.
 
-mod support;
+use atlas_migration_tests as support;
 
 use std::time::Duration;
 
@@ -289,59 +289,6 @@ async fn unauthorized_bearer_is_an_auth_error() {
     .await;
     assert!(err.is_auth(), "{err}");
     assert_eq!(err.status(), Some(401));
-}
-
-#[tokio::test]
-async fn hostile_replies_give_clear_errors() {
-    let err = error_for(
-        502,
-        &[("content-type", "text/html")],
-        "<html><h1>502 Bad Gateway</h1></html>",
-    )
-    .await;
-    assert_eq!(err.status(), Some(502));
-    assert!(
-        err.to_string()
-            .contains("not an Atlas error body, text/html"),
-        "{err}"
-    );
-    let err = error_for(503, &[], "").await;
-    assert!(err.to_string().contains("empty body"), "{err}");
-    let big = "x".repeat(1 << 20);
-    let err = error_for(500, &[], &big).await;
-    assert!(err.to_string().len() < 600, "{}", err.to_string().len());
-
-    // Success statuses with bodies that are not the expected JSON.
-    for body in ["{\"_id\":\"6296fb4c", "<html>ok</html>", "", "{\"_id\": 5}"] {
-        let (server, client) = setup().await;
-        let (_, group, mig, _) = ids();
-        server.mock(|when, then| {
-            when.method(GET)
-                .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
-            then.status(200)
-                .header("content-type", "text/plain")
-                .body(body);
-        });
-        let err = client.get_migration(&group, &mig).await.unwrap_err();
-        assert!(
-            matches!(err, atlas_migration::Error::Decode(_)),
-            "{body}: {err:?}"
-        );
-        assert!(
-            err.to_string()
-                .contains("could not decode the get_push_migration reply"),
-            "{err}"
-        );
-    }
-    let (server, client) = setup().await;
-    let (_, group, mig, _) = ids();
-    server.mock(|when, then| {
-        when.method(GET)
-            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"));
-        then.status(200).body(vec![0xff, 0xfe, 0x00, 0x7b]);
-    });
-    let err = client.get_migration(&group, &mig).await.unwrap_err();
-    assert!(matches!(err, atlas_migration::Error::Decode(_)), "{err:?}");
 }
 
 #[tokio::test]

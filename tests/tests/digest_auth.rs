@@ -1,6 +1,6 @@
 //! Digest authentication against servers that really verify digests.
 
-mod support;
+use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, LIST_SOURCE_PROJECTS};
 use std::time::Duration;

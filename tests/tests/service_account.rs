@@ -1,7 +1,7 @@
 //! Service-account (OAuth2 client credentials) behaviour against the simulator's token
 //! endpoint and httpmock.
 
-mod support;
+use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::LIST_SOURCE_PROJECTS;
 use std::time::Duration;

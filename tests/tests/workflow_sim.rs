@@ -1,7 +1,7 @@
 //! The push-migration workflow and the waiters end to end against the simulator (real HTTP,
 //! fast timings, 10–50 ms poll delays).
 
-mod support;
+use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::{
     CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS,
