@@ -55,8 +55,9 @@ pub struct PollEvent<'a, T> {
 /// The polling schedule: how long to wait at most, and how long to pause between polls.
 ///
 /// Pauses grow exponentially from `min_delay` (doubling per poll) up to `max_delay`; jitter
-/// takes a random share of up to [`jitter`](Poller::jitter) (default 20%) off each pause, never
-/// going below `min_delay`, so that many waiters do not poll in lockstep. A pause never runs
+/// then adds a random share of up to [`jitter`](Poller::jitter) (default 20%) on top of each
+/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause, the same
+/// sense as the client's retry backoff. A pause never runs
 /// past the deadline: the last one is shortened so that one final poll happens exactly at
 /// `max_wait`, and only if that poll is not accepted does the wait end with
 /// [`WaiterError::ExceededMaxWait`].
@@ -99,7 +100,7 @@ pub struct Poller {
 }
 
 impl Default for Poller {
-    /// 30 minutes at most, pauses from 2 s to 30 s, 20% jitter.
+    /// 30 minutes at most, pauses from 2 s to 30 s, up to 20% jitter on top.
     fn default() -> Self {
         Self {
             max_wait: Duration::from_secs(30 * 60),
@@ -142,7 +143,8 @@ impl Poller {
         self
     }
 
-    /// The longest pause; backoff stops growing here. Raised to `min_delay` if smaller.
+    /// The longest pause before jitter; backoff stops growing here. Raised to `min_delay` if
+    /// smaller.
     ///
     /// ```
     /// let p = atlas_migration::wait::Poller::new().max_delay(std::time::Duration::from_secs(60));
@@ -152,7 +154,8 @@ impl Poller {
         self
     }
 
-    /// The largest share (0.0 to 1.0) that jitter may take off a pause; 0 disables jitter.
+    /// The largest share (0.0 to 1.0) that jitter may add on top of a pause; 0 disables
+    /// jitter.
     ///
     /// ```
     /// let p = atlas_migration::wait::Poller::new().jitter(0.0);
@@ -193,9 +196,9 @@ impl Poller {
     }
 
     /// The pause after poll number `attempt` (from 1), before clamping to the deadline:
-    /// `base = min(max_delay, min_delay * 2^(attempt-1))`, minus `draw * jitter` of it, at
-    /// least `min_delay`. `draw` is the random number in `[0, 1)` the poller draws for this
-    /// pause (0 takes nothing off).
+    /// `base = min(max_delay, min_delay * 2^(attempt-1))`, plus `draw * jitter` of it on top.
+    /// `draw` is the random number in `[0, 1)` the poller draws for this pause (0 adds
+    /// nothing).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -204,7 +207,7 @@ impl Poller {
     ///     .max_delay(Duration::from_secs(8));
     /// let d: Vec<_> = (1..=5).map(|n| p.delay(n, 0.0).as_secs()).collect();
     /// assert_eq!(d, [1, 2, 4, 8, 8]);
-    /// assert_eq!(p.delay(5, 0.5), Duration::from_millis(7200)); // 20% jitter, half drawn
+    /// assert_eq!(p.delay(5, 0.5), Duration::from_millis(8800)); // 20% jitter, half drawn
     /// ```
     pub fn delay(&self, attempt: u32, draw: f64) -> Duration {
         let (min, max) = self.bounds();
@@ -215,8 +218,10 @@ impl Poller {
         } else {
             0.0
         };
-        let cut = base.mul_f64(self.jitter * draw);
-        base.saturating_sub(cut).max(min)
+        // The share is at most 1, so the extra is at most `base`; the fallback guards rounding.
+        let extra =
+            Duration::try_from_secs_f64(base.as_secs_f64() * self.jitter * draw).unwrap_or(base);
+        base.saturating_add(extra)
     }
 
     /// Polls until `accept` says [`Success`](Acceptance::Success) (returning that reply) or

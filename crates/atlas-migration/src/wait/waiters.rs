@@ -132,7 +132,8 @@ impl<T> Waiter<T> {
         self
     }
 
-    /// The longest pause between polls (default 15 s for validations, 60 s for migrations).
+    /// The longest pause between polls, before jitter (default 15 s for validations, 60 s for
+    /// migrations).
     ///
     /// ```no_run
     /// # async fn run(c: atlas_migration::Client, g: atlas_migration::GroupId, m: atlas_migration::LiveMigrationId) {
@@ -144,7 +145,7 @@ impl<T> Waiter<T> {
         self
     }
 
-    /// The largest share of a pause that jitter may take off (default 0.2).
+    /// The largest share of a pause that jitter may add on top of it (default 0.2).
     ///
     /// ```no_run
     /// # async fn run(c: atlas_migration::Client, g: atlas_migration::GroupId, m: atlas_migration::LiveMigrationId) {
