@@ -9,7 +9,9 @@
 //! * [`Client::watch_migration`](crate::Client::watch_migration) is a stream of snapshots for
 //!   progress displays.
 //! * Underneath, [`Poller`] polls any async closure with an acceptor from [`acceptors`] (or
-//!   your own), with jittered exponential backoff, a deadline and one last poll at it.
+//!   your own), with exponential backoff, jitter added on top, a deadline and one last poll
+//!   at it. Every wait, the watch and the [`workflow`](crate::workflow) included, is built
+//!   from the same poll step, with the default schedules kept in one place.
 //!
 //! ```no_run
 //! # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
@@ -21,18 +23,26 @@
 //! ```
 
 pub mod acceptors;
+mod changes;
+mod cutover;
 mod describe;
 mod error;
 mod poller;
+mod resource;
+pub(crate) mod schedule;
+mod step;
 #[cfg(test)]
 mod tests;
 mod waiters;
 mod watch;
 
+pub(crate) use changes::MigrationChanges;
 pub use error::WaiterError;
 pub use poller::{Acceptance, PollEvent, Poller};
-pub(crate) use waiters::start_cutover;
-pub use waiters::{
-    DEFAULT_COMPLETE_MAX_WAIT, DEFAULT_READY_MAX_WAIT, DEFAULT_VALIDATION_MAX_WAIT, Waiter,
+pub use resource::PolledResource;
+pub use schedule::{
+    DEFAULT_COMPLETE_MAX_WAIT, DEFAULT_READY_MAX_WAIT, DEFAULT_VALIDATION_MAX_WAIT,
+    DEFAULT_WATCH_INTERVAL,
 };
-pub use watch::{DEFAULT_WATCH_INTERVAL, MigrationWatch};
+pub use waiters::Waiter;
+pub use watch::MigrationWatch;

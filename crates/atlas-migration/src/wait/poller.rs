@@ -1,14 +1,15 @@
-//! The generic polling core: an async poll closure, an acceptor and a backoff schedule.
+//! [`Poller`]: a configurable polling schedule, and [`Poller::run`], the loop every waiter
+//! and the workflow wait with, built on the one poll step.
 //!
 //! Nothing here knows about HTTP, so the schedule is unit-tested on paused tokio time.
 
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::error::Error;
 use crate::wait::WaiterError;
+use crate::wait::schedule::{self, Schedule};
+use crate::wait::step::{Outcome, Polling, Step};
 
 /// What an acceptor concluded from one poll.
 ///
@@ -56,17 +57,15 @@ pub struct PollEvent<'a, T> {
 ///
 /// Pauses grow exponentially from `min_delay` (doubling per poll) up to `max_delay`; jitter
 /// then adds a random share of up to [`jitter`](Poller::jitter) (default 20%) on top of each
-/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause, the same
-/// sense as the client's retry backoff. A pause never runs
-/// past the deadline: the last one is shortened so that one final poll happens exactly at
-/// `max_wait`, and only if that poll is not accepted does the wait end with
+/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause. A pause
+/// never runs past the deadline: the last one is shortened so that one final poll happens
+/// exactly at `max_wait`, and only if that poll is not accepted does the wait end with
 /// [`WaiterError::ExceededMaxWait`].
 ///
 /// Errors after which a read may be repeated (any transport error, a 429 or a 5xx) do not
-/// end the wait: the client's [`RetryPolicy`](crate::RetryPolicy) has
-/// already retried them, and the poller simply polls again after the next pause. Any other
-/// error (401, 403, 404, a decode error, ...) ends the wait at once with
-/// [`WaiterError::OperationFailed`].
+/// end the wait: the client's [`RetryPolicy`](crate::RetryPolicy) has already retried them,
+/// and the poller simply polls again after the next pause. Any other error (401, 403, 404, a
+/// decode error, ...) ends the wait at once with [`WaiterError::OperationFailed`].
 ///
 /// Time comes from [`tokio::time`], so tests may run on paused time.
 ///
@@ -92,23 +91,14 @@ pub struct PollEvent<'a, T> {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Poller {
-    max_wait: Duration,
-    min_delay: Duration,
-    max_delay: Duration,
-    jitter: f64,
+    schedule: Schedule,
     seed: Option<u64>,
 }
 
 impl Default for Poller {
     /// 30 minutes at most, pauses from 2 s to 30 s, up to 20% jitter on top.
     fn default() -> Self {
-        Self {
-            max_wait: Duration::from_secs(30 * 60),
-            min_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(30),
-            jitter: 0.2,
-            seed: None,
-        }
+        Self::from_schedule(schedule::GENERAL)
     }
 }
 
@@ -122,13 +112,20 @@ impl Poller {
         Self::default()
     }
 
+    pub(crate) fn from_schedule(schedule: Schedule) -> Self {
+        Self {
+            schedule,
+            seed: None,
+        }
+    }
+
     /// How long the wait may last, including the final poll at the deadline.
     ///
     /// ```
     /// let p = atlas_migration::wait::Poller::new().max_wait(std::time::Duration::from_secs(600));
     /// ```
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
+        self.schedule.max_wait = max_wait;
         self
     }
 
@@ -139,7 +136,7 @@ impl Poller {
     /// let p = atlas_migration::wait::Poller::new().min_delay(std::time::Duration::from_secs(1));
     /// ```
     pub fn min_delay(mut self, delay: Duration) -> Self {
-        self.min_delay = delay;
+        self.schedule.min_delay = delay;
         self
     }
 
@@ -150,7 +147,7 @@ impl Poller {
     /// let p = atlas_migration::wait::Poller::new().max_delay(std::time::Duration::from_secs(60));
     /// ```
     pub fn max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
+        self.schedule.max_delay = delay;
         self
     }
 
@@ -161,11 +158,7 @@ impl Poller {
     /// let p = atlas_migration::wait::Poller::new().jitter(0.0);
     /// ```
     pub fn jitter(mut self, share: f64) -> Self {
-        self.jitter = if share.is_finite() {
-            share.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.schedule.jitter = schedule::unit(share);
         self
     }
 
@@ -186,13 +179,15 @@ impl Poller {
     /// assert_eq!(atlas_migration::wait::Poller::new().get_max_wait(), Duration::from_secs(1800));
     /// ```
     pub fn get_max_wait(&self) -> Duration {
-        self.max_wait
+        self.schedule.max_wait
     }
 
-    /// The effective (min, max) delays after clamping.
-    fn bounds(&self) -> (Duration, Duration) {
-        let min = self.min_delay.max(Duration::from_millis(1));
-        (min, self.max_delay.max(min))
+    /// The random numbers jitter draws from: seeded when configured.
+    pub(crate) fn rng(&self) -> fastrand::Rng {
+        match self.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        }
     }
 
     /// The pause after poll number `attempt` (from 1), before clamping to the deadline:
@@ -210,18 +205,8 @@ impl Poller {
     /// assert_eq!(p.delay(5, 0.5), Duration::from_millis(8800)); // 20% jitter, half drawn
     /// ```
     pub fn delay(&self, attempt: u32, draw: f64) -> Duration {
-        let (min, max) = self.bounds();
-        let exp = attempt.saturating_sub(1).min(31);
-        let base = min.saturating_mul(1u32 << exp).min(max);
-        let draw = if draw.is_finite() {
-            draw.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        // The share is at most 1, so the extra is at most `base`; the fallback guards rounding.
-        let extra =
-            Duration::try_from_secs_f64(base.as_secs_f64() * self.jitter * draw).unwrap_or(base);
-        base.saturating_add(extra)
+        let s = &self.schedule;
+        schedule::backoff_delay(s.min_delay, s.max_delay, attempt, s.jitter, draw)
     }
 
     /// Polls until `accept` says [`Success`](Acceptance::Success) (returning that reply) or
@@ -257,77 +242,50 @@ impl Poller {
         A: Fn(&T) -> Acceptance,
         C: FnMut(&PollEvent<'_, T>),
     {
-        let mut rng = match self.seed {
-            Some(seed) => fastrand::Rng::with_seed(seed),
-            None => fastrand::Rng::new(),
-        };
-        let start = Instant::now();
-        let span = tracing::Span::current();
+        let mut polling = Polling::new(self);
         let mut last: Option<T> = None;
-        let mut attempt: u32 = 0;
         loop {
-            attempt = attempt.saturating_add(1);
-            let result = poll().await;
-            let elapsed = start.elapsed();
-            span.record("poll_count", attempt);
-            span.record("elapsed_ms", elapsed.as_millis() as u64);
-            match result {
-                Ok(reply) => {
-                    let acceptance = accept(&reply);
-                    on_poll(&PollEvent {
-                        attempt,
+            let polled = match polling.step(&mut poll, &accept).await {
+                Step::Polled(polled) => polled,
+                Step::DeadlinePassed {
+                    elapsed,
+                    poll_count,
+                } => {
+                    return Err(WaiterError::ExceededMaxWait {
+                        max_wait: self.schedule.max_wait,
                         elapsed,
-                        result: Ok(&reply),
-                        acceptance: Some(acceptance),
+                        poll_count,
+                        last,
                     });
-                    match acceptance {
-                        Acceptance::Success => {
-                            tracing::debug!(poll_count = attempt, ?elapsed, "wait succeeded");
-                            return Ok(reply);
-                        }
-                        Acceptance::Failure => {
-                            tracing::debug!(poll_count = attempt, ?elapsed, "failure state");
-                            return Err(WaiterError::FailureState { last: reply });
-                        }
-                        Acceptance::Retry => last = Some(reply),
-                    }
                 }
-                Err(error) => {
-                    on_poll(&PollEvent {
-                        attempt,
-                        elapsed,
-                        result: Err(&error),
-                        acceptance: None,
-                    });
-                    if !is_transient_for_polling(&error) {
-                        tracing::debug!(poll_count = attempt, %error, "poll failed");
-                        return Err(WaiterError::OperationFailed(error));
-                    }
-                    tracing::warn!(
-                        poll_count = attempt,
-                        %error,
-                        "poll failed after the client's retries; polling again later"
-                    );
+            };
+            on_poll(&polled.event());
+            let (attempt, elapsed) = (polled.attempt, polled.elapsed);
+            match polled.outcome {
+                Outcome::Reply {
+                    reply,
+                    acceptance: Acceptance::Success,
+                } => {
+                    tracing::debug!(poll_count = attempt, ?elapsed, "wait succeeded");
+                    return Ok(reply);
+                }
+                Outcome::Reply {
+                    reply,
+                    acceptance: Acceptance::Failure,
+                } => {
+                    tracing::debug!(poll_count = attempt, ?elapsed, "failure state");
+                    return Err(WaiterError::FailureState { last: reply });
+                }
+                Outcome::Reply {
+                    reply,
+                    acceptance: Acceptance::Retry,
+                } => last = Some(reply),
+                Outcome::Transient(_) => {}
+                Outcome::Fatal(error) => {
+                    tracing::debug!(poll_count = attempt, %error, "poll failed");
+                    return Err(WaiterError::OperationFailed(error));
                 }
             }
-            let Some(remaining) = self.max_wait.checked_sub(elapsed).filter(|r| !r.is_zero())
-            else {
-                return Err(WaiterError::ExceededMaxWait {
-                    max_wait: self.max_wait,
-                    elapsed,
-                    poll_count: attempt,
-                    last,
-                });
-            };
-            let pause = self.delay(attempt, rng.f64()).min(remaining);
-            tokio::time::sleep(pause).await;
         }
     }
-}
-
-/// Whether a poll error should leave the wait running. A poll is a read, so the question is
-/// [`classify`](crate::classify)'s for an idempotent call: any transport failure (including a
-/// connection dropped mid-reply), a 429 or a 5xx may be followed by another poll.
-pub(crate) fn is_transient_for_polling(error: &Error) -> bool {
-    error.may_repeat(true)
 }

@@ -1,7 +1,7 @@
-//! The waiter builders returned by `Client::wait_until_*` and `Client::cutover_and_wait`.
+//! [`Waiter`]: the builder returned by `Client::wait_until_*` and `Client::cutover_and_wait`,
+//! a [`Poller`] run over one [`PolledResource`] with one acceptor.
 
 use std::future::{Future, IntoFuture};
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -11,38 +11,13 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::ids::{GroupId, LiveMigrationId, ValidationId};
 use crate::model::{LiveMigration, Validation};
-use crate::wait::{Acceptance, PollEvent, Poller, WaiterError, acceptors};
-
-/// Default longest wait for a validation: 30 minutes. Atlas checks connectivity, versions and
-/// sizes; this takes seconds to minutes.
-pub const DEFAULT_VALIDATION_MAX_WAIT: Duration = Duration::from_secs(30 * 60);
-
-/// Default longest wait for readiness: 7 days. The initial sync of a large deployment can take
-/// days; Atlas's own limit on a migration comes after readiness (the 120-hour cutover window).
-pub const DEFAULT_READY_MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// Default longest wait for completion: 12 days, covering a long initial sync (7 days) plus the
-/// whole 120-hour cutover window, so that waiting for completion before anyone has cut over
-/// still ends only after Atlas would have expired the migration.
-pub const DEFAULT_COMPLETE_MAX_WAIT: Duration = Duration::from_secs(12 * 24 * 3600);
-
-/// Validation polls pause 2 s at first, at most 15 s: it is short and someone usually waits.
-const VALIDATION_DELAYS: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(15));
-
-/// Migration polls pause 5 s at first, at most 60 s: a state that lasts hours is detected
-/// within a minute, at about one request a minute.
-const MIGRATION_DELAYS: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(60));
+use crate::wait::schedule::{self, Schedule};
+use crate::wait::{Acceptance, PollEvent, PolledResource, Poller, WaiterError, acceptors};
 
 type Callback<T> = Box<dyn for<'a> FnMut(&PollEvent<'a, T>) + Send>;
 
-/// What a waiter waits for.
-#[derive(Debug, Clone)]
-enum Target {
-    Validation(ValidationId),
-    Ready(LiveMigrationId),
-    Complete(LiveMigrationId),
-    CutoverThenComplete(LiveMigrationId),
-}
+/// An action a waiter runs once before its first poll (the cutover request).
+type Prelude = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 /// A configured wait; finish it with `.await` or [`wait`](Waiter::wait).
 ///
@@ -69,42 +44,58 @@ enum Target {
 /// # Ok(()) }
 /// ```
 #[must_use = "a waiter does nothing until awaited"]
-pub struct Waiter<T> {
+pub struct Waiter<T: PolledResource> {
     client: Client,
     group: GroupId,
-    target: Target,
+    id: T::Id,
+    /// Names the wait in its tracing span.
+    name: &'static str,
+    accept: fn(&T) -> Acceptance,
+    prelude: Option<Prelude>,
     poller: Poller,
     on_poll: Option<Callback<T>>,
-    _reply: PhantomData<fn() -> T>,
 }
 
-impl<T> std::fmt::Debug for Waiter<T> {
+impl<T: PolledResource> std::fmt::Debug for Waiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiter")
+            .field("name", &self.name)
             .field("group", &self.group)
-            .field("target", &self.target)
+            .field("id", &self.id)
             .field("poller", &self.poller)
             .finish_non_exhaustive()
     }
 }
 
-impl<T> Waiter<T> {
-    fn new(client: &Client, group: &GroupId, target: Target, max_wait: Duration) -> Self {
-        let (min, max) = match target {
-            Target::Validation(_) => VALIDATION_DELAYS,
-            _ => MIGRATION_DELAYS,
-        };
+impl<T: PolledResource> Waiter<T> {
+    fn new(
+        client: &Client,
+        group: &GroupId,
+        id: &T::Id,
+        name: &'static str,
+        accept: fn(&T) -> Acceptance,
+        schedule: Schedule,
+    ) -> Self {
         Self {
             client: client.clone(),
             group: group.clone(),
-            target,
-            poller: Poller::new()
-                .max_wait(max_wait)
-                .min_delay(min)
-                .max_delay(max),
+            id: id.clone(),
+            name,
+            accept,
+            prelude: None,
+            poller: schedule.poller(),
             on_poll: None,
-            _reply: PhantomData,
         }
+    }
+
+    /// Runs `prelude` once before the first poll; its failure ends the wait with
+    /// [`WaiterError::OperationFailed`].
+    fn starting_with(
+        mut self,
+        prelude: impl Future<Output = Result<(), Error>> + Send + 'static,
+    ) -> Self {
+        self.prelude = Some(Box::pin(prelude));
+        self
     }
 
     /// How long to wait at most (see the `DEFAULT_*_MAX_WAIT` constants for defaults).
@@ -196,71 +187,6 @@ impl<T> Waiter<T> {
         self
     }
 
-    fn span(&self, waiter: &'static str, id: &str) -> tracing::Span {
-        tracing::info_span!(
-            "wait",
-            waiter,
-            group = self.group.as_str(),
-            id,
-            max_wait_s = self.poller.get_max_wait().as_secs(),
-            poll_count = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        )
-    }
-}
-
-/// Runs `poller` with an optional callback.
-async fn drive<T, F, Fut>(
-    poller: &Poller,
-    poll: F,
-    accept: fn(&T) -> Acceptance,
-    mut on_poll: Option<Callback<T>>,
-) -> Result<T, WaiterError<T>>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    poller
-        .run(poll, accept, |event| {
-            if let Some(f) = on_poll.as_mut() {
-                f(event)
-            }
-        })
-        .await
-}
-
-impl Waiter<Validation> {
-    /// Waits; the same as `.await`.
-    ///
-    /// ```no_run
-    /// # async fn run(c: atlas_migration::Client, g: atlas_migration::GroupId, v: atlas_migration::ValidationId) {
-    /// let v = c.wait_until_validation_done(&g, &v).wait().await;
-    /// # }
-    /// ```
-    pub async fn wait(self) -> Result<Validation, WaiterError<Validation>> {
-        let Target::Validation(id) = self.target.clone() else {
-            unreachable!("validation waiters are built with a validation id")
-        };
-        let span = self.span("validation_done", id.as_str());
-        let Self {
-            client,
-            group,
-            poller,
-            on_poll,
-            ..
-        } = self;
-        drive(
-            &poller,
-            || client.get_validation(&group, &id),
-            acceptors::validation_done,
-            on_poll,
-        )
-        .instrument(span)
-        .await
-    }
-}
-
-impl Waiter<LiveMigration> {
     /// Waits; the same as `.await`.
     ///
     /// ```no_run
@@ -268,73 +194,50 @@ impl Waiter<LiveMigration> {
     /// let m = c.wait_until_complete(&g, &m).wait().await;
     /// # }
     /// ```
-    pub async fn wait(self) -> Result<LiveMigration, WaiterError<LiveMigration>> {
-        let (name, id, accept, cutover): (_, _, fn(&LiveMigration) -> Acceptance, _) = match &self
-            .target
-        {
-            Target::Ready(id) => ("ready_for_cutover", id, acceptors::ready_for_cutover, false),
-            Target::Complete(id) => ("complete", id, acceptors::complete, false),
-            Target::CutoverThenComplete(id) => ("cutover_and_wait", id, acceptors::complete, true),
-            Target::Validation(_) => unreachable!("migration waiters carry a migration id"),
-        };
-        let id = id.clone();
-        let span = self.span(name, id.as_str());
+    pub async fn wait(self) -> Result<T, WaiterError<T>> {
+        let span = tracing::info_span!(
+            "wait",
+            waiter = self.name,
+            group = self.group.as_str(),
+            id = T::id_str(&self.id),
+            max_wait_s = self.poller.get_max_wait().as_secs(),
+            poll_count = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
         let Self {
             client,
             group,
+            id,
+            accept,
+            prelude,
             poller,
-            on_poll,
+            mut on_poll,
             ..
         } = self;
         async move {
-            if cutover {
-                start_cutover(&client, &group, &id)
-                    .await
-                    .map_err(WaiterError::OperationFailed)?;
+            if let Some(prelude) = prelude {
+                prelude.await.map_err(WaiterError::OperationFailed)?;
             }
-            drive(
-                &poller,
-                || client.get_migration(&group, &id),
-                accept,
-                on_poll,
-            )
-            .await
+            poller
+                .run(
+                    || T::fetch(&client, &group, &id),
+                    accept,
+                    |event| {
+                        if let Some(f) = on_poll.as_mut() {
+                            f(event)
+                        }
+                    },
+                )
+                .await
         }
         .instrument(span)
         .await
     }
 }
 
-/// Requests the cutover. A `409 CUTOVER_ALREADY_REQUESTED` counts as success: it is what a
-/// repeated request gets when an earlier one was accepted but its answer lost.
-pub(crate) async fn start_cutover(
-    client: &Client,
-    group: &GroupId,
-    id: &LiveMigrationId,
-) -> Result<(), Error> {
-    match client.cutover(group, id).await {
-        Err(e) if e.error_code() == Some("CUTOVER_ALREADY_REQUESTED") => {
-            tracing::info!(migration = id.as_str(), "cutover was already requested");
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, WaiterError<T>>> + Send>>;
-
-impl IntoFuture for Waiter<Validation> {
-    type Output = Result<Validation, WaiterError<Validation>>;
-    type IntoFuture = Boxed<Validation>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.wait())
-    }
-}
-
-impl IntoFuture for Waiter<LiveMigration> {
-    type Output = Result<LiveMigration, WaiterError<LiveMigration>>;
-    type IntoFuture = Boxed<LiveMigration>;
+impl<T: PolledResource> IntoFuture for Waiter<T> {
+    type Output = Result<T, WaiterError<T>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.wait())
@@ -344,7 +247,7 @@ impl IntoFuture for Waiter<LiveMigration> {
 impl Client {
     /// Waits until a validation is done: its `SUCCESS` reply, or
     /// [`WaiterError::FailureState`] on `FAILED` (the reply carries the server's
-    /// `errorMessage`). At most [`DEFAULT_VALIDATION_MAX_WAIT`] unless configured.
+    /// `errorMessage`). At most [`DEFAULT_VALIDATION_MAX_WAIT`](crate::wait::DEFAULT_VALIDATION_MAX_WAIT) unless configured.
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
@@ -361,13 +264,15 @@ impl Client {
         Waiter::new(
             self,
             group,
-            Target::Validation(validation.clone()),
-            DEFAULT_VALIDATION_MAX_WAIT,
+            validation,
+            "validation_done",
+            acceptors::validation_done,
+            schedule::VALIDATION,
         )
     }
 
     /// Waits until a migration is ready for cutover. `FAILED`, `EXPIRED` and `COMPLETE` are
-    /// failure states. At most [`DEFAULT_READY_MAX_WAIT`] unless configured.
+    /// failure states. At most [`DEFAULT_READY_MAX_WAIT`](crate::wait::DEFAULT_READY_MAX_WAIT) unless configured.
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
@@ -384,13 +289,15 @@ impl Client {
         Waiter::new(
             self,
             group,
-            Target::Ready(migration.clone()),
-            DEFAULT_READY_MAX_WAIT,
+            migration,
+            "ready_for_cutover",
+            acceptors::ready_for_cutover,
+            schedule::READY,
         )
     }
 
     /// Waits until a migration is `COMPLETE`; `FAILED` and `EXPIRED` are failure states. At
-    /// most [`DEFAULT_COMPLETE_MAX_WAIT`] unless configured.
+    /// most [`DEFAULT_COMPLETE_MAX_WAIT`](crate::wait::DEFAULT_COMPLETE_MAX_WAIT) unless configured.
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
@@ -406,14 +313,16 @@ impl Client {
         Waiter::new(
             self,
             group,
-            Target::Complete(migration.clone()),
-            DEFAULT_COMPLETE_MAX_WAIT,
+            migration,
+            "complete",
+            acceptors::complete,
+            schedule::COMPLETE,
         )
     }
 
     /// Requests the cutover, then waits until the migration is `COMPLETE`. A failed cutover
     /// request ends the wait with [`WaiterError::OperationFailed`]; an answer saying the
-    /// cutover was already requested does not. At most [`DEFAULT_COMPLETE_MAX_WAIT`] unless
+    /// cutover was already requested does not. At most [`DEFAULT_COMPLETE_MAX_WAIT`](crate::wait::DEFAULT_COMPLETE_MAX_WAIT) unless
     /// configured.
     ///
     /// ```no_run
@@ -428,11 +337,33 @@ impl Client {
         group: &GroupId,
         migration: &LiveMigrationId,
     ) -> Waiter<LiveMigration> {
+        let (client, group_id, id) = (self.clone(), group.clone(), migration.clone());
         Waiter::new(
             self,
             group,
-            Target::CutoverThenComplete(migration.clone()),
-            DEFAULT_COMPLETE_MAX_WAIT,
+            migration,
+            "cutover_and_wait",
+            acceptors::complete,
+            schedule::COMPLETE,
+        )
+        .starting_with(async move { client.ensure_cutover_requested(&group_id, &id).await })
+    }
+
+    /// Waits until a migration is ready for cutover or already complete, for callers that do
+    /// not know whether a cutover was requested (e.g. when resuming); `FAILED` and `EXPIRED`
+    /// are failure states. At most [`DEFAULT_READY_MAX_WAIT`](crate::wait::DEFAULT_READY_MAX_WAIT) unless configured.
+    pub(crate) fn wait_until_ready_or_complete(
+        &self,
+        group: &GroupId,
+        migration: &LiveMigrationId,
+    ) -> Waiter<LiveMigration> {
+        Waiter::new(
+            self,
+            group,
+            migration,
+            "ready_or_complete",
+            acceptors::ready_or_complete,
+            schedule::READY,
         )
     }
 }

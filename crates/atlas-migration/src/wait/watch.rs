@@ -1,4 +1,5 @@
-//! [`MigrationWatch`]: a stream of migration snapshots for progress displays.
+//! [`MigrationWatch`]: a stream of migration snapshots for progress displays, built on the
+//! same poll step and change detector as every other wait.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,17 +12,16 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::ids::{GroupId, LiveMigrationId};
 use crate::model::LiveMigration;
-use crate::status::MigrationStatus;
-use crate::wait::poller::is_transient_for_polling;
-
-/// Default pause between the polls of a watch.
-pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(30);
+use crate::wait::changes::MigrationChanges;
+use crate::wait::schedule;
+use crate::wait::step::{Outcome, Polling, Step};
+use crate::wait::{Acceptance, Poller};
 
 /// A stream of a migration's snapshots: the first one, then each one whose status, readiness
 /// or lag differs from the previous. It ends after a terminal state (`COMPLETE`, `FAILED`,
-/// `EXPIRED`) or after a non-transient error (yielded as `Err`). Transient errors are not
-/// yielded; the watch just polls again. Once ended it stays ended. Created by
-/// [`Client::watch_migration`].
+/// `EXPIRED`), after a non-transient error (yielded as `Err`), or once its
+/// [`max_wait`](MigrationWatch::max_wait) has passed. Transient errors are not yielded; the
+/// watch just polls again. Once ended it stays ended. Created by [`Client::watch_migration`].
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
@@ -42,7 +42,7 @@ pub struct MigrationWatch {
     client: Client,
     group: GroupId,
     migration: LiveMigrationId,
-    interval: Duration,
+    schedule: Poller,
     inner: Option<BoxStream<'static, Result<LiveMigration, Error>>>,
 }
 
@@ -51,15 +51,75 @@ impl std::fmt::Debug for MigrationWatch {
         f.debug_struct("MigrationWatch")
             .field("group", &self.group)
             .field("migration", &self.migration)
-            .field("interval", &self.interval)
+            .field("schedule", &self.schedule)
             .field("started", &self.inner.is_some())
             .finish()
     }
 }
 
+/// A watch has reached what it waits for once the migration can no longer change.
+fn terminal(m: &LiveMigration) -> Acceptance {
+    if m.status.is_terminal() {
+        Acceptance::Success
+    } else {
+        Acceptance::Retry
+    }
+}
+
+/// The state a started watch carries from one snapshot to the next.
+struct Watching {
+    client: Client,
+    group: GroupId,
+    migration: LiveMigrationId,
+    polling: Polling,
+    changes: MigrationChanges,
+    ended: bool,
+}
+
+impl Watching {
+    /// Polls until there is something to yield, or `None` once the watch is over.
+    async fn next(&mut self) -> Option<Result<LiveMigration, Error>> {
+        while !self.ended {
+            let Self {
+                client,
+                group,
+                migration,
+                polling,
+                ..
+            } = self;
+            let polled = match polling
+                .step(|| client.get_migration(group, migration), terminal)
+                .await
+            {
+                Step::Polled(polled) => polled,
+                Step::DeadlinePassed { poll_count, .. } => {
+                    tracing::debug!(poll_count, "watch reached its max wait");
+                    self.ended = true;
+                    return None;
+                }
+            };
+            match polled.outcome {
+                Outcome::Reply { reply, acceptance } => {
+                    let over = acceptance == Acceptance::Success;
+                    if self.changes.observe(&reply).any() || over {
+                        self.ended = over;
+                        return Some(Ok(reply));
+                    }
+                }
+                Outcome::Transient(_) => {}
+                Outcome::Fatal(error) => {
+                    self.ended = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+        None
+    }
+}
+
 impl MigrationWatch {
-    /// The pause between polls (default [`DEFAULT_WATCH_INTERVAL`]); only effective before
-    /// the stream is first polled.
+    /// The pause between polls (default [`DEFAULT_WATCH_INTERVAL`](super::DEFAULT_WATCH_INTERVAL));
+    /// only effective before the stream is first polled. A zero interval is raised to 1 ms.
     ///
     /// ```no_run
     /// # fn f(c: atlas_migration::Client, g: atlas_migration::GroupId, m: atlas_migration::LiveMigrationId) {
@@ -67,57 +127,36 @@ impl MigrationWatch {
     /// # }
     /// ```
     pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval.max(Duration::from_millis(1));
+        self.schedule = self.schedule.min_delay(interval).max_delay(interval);
+        self
+    }
+
+    /// How long the watch lasts at most (default
+    /// [`DEFAULT_COMPLETE_MAX_WAIT`](super::DEFAULT_COMPLETE_MAX_WAIT)); the stream ends after
+    /// one last poll at that deadline. Only effective before the stream is first polled.
+    ///
+    /// ```no_run
+    /// # fn f(c: atlas_migration::Client, g: atlas_migration::GroupId, m: atlas_migration::LiveMigrationId) {
+    /// let watch = c.watch_migration(&g, &m).max_wait(std::time::Duration::from_secs(3600));
+    /// # }
+    /// ```
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.schedule = self.schedule.max_wait(max_wait);
         self
     }
 
     fn start(&self) -> BoxStream<'static, Result<LiveMigration, Error>> {
-        struct State {
-            client: Client,
-            group: GroupId,
-            migration: LiveMigrationId,
-            interval: Duration,
-            seen: Option<(MigrationStatus, bool, Option<Duration>)>,
-            first: bool,
-            done: bool,
-        }
-        let state = State {
+        let watching = Watching {
             client: self.client.clone(),
             group: self.group.clone(),
             migration: self.migration.clone(),
-            interval: self.interval,
-            seen: None,
-            first: true,
-            done: false,
+            polling: Polling::new(&self.schedule),
+            changes: MigrationChanges::default(),
+            ended: false,
         };
-        Box::pin(stream::unfold(state, |mut s| async move {
-            if s.done {
-                return None;
-            }
-            loop {
-                if !s.first {
-                    tokio::time::sleep(s.interval).await;
-                }
-                s.first = false;
-                match s.client.get_migration(&s.group, &s.migration).await {
-                    Ok(m) => {
-                        let key = (m.status.clone(), m.ready_for_cutover, m.lag);
-                        let terminal = m.status.is_terminal();
-                        if terminal || s.seen.as_ref() != Some(&key) {
-                            s.seen = Some(key);
-                            s.done = terminal;
-                            return Some((Ok(m), s));
-                        }
-                    }
-                    Err(e) if is_transient_for_polling(&e) => {
-                        tracing::warn!(error = %e, "watch poll failed; polling again later");
-                    }
-                    Err(e) => {
-                        s.done = true;
-                        return Some((Err(e), s));
-                    }
-                }
-            }
+        Box::pin(stream::unfold(watching, |mut w| async move {
+            let next = w.next().await?;
+            Some((next, w))
         }))
     }
 }
@@ -162,7 +201,7 @@ impl Client {
             client: self.clone(),
             group: group.clone(),
             migration: migration.clone(),
-            interval: DEFAULT_WATCH_INTERVAL,
+            schedule: schedule::WATCH.poller(),
             inner: None,
         }
     }

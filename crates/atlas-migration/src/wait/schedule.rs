@@ -1,0 +1,187 @@
+//! The default schedules, all in one place, and the one formula that turns a schedule into a
+//! pause between polls.
+
+use std::time::Duration;
+
+use crate::wait::Poller;
+
+/// Default longest wait for a validation: 30 minutes. Atlas checks connectivity, versions and
+/// sizes; this takes seconds to minutes.
+///
+/// ```
+/// assert_eq!(atlas_migration::wait::DEFAULT_VALIDATION_MAX_WAIT.as_secs(), 30 * 60);
+/// ```
+pub const DEFAULT_VALIDATION_MAX_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// Default longest wait for readiness: 7 days. The initial sync of a large deployment can take
+/// days; Atlas's own limit on a migration comes after readiness (the 120-hour cutover window).
+///
+/// ```
+/// assert_eq!(atlas_migration::wait::DEFAULT_READY_MAX_WAIT.as_secs(), 7 * 24 * 3600);
+/// ```
+pub const DEFAULT_READY_MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Default longest wait for completion: 12 days, covering a long initial sync (7 days) plus the
+/// whole 120-hour cutover window, so that waiting for completion before anyone has cut over
+/// still ends only after Atlas would have expired the migration.
+///
+/// ```
+/// assert_eq!(atlas_migration::wait::DEFAULT_COMPLETE_MAX_WAIT.as_secs(), 12 * 24 * 3600);
+/// ```
+pub const DEFAULT_COMPLETE_MAX_WAIT: Duration = Duration::from_secs(12 * 24 * 3600);
+
+/// Default pause between the polls of a [`MigrationWatch`](crate::wait::MigrationWatch).
+///
+/// ```
+/// assert_eq!(atlas_migration::wait::DEFAULT_WATCH_INTERVAL.as_secs(), 30);
+/// ```
+pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a wait lasts at most and how its pauses grow; [`Poller`] is its public,
+/// configurable form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Schedule {
+    pub(crate) max_wait: Duration,
+    pub(crate) min_delay: Duration,
+    pub(crate) max_delay: Duration,
+    /// The largest share (0.0 to 1.0) jitter may add to a pause.
+    pub(crate) jitter: f64,
+}
+
+/// Spreads waiters that started together, so that they do not poll in lockstep.
+const JITTER: f64 = 0.2;
+
+/// [`Poller::new`]: a general-purpose half hour, pauses from 2 s to 30 s.
+pub(crate) const GENERAL: Schedule = Schedule {
+    max_wait: Duration::from_secs(30 * 60),
+    min_delay: Duration::from_secs(2),
+    max_delay: Duration::from_secs(30),
+    jitter: JITTER,
+};
+
+/// Validation polls pause 2 s at first, at most 15 s: it is short and someone usually waits.
+pub(crate) const VALIDATION: Schedule = Schedule {
+    max_wait: DEFAULT_VALIDATION_MAX_WAIT,
+    min_delay: Duration::from_secs(2),
+    max_delay: Duration::from_secs(15),
+    jitter: JITTER,
+};
+
+/// Migration polls pause 5 s at first, at most 60 s: a state that lasts hours is detected
+/// within about a minute, at about one request a minute.
+const MIGRATION_MIN_DELAY: Duration = Duration::from_secs(5);
+const MIGRATION_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// Waiting until a migration is ready for cutover.
+pub(crate) const READY: Schedule = Schedule {
+    max_wait: DEFAULT_READY_MAX_WAIT,
+    min_delay: MIGRATION_MIN_DELAY,
+    max_delay: MIGRATION_MAX_DELAY,
+    jitter: JITTER,
+};
+
+/// Waiting until a migration is complete.
+pub(crate) const COMPLETE: Schedule = Schedule {
+    max_wait: DEFAULT_COMPLETE_MAX_WAIT,
+    min_delay: MIGRATION_MIN_DELAY,
+    max_delay: MIGRATION_MAX_DELAY,
+    jitter: JITTER,
+};
+
+/// A watch polls at a steady interval, without jitter (a display refreshes evenly), for as
+/// long as a migration can last.
+pub(crate) const WATCH: Schedule = Schedule {
+    max_wait: DEFAULT_COMPLETE_MAX_WAIT,
+    min_delay: DEFAULT_WATCH_INTERVAL,
+    max_delay: DEFAULT_WATCH_INTERVAL,
+    jitter: 0.0,
+};
+
+impl Schedule {
+    /// This schedule as a configurable [`Poller`].
+    pub(crate) fn poller(self) -> Poller {
+        Poller::from_schedule(self)
+    }
+}
+
+/// The shortest pause, so that a zero `min_delay` cannot turn a wait into a busy loop.
+const FLOOR: Duration = Duration::from_millis(1);
+
+/// The pause after poll number `attempt` (from 1): exponential backoff with jitter **added**.
+///
+/// `base = min(max_delay, min_delay × 2^(attempt−1))`, then `base × (1 + jitter × draw)`, where
+/// `draw` is a random number in `[0, 1]` (0 adds nothing). Jitter only ever lengthens a pause,
+/// in the same sense as the client's retry backoff, so no pause is shorter than its base and
+/// none is longer than `max_delay × (1 + jitter)`. `min_delay` is raised to 1 ms and
+/// `max_delay` to `min_delay`; out-of-range or non-finite `jitter` and `draw` are clamped to
+/// `[0, 1]` (non-finite as 0). All arithmetic saturates.
+pub(crate) fn backoff_delay(
+    min_delay: Duration,
+    max_delay: Duration,
+    attempt: u32,
+    jitter: f64,
+    draw: f64,
+) -> Duration {
+    let min = min_delay.max(FLOOR);
+    let max = max_delay.max(min);
+    let doublings = attempt.saturating_sub(1).min(31);
+    let base = min.saturating_mul(1u32 << doublings).min(max);
+    let share = unit(jitter) * unit(draw);
+    // `share` is at most 1, so the extra is at most `base`; the fallback only guards rounding.
+    let extra = Duration::try_from_secs_f64(base.as_secs_f64() * share).unwrap_or(base);
+    base.saturating_add(extra)
+}
+
+/// `x` clamped to `[0, 1]`; anything not finite counts as 0.
+pub(crate) fn unit(x: f64) -> f64 {
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn base_doubles_from_min_up_to_max() {
+        let d: Vec<_> = (1..=6)
+            .map(|n| backoff_delay(secs(1), secs(8), n, 0.2, 0.0))
+            .collect();
+        assert_eq!(d, [1, 2, 4, 8, 8, 8].map(secs));
+    }
+
+    #[test]
+    fn jitter_is_added_on_top_of_the_base() {
+        assert_eq!(
+            backoff_delay(secs(10), secs(10), 1, 0.2, 0.5),
+            Duration::from_millis(11_000)
+        );
+        assert_eq!(
+            backoff_delay(secs(10), secs(10), 1, 0.2, 1.0),
+            secs(12),
+            "never more than the jitter share on top"
+        );
+        for draw in [0.0, 0.3, 0.999] {
+            assert!(backoff_delay(secs(10), secs(10), 1, 0.2, draw) >= secs(10));
+        }
+    }
+
+    #[test]
+    fn hostile_inputs_neither_panic_nor_overflow() {
+        for jitter in [f64::NAN, f64::INFINITY, -1.0, 7.0] {
+            for draw in [f64::NAN, f64::NEG_INFINITY, -0.5, 2.0] {
+                let d = backoff_delay(Duration::MAX, Duration::MAX, u32::MAX, jitter, draw);
+                assert_eq!(d, Duration::MAX);
+                let d = backoff_delay(Duration::ZERO, Duration::ZERO, 0, jitter, draw);
+                assert!(d >= FLOOR && d <= FLOOR * 2, "{d:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! [`WorkflowError`]: which step of a push migration failed, and why.
+
+use std::fmt;
+
+use crate::error::Error;
+use crate::ids::LiveMigrationId;
+use crate::model::{LiveMigration, Validation};
+use crate::wait::WaiterError;
+use crate::workflow::Step;
+
+/// What went wrong in a step of a [`WorkflowError`].
+///
+/// ```
+/// # fn f(e: &atlas_migration::workflow::WorkflowError) {
+/// use atlas_migration::workflow::WorkflowFailure;
+/// if let WorkflowFailure::CreateOutcomeUnknown(_) = &e.source {
+///     eprintln!("look for an existing migration before creating another");
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WorkflowFailure {
+    /// A call failed (after the client's retries).
+    Call(Error),
+    /// Waiting for the validation ended without success (`FAILED` carries the server's
+    /// message).
+    Validation(WaiterError<Validation>),
+    /// Waiting for the migration ended without success (`FAILED`, `EXPIRED`, timeout, ...).
+    Migration(WaiterError<LiveMigration>),
+    /// The create request may or may not have created a migration: the connection broke after
+    /// it was sent, the server answered 5xx, or the reply could not be read. The workflow does
+    /// not create again; look for an existing migration in the destination project (Atlas UI or
+    /// support) and [`resume`](crate::workflow::PushMigration::resume) it by id, or create
+    /// again only once you know there is none.
+    CreateOutcomeUnknown(Error),
+}
+
+impl fmt::Display for WorkflowFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Call(e) => e.fmt(f),
+            Self::Validation(e) => e.fmt(f),
+            Self::Migration(e) => e.fmt(f),
+            Self::CreateOutcomeUnknown(e) => write!(
+                f,
+                "the migration may or may not have been created ({e}); look for an existing \
+                 migration in the destination project and resume it instead of creating another"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WorkflowFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Call(e) | Self::CreateOutcomeUnknown(e) => Some(e),
+            Self::Validation(e) => Some(e),
+            Self::Migration(e) => Some(e),
+        }
+    }
+}
+
+/// A failed step of a [`PushMigration`](crate::workflow::PushMigration).
+///
+/// ```no_run
+/// # async fn run(flow: atlas_migration::workflow::PushMigration) {
+/// if let Err(e) = flow.run().await {
+///     eprintln!("step {} failed: {e}", e.step);
+///     if let Some(message) = e.server_message() {
+///         eprintln!("Atlas says: {message}");
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct WorkflowError {
+    /// The step that failed.
+    pub step: Step,
+    /// What went wrong.
+    pub source: WorkflowFailure,
+    /// The migration, once created or when resuming.
+    pub migration: Option<LiveMigrationId>,
+}
+
+impl WorkflowError {
+    pub(super) fn new(
+        step: Step,
+        source: WorkflowFailure,
+        migration: Option<&LiveMigrationId>,
+    ) -> Self {
+        Self {
+            step,
+            source,
+            migration: migration.cloned(),
+        }
+    }
+
+    /// What the server said: a failed validation's `errorMessage`, an API error's detail, or
+    /// the final status of a failed or expired migration.
+    ///
+    /// ```no_run
+    /// # fn f(e: &atlas_migration::workflow::WorkflowError) {
+    /// println!("{:?}", e.server_message());
+    /// # }
+    /// ```
+    pub fn server_message(&self) -> Option<String> {
+        let from_call = |e: &Error| match e {
+            Error::Api(api) => api.detail().map(str::to_owned),
+            _ => None,
+        };
+        match &self.source {
+            WorkflowFailure::Call(e) | WorkflowFailure::CreateOutcomeUnknown(e) => from_call(e),
+            WorkflowFailure::Validation(WaiterError::FailureState { last }) => {
+                last.error_message.clone()
+            }
+            WorkflowFailure::Validation(e) => e.operation_error().and_then(from_call),
+            WorkflowFailure::Migration(WaiterError::FailureState { last }) => {
+                Some(format!("migration is {}", last.status))
+            }
+            WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
+        }
+    }
+
+    /// Whether the create request's outcome is unknown, so a migration may exist; see
+    /// [`WorkflowFailure::CreateOutcomeUnknown`].
+    ///
+    /// ```no_run
+    /// # fn f(e: &atlas_migration::workflow::WorkflowError) {
+    /// if e.is_create_outcome_unknown() { /* do not create again blindly */ }
+    /// # }
+    /// ```
+    pub fn is_create_outcome_unknown(&self) -> bool {
+        matches!(self.source, WorkflowFailure::CreateOutcomeUnknown(_))
+    }
+}
+
+impl fmt::Display for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "push migration failed at step \"{}\"", self.step)?;
+        if let Some(id) = &self.migration {
+            write!(f, " (migration {id})")?;
+        }
+        write!(f, ": {}", self.source)
+    }
+}
+
+impl std::error::Error for WorkflowError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}

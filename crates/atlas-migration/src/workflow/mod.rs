@@ -1,0 +1,253 @@
+//! [`PushMigration`]: the whole push-migration lifecycle as one resumable workflow.
+//!
+//! validate → wait for the validation → create → wait until ready for cutover → either hand
+//! back a [`ReadyMigration`] (the default: the caller decides when to cut over) or, with
+//! [`auto_cutover`](PushMigration::auto_cutover), cut over and wait until complete.
+//! Progress is reported as [`ProgressEvent`]s; a failure names its [`Step`].
+//!
+//! Every wait is one of the [`wait`](crate::wait) module's waiters, with the same default
+//! schedules.
+
+mod error;
+mod events;
+mod outcome;
+mod run;
+mod settings;
+mod step;
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::client::Client;
+use crate::ids::{GroupId, LiveMigrationId};
+use crate::request::MigrationRequest;
+
+pub use error::{WorkflowError, WorkflowFailure};
+use events::Progress;
+pub use events::ProgressEvent;
+pub use outcome::{PushOutcome, ReadyMigration};
+use settings::Settings;
+pub use step::Step;
+
+/// Where a workflow begins.
+enum Start {
+    /// Validate and create from a request.
+    Request(Box<MigrationRequest>),
+    /// Continue an existing migration.
+    Resume(LiveMigrationId),
+}
+
+/// The push-migration workflow. Build it with [`new`](Self::new) (validate and create) or
+/// [`resume`](Self::resume) (continue an existing migration), then `.await` it or call
+/// [`run`](Self::run).
+///
+/// Creation is never repeated: when the create request fails in a way that leaves its outcome
+/// unknown, the workflow stops with [`WorkflowFailure::CreateOutcomeUnknown`]. A process that
+/// restarts mid-migration should store the migration id (see [`ProgressEvent::Created`]) and
+/// [`resume`](Self::resume) with it.
+///
+/// ```no_run
+/// use atlas_migration::workflow::{PushMigration, PushOutcome};
+///
+/// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+/// #              request: atlas_migration::MigrationRequest) -> Result<(), Box<dyn std::error::Error>> {
+/// let outcome = PushMigration::new(&client, &g, request)
+///     .on_progress(|event| println!("{event:?}"))
+///     .await?;
+/// if let PushOutcome::ReadyForCutover(ready) = outcome {
+///     // ... stop writes to the source, then:
+///     let done = ready.cutover_and_wait().await?;
+///     println!("{done}");
+/// }
+/// # Ok(()) }
+/// ```
+#[must_use = "a workflow does nothing until awaited"]
+pub struct PushMigration {
+    client: Client,
+    group: GroupId,
+    start: Start,
+    auto_cutover: bool,
+    settings: Settings,
+}
+
+impl fmt::Debug for PushMigration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let start = match &self.start {
+            Start::Request(_) => "new".to_owned(),
+            Start::Resume(id) => format!("resume {id}"),
+        };
+        f.debug_struct("PushMigration")
+            .field("group", &self.group)
+            .field("start", &start)
+            .field("auto_cutover", &self.auto_cutover)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushMigration {
+    fn with_start(client: &Client, group: &GroupId, start: Start) -> Self {
+        Self {
+            client: client.clone(),
+            group: group.clone(),
+            start,
+            auto_cutover: false,
+            settings: Settings::default(),
+        }
+    }
+
+    /// A workflow that validates `request`, creates the migration in the destination project
+    /// `group`, and waits until it is ready for cutover.
+    ///
+    /// ```no_run
+    /// # fn f(client: atlas_migration::Client, g: atlas_migration::GroupId, request: atlas_migration::MigrationRequest) {
+    /// let flow = atlas_migration::workflow::PushMigration::new(&client, &g, request);
+    /// # }
+    /// ```
+    pub fn new(client: &Client, group: &GroupId, request: MigrationRequest) -> Self {
+        Self::with_start(client, group, Start::Request(Box::new(request)))
+    }
+
+    /// A workflow that continues an existing migration from whatever state it is in: `NEW` or
+    /// `WORKING` waits until ready for cutover (or complete, if a cutover was already
+    /// requested); ready hands back a [`ReadyMigration`] or cuts over automatically;
+    /// `COMPLETE` is done; `FAILED` and `EXPIRED` are errors at [`Step::WaitReady`].
+    /// Nothing is ever created.
+    ///
+    /// ```no_run
+    /// # async fn f(client: atlas_migration::Client, g: atlas_migration::GroupId) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = "6296fb4c7c7aa997cf94e9a8".parse()?;
+    /// let outcome = atlas_migration::workflow::PushMigration::resume(&client, &g, &id)
+    ///     .auto_cutover(true)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume(client: &Client, group: &GroupId, migration: &LiveMigrationId) -> Self {
+        Self::with_start(client, group, Start::Resume(migration.clone()))
+    }
+
+    /// Whether to cut over as soon as the migration is ready (default `false`: the workflow
+    /// ends with [`PushOutcome::ReadyForCutover`]).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.auto_cutover(true);
+    /// # }
+    /// ```
+    pub fn auto_cutover(mut self, auto: bool) -> Self {
+        self.auto_cutover = auto;
+        self
+    }
+
+    /// Reports progress to a callback (replacing any earlier callback or channel).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.on_progress(|event| eprintln!("{event:?}"));
+    /// # }
+    /// ```
+    pub fn on_progress(mut self, f: impl FnMut(ProgressEvent) + Send + 'static) -> Self {
+        self.settings.progress = Progress::to(f);
+        self
+    }
+
+    /// Reports progress to a channel (replacing any earlier callback or channel); events
+    /// are dropped once the receiver is gone.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let flow = flow.progress_channel(tx);
+    /// # }
+    /// ```
+    pub fn progress_channel(
+        self,
+        sender: tokio::sync::mpsc::UnboundedSender<ProgressEvent>,
+    ) -> Self {
+        self.on_progress(move |event| {
+            let _ = sender.send(event);
+        })
+    }
+
+    /// Pause bounds between polls for every wait (defaults: 2–15 s for the validation,
+    /// 5–60 s for the migration).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.poll_delays(Duration::from_secs(10), Duration::from_secs(120));
+    /// # }
+    /// ```
+    pub fn poll_delays(mut self, min: Duration, max: Duration) -> Self {
+        let s = &mut self.settings;
+        for p in [&mut s.validation, &mut s.ready, &mut s.complete] {
+            *p = p.clone().min_delay(min).max_delay(max);
+        }
+        self
+    }
+
+    /// Longest wait for the validation (default
+    /// [`crate::wait::DEFAULT_VALIDATION_MAX_WAIT`]).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.validation_max_wait(std::time::Duration::from_secs(600));
+    /// # }
+    /// ```
+    pub fn validation_max_wait(mut self, max_wait: Duration) -> Self {
+        self.settings.validation = self.settings.validation.max_wait(max_wait);
+        self
+    }
+
+    /// Longest wait for readiness (default
+    /// [`crate::wait::DEFAULT_READY_MAX_WAIT`]).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.ready_max_wait(std::time::Duration::from_secs(48 * 3600));
+    /// # }
+    /// ```
+    pub fn ready_max_wait(mut self, max_wait: Duration) -> Self {
+        self.settings.ready = self.settings.ready.max_wait(max_wait);
+        self
+    }
+
+    /// Longest wait for completion after the cutover (default
+    /// [`crate::wait::DEFAULT_COMPLETE_MAX_WAIT`]).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.complete_max_wait(std::time::Duration::from_secs(3600));
+    /// # }
+    /// ```
+    pub fn complete_max_wait(mut self, max_wait: Duration) -> Self {
+        self.settings.complete = self.settings.complete.max_wait(max_wait);
+        self
+    }
+
+    /// Runs the workflow; the same as `.await`.
+    ///
+    /// ```no_run
+    /// # async fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let outcome = flow.run().await;
+    /// # }
+    /// ```
+    pub async fn run(self) -> Result<PushOutcome, WorkflowError> {
+        let span = tracing::info_span!(
+            "push_migration",
+            group = self.group.as_str(),
+            auto_cutover = self.auto_cutover
+        );
+        tracing::Instrument::instrument(run::push(self), span).await
+    }
+}
+
+impl IntoFuture for PushMigration {
+    type Output = Result<PushOutcome, WorkflowError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}

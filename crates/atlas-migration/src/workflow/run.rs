@@ -1,0 +1,176 @@
+//! The steps of a push migration, in order: validate, wait, create, wait until ready, and
+//! (automatically or when the caller says) cut over and wait until complete.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::ids::{GroupId, LiveMigrationId};
+use crate::model::LiveMigration;
+use crate::request::MigrationRequest;
+use crate::workflow::settings::Settings;
+use crate::workflow::{
+    ProgressEvent, PushMigration, PushOutcome, ReadyMigration, Start, Step, WorkflowError,
+    WorkflowFailure,
+};
+
+/// Runs a workflow from its start to readiness, then cuts over if it was told to.
+pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowError> {
+    let PushMigration {
+        client,
+        group,
+        start,
+        auto_cutover,
+        settings,
+    } = flow;
+    let id = match start {
+        Start::Request(request) => {
+            validate_and_create(&client, &group, &request, &settings).await?
+        }
+        Start::Resume(id) => {
+            let m = client.get_migration(&group, &id).await.map_err(|e| {
+                WorkflowError::new(Step::WaitReady, WorkflowFailure::Call(e), Some(&id))
+            })?;
+            settings.progress.emit(ProgressEvent::Resumed {
+                at: Utc::now(),
+                migration_id: id.clone(),
+                status: m.status,
+            });
+            id
+        }
+    };
+    // Ready or already complete: a resumed migration may have been cut over before.
+    let m = client
+        .wait_until_ready_or_complete(&group, &id)
+        .poller(settings.ready.clone())
+        .on_poll(settings.progress.migration_changes(&id, None))
+        .await
+        .map_err(|e| {
+            WorkflowError::new(Step::WaitReady, WorkflowFailure::Migration(e), Some(&id))
+        })?;
+    if m.status.is_success() {
+        settings.progress.emit(ProgressEvent::Complete {
+            at: Utc::now(),
+            migration_id: id.clone(),
+        });
+        return Ok(PushOutcome::Complete(m));
+    }
+    settings.progress.emit(ProgressEvent::ReadyForCutover {
+        at: Utc::now(),
+        migration_id: id.clone(),
+        lag: m.lag,
+    });
+    let ready = ReadyMigration {
+        client,
+        group,
+        id,
+        snapshot: m,
+        settings: Arc::new(settings),
+    };
+    if auto_cutover {
+        Ok(PushOutcome::Complete(cutover_and_wait(ready).await?))
+    } else {
+        Ok(PushOutcome::ReadyForCutover(ready))
+    }
+}
+
+/// Requests the cutover of a ready migration (harmlessly again if it already was), then waits
+/// until the migration is complete.
+pub(super) async fn cutover_and_wait(
+    ready: ReadyMigration,
+) -> Result<LiveMigration, WorkflowError> {
+    let ReadyMigration {
+        client,
+        group,
+        id,
+        snapshot,
+        settings,
+    } = ready;
+    let failed = |step, source| WorkflowError::new(step, source, Some(&id));
+    client
+        .ensure_cutover_requested(&group, &id)
+        .await
+        .map_err(|e| failed(Step::Cutover, WorkflowFailure::Call(e)))?;
+    settings.progress.emit(ProgressEvent::CutoverStarted {
+        at: Utc::now(),
+        migration_id: id.clone(),
+    });
+    let done = client
+        .wait_until_complete(&group, &id)
+        .poller(settings.complete.clone())
+        .on_poll(settings.progress.migration_changes(&id, Some(&snapshot)))
+        .await
+        .map_err(|e| failed(Step::WaitComplete, WorkflowFailure::Migration(e)))?;
+    settings.progress.emit(ProgressEvent::Complete {
+        at: Utc::now(),
+        migration_id: id.clone(),
+    });
+    Ok(done)
+}
+
+/// Validates, waits for the validation, and creates the migration (once).
+async fn validate_and_create(
+    client: &Client,
+    group: &GroupId,
+    request: &MigrationRequest,
+    settings: &Settings,
+) -> Result<LiveMigrationId, WorkflowError> {
+    let fail = |step, source| WorkflowError::new(step, source, None);
+    let started = client
+        .validate_migration(group, request)
+        .await
+        .map_err(|e| fail(Step::Validate, WorkflowFailure::Call(e)))?;
+    let validation_id = started.id;
+    client
+        .wait_until_validation_done(group, &validation_id)
+        .poller(settings.validation.clone())
+        .await
+        .map_err(|e| fail(Step::WaitValidation, WorkflowFailure::Validation(e)))?;
+    settings.progress.emit(ProgressEvent::Validated {
+        at: Utc::now(),
+        validation_id,
+    });
+    let created = client.create_migration(group, request).await.map_err(|e| {
+        if create_outcome_unknown(&e) {
+            tracing::error!(error = %e, "create failed after sending; a migration may exist");
+            fail(Step::Create, WorkflowFailure::CreateOutcomeUnknown(e))
+        } else {
+            fail(Step::Create, WorkflowFailure::Call(e))
+        }
+    })?;
+    let id = created.id;
+    settings.progress.emit(ProgressEvent::Created {
+        at: Utc::now(),
+        migration_id: id.clone(),
+    });
+    Ok(id)
+}
+
+/// Whether a failed create may nevertheless have created a migration (decided in
+/// `classify.rs`, like every other "may this be repeated?").
+fn create_outcome_unknown(error: &Error) -> bool {
+    error.may_have_been_processed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_after_sending_leave_the_create_outcome_unknown() {
+        let api = |s| {
+            Error::Api(crate::error::ApiError::from_reply(
+                s,
+                &http::HeaderMap::new(),
+                b"",
+            ))
+        };
+        assert!(create_outcome_unknown(&api(500)));
+        assert!(create_outcome_unknown(&api(503)));
+        for definite in [400, 401, 403, 404, 409, 429] {
+            assert!(!create_outcome_unknown(&api(definite)), "{definite}");
+        }
+    }
+}

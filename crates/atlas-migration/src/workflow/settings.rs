@@ -1,0 +1,27 @@
+//! What a push migration and its ready handle share: the schedule of each wait and where
+//! progress goes.
+
+use crate::wait::Poller;
+use crate::wait::schedule;
+use crate::workflow::events::Progress;
+
+/// The schedules of the workflow's three waits, and its progress sink.
+#[derive(Clone)]
+pub(super) struct Settings {
+    pub(super) validation: Poller,
+    pub(super) ready: Poller,
+    pub(super) complete: Poller,
+    pub(super) progress: Progress,
+}
+
+impl Default for Settings {
+    /// The waiters' own default schedules.
+    fn default() -> Self {
+        Self {
+            validation: schedule::VALIDATION.poller(),
+            ready: schedule::READY.poller(),
+            complete: schedule::COMPLETE.poller(),
+            progress: Progress::default(),
+        }
+    }
+}
