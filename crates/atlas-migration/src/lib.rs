@@ -60,6 +60,7 @@
 struct CrateReadmeDoctests;
 
 mod auth;
+mod backoff;
 mod body;
 mod classify;
 mod client;

@@ -3,8 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
-
+use crate::backoff::backoff_delay;
 use crate::classify::Decision;
 
 /// How failed calls are retried: exponential backoff with optional jitter.
@@ -137,17 +136,19 @@ impl RetryPolicy {
         self.jitter
     }
 
-    /// The delays between attempts: one fewer than the attempts.
-    fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        let mut builder = ExponentialBuilder::new()
-            .with_min_delay(self.initial_backoff)
-            .with_max_delay(self.max_backoff)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
-        if self.jitter {
-            builder = builder.with_jitter();
-        }
-        let cap = self.max_backoff;
-        builder.build().map(move |d| d.min(cap))
+    /// The delay after failed attempt number `attempt` (from 1): the crate's one backoff
+    /// formula (`backoff.rs`), with jitter adding up to 100 % on top, then capped at
+    /// [`max_backoff`](Self::max_backoff).
+    fn delay(&self, attempt: u32, draw: f64) -> Duration {
+        let jitter = if self.jitter { 1.0 } else { 0.0 };
+        backoff_delay(
+            self.initial_backoff,
+            self.max_backoff,
+            attempt,
+            jitter,
+            draw,
+        )
+        .min(self.max_backoff)
     }
 }
 
@@ -161,17 +162,17 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = T>,
 {
-    let mut delays = policy.delays();
     let mut n = 1;
     loop {
         let outcome = attempt(n).await;
         let Decision::Repeat { after: hint } = judge(&outcome) else {
             return outcome;
         };
-        let Some(computed) = delays.next() else {
+        if n >= policy.max_attempts {
             tracing::debug!(attempt = n, "retries exhausted");
             return outcome;
-        };
+        }
+        let computed = policy.delay(n, fastrand::f64());
         let delay = hint.map_or(computed, |h| h.min(policy.max_backoff));
         tracing::info!(
             attempt = n,
