@@ -524,3 +524,61 @@ fn bad_version_pins_exit_1_with_one_line_and_write_nothing() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// A pin holds an operation at a version upstream still offers; when upstream deprecates it
+/// or gives it a sunset date, every run (`--offline` ones too) prints a `warning:` line
+/// naming the operation, the version and the date.
+#[test]
+fn a_pinned_version_upstream_is_retiring_is_kept_with_a_warning() {
+    let root = scratch_workspace("retiring");
+    let spec = fixture("retiring-version.yaml");
+    let spec = spec.to_str().unwrap();
+    let operation = "GET /api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}";
+    let pins = root.join(xtask::pins::PINS_FILE);
+    let before = snapshot(&root);
+
+    std::fs::write(&pins, format!(r#"{{"{operation}": "2022-01-01"}}"#)).unwrap();
+    let (code, _, stderr) = run_in(&root, &["regen", "--spec", spec]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{operation} is pinned to 2022-01-01 in spec/version-pins.json, but upstream no longer offers it (offered: 2023-01-01, 2024-05-30)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&root), before, "nothing written");
+
+    std::fs::write(&pins, format!(r#"{{"{operation}": "2023-01-01"}}"#)).unwrap();
+    let warning = format!(
+        "warning: {operation} is pinned to 2023-01-01 in spec/version-pins.json, which upstream gives a sunset date of 2026-03-01"
+    );
+    for args in [&["regen", "--spec", spec][..], &["regen", "--offline"]] {
+        let (code, stdout, stderr) = run_in(&root, args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(
+            stdout.lines().any(|line| line == warning),
+            "{args:?}: {stdout}"
+        );
+    }
+    let table = std::fs::read_to_string(root.join(SYS_OPERATIONS)).unwrap();
+    assert!(table.contains("application/vnd.atlas.2023-01-01+json"));
+    assert!(!table.contains("2024-05-30"));
+
+    // Without the pin the newest version is chosen, and the summary says so.
+    std::fs::remove_file(&pins).unwrap();
+    let (code, stdout, stderr) = run_in(&root, &["regen", "--spec", spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("warning:"), "{stdout}");
+    assert!(
+        stdout.contains("get_push_migration response: 2023-01-01 → 2024-05-30"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "get_push_migration: the previous version 2023-01-01 has a sunset date of 2026-03-01 upstream"
+        ),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}

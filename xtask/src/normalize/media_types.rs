@@ -5,8 +5,9 @@
 //!
 //! What upstream says of the versions is recorded as `x-atlas-versions: {offered,
 //! deprecated, sunset}` for the change summary: `deprecated` from the description's
-//! "Deprecated versions: v2-{YYYY-MM-DD}", `sunset` from `x-sunset` on a versioned content
-//! entry (or on the operation, for the versions it offers).
+//! "Deprecated versions: v2-{YYYY-MM-DD}" and from `deprecated: true` on a versioned content
+//! entry (or on the operation, for every version it offers), `sunset` from `x-sunset` on a
+//! versioned content entry (or on the operation, likewise).
 //!
 //! progenitor 0.15 aborts on a `vnd…+json` request body and leaves `vnd` responses untyped;
 //! the recorded versions are what the sys crate sends as `Accept` / `Content-Type`.
@@ -109,8 +110,9 @@ fn record_versions(
     }
     let Some(response) = response else {
         if operation.get(EXTENSION).is_some() {
-            // Already normalized (regen --offline): the recorded versions stand.
-            return Ok(None);
+            // Already normalized (regen --offline): the recorded versions stand, and what
+            // upstream said of them when they were recorded still deserves the warning.
+            return Ok(pin.and_then(|pin| pin_warning(pin, &Versions::recorded(operation))));
         }
         return Err(
             "has no versioned (application/vnd.atlas.<date>+json) success response".to_string(),
@@ -121,17 +123,19 @@ fn record_versions(
         recorded.insert("request".into(), json!(request));
     }
     recorded.insert("response".into(), json!(response));
-    let warning = pin.and_then(|pin| upstream.retirement(pin)).map(|state| {
-        format!(
-            "is pinned to {} in {PINS_FILE}, which upstream {state}",
-            pin.unwrap_or_default()
-        )
-    });
+    let warning = pin.and_then(|pin| pin_warning(pin, &upstream));
     if let Some(fields) = operation.as_object_mut() {
         fields.insert(EXTENSION.into(), Value::Object(recorded));
         fields.insert(VERSIONS.into(), upstream.to_json());
     }
     Ok(warning)
+}
+
+/// "is pinned to … which upstream …" when upstream deprecates or sunsets the pinned version.
+fn pin_warning(pin: &str, versions: &Versions) -> Option<String> {
+    versions
+        .retirement(pin)
+        .map(|state| format!("is pinned to {pin} in {PINS_FILE}, which upstream {state}"))
 }
 
 /// What upstream says of an operation's versions.
@@ -151,6 +155,7 @@ impl Versions {
             contents.extend(responses.values().filter_map(|r| r.get("content")));
         }
         let operation_sunset = operation.get("x-sunset").and_then(Value::as_str);
+        let operation_deprecated = is_marked_deprecated(operation);
         for content in contents.iter().filter_map(|c| c.as_object()) {
             for (media_type, entry) in content {
                 let Some(version) = version_of(media_type) else {
@@ -166,12 +171,46 @@ impl Versions {
                         .sunset
                         .insert(version.to_string(), date.to_string());
                 }
+                if operation_deprecated || is_marked_deprecated(entry) {
+                    versions.deprecated.insert(version.to_string());
+                }
             }
         }
         if let Some(description) = operation.get("description").and_then(Value::as_str) {
-            versions.deprecated = deprecated_versions(description);
+            versions.deprecated.extend(deprecated_versions(description));
         }
         versions
+    }
+
+    /// What an earlier run recorded in `x-atlas-versions` of an already-normalized operation.
+    fn recorded(operation: &Value) -> Self {
+        let recorded = operation.get(VERSIONS);
+        let dates = |key: &str| -> BTreeSet<String> {
+            recorded
+                .and_then(|r| r.get(key))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let sunset = recorded
+            .and_then(|r| r.get("sunset"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(version, date)| Some((version.clone(), date.as_str()?.into())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Versions {
+            offered: dates("offered"),
+            deprecated: dates("deprecated"),
+            sunset,
+        }
     }
 
     /// "is marked deprecated" / "gives a sunset date of …" for `version`, if either.
@@ -186,6 +225,11 @@ impl Versions {
     fn to_json(&self) -> Value {
         json!({"offered": self.offered, "deprecated": self.deprecated, "sunset": self.sunset})
     }
+}
+
+/// Whether an operation or content entry carries `deprecated: true`.
+fn is_marked_deprecated(value: &Value) -> bool {
+    value.get("deprecated").and_then(Value::as_bool) == Some(true)
 }
 
 /// The dates listed after "Deprecated versions:" in an operation description, e.g.
@@ -219,8 +263,11 @@ fn rewrite_content(content: &mut Value, pin: Option<&str>) -> Option<String> {
         .clone();
     let mut chosen = entries.remove(&chosen_type).unwrap_or_else(|| json!({}));
     if let Some(fields) = chosen.as_object_mut() {
-        fields.remove("x-xgen-version");
-        fields.remove("x-sunset");
+        // What these said is recorded in `x-atlas-versions`; `deprecated` is not a field of
+        // an OpenAPI media type object.
+        for recorded in ["x-xgen-version", "x-sunset", "deprecated"] {
+            fields.remove(recorded);
+        }
     }
     entries.clear();
     entries.insert("application/json".into(), chosen);
@@ -382,14 +429,53 @@ mod tests {
         let mut doc = offered_twice();
         to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
         let once = doc.clone();
-        to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
+        let warnings = to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
         assert_eq!(doc, once, "a second pass changes nothing");
+        assert_eq!(
+            warnings,
+            [
+                "POST /m is pinned to 2023-01-01 in spec/version-pins.json, which upstream marks deprecated"
+            ],
+            "the recorded deprecation still warns"
+        );
         let error = to_plain_json(&mut doc, &pins("2024-05-30")).unwrap_err();
         assert!(
             error
                 .message()
                 .contains("regenerate from the upstream spec"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn deprecated_true_marks_a_content_entry_or_every_version_of_the_operation() {
+        let mut doc = offered_twice();
+        let post = &mut doc["paths"]["/m"]["post"];
+        post["description"] = json!("Creates.");
+        post["responses"]["201"]["content"]["application/vnd.atlas.2023-01-01+json"]["deprecated"] =
+            json!(true);
+        let warnings = to_plain_json(&mut doc, &pins("2023-01-01")).unwrap();
+        assert_eq!(
+            warnings,
+            [
+                "POST /m is pinned to 2023-01-01 in spec/version-pins.json, which upstream marks deprecated"
+            ]
+        );
+        let post = &doc["paths"]["/m"]["post"];
+        assert_eq!(post[VERSIONS]["deprecated"], json!(["2023-01-01"]));
+        assert!(
+            post["responses"]["201"]["content"]["application/json"]
+                .get("deprecated")
+                .is_none(),
+            "recorded, then dropped from the media type object"
+        );
+
+        let mut doc = offered_twice();
+        doc["paths"]["/m"]["post"]["deprecated"] = json!(true);
+        to_plain_json(&mut doc, &Pins::new()).unwrap();
+        assert_eq!(
+            doc["paths"]["/m"]["post"][VERSIONS]["deprecated"],
+            json!(["2023-01-01", "2024-05-30"])
         );
     }
 }
