@@ -24,7 +24,8 @@ pub struct Summary {
     pub operations_renamed: Vec<String>,
     /// `name request|response: old → new` API versions.
     pub version_changes: Vec<String>,
-    /// Versions left behind that upstream marks deprecated or gives a sunset date.
+    /// Versions left behind, or newly the one in use, that upstream marks deprecated or
+    /// gives a sunset date.
     pub deprecations: Vec<String>,
     /// Response codes and response headers added or removed.
     pub responses_changed: Vec<String>,
@@ -202,10 +203,7 @@ mod tests {
         new["components"]["schemas"]["Request"]["required"] = json!(["name", "kind"]);
         let summary = summarize(Some(&base()), &new);
         assert!(summary.may_break_decoding.is_empty(), "{summary}");
-        assert_eq!(
-            summary.fields_changed,
-            ["Request.kind became required (a reply without it no longer decodes)"]
-        );
+        assert_eq!(summary.fields_changed, ["Request.kind became required"]);
     }
 
     #[test]
@@ -272,6 +270,30 @@ mod tests {
     }
 
     #[test]
+    fn inline_objects_array_items_and_integer_formats_are_followed() {
+        let mut old = base();
+        let reply = &mut old["components"]["schemas"]["Reply"]["properties"];
+        reply["progress"] = json!({"type": "object", "properties": {
+            "done": {"type": "integer", "format": "int32"}, "phase": {"type": "string"}}});
+        reply["hosts"] = json!({"type": "array", "items": {"type": "string", "enum": ["A", "B"]}});
+        let mut new = old.clone();
+        let reply = &mut new["components"]["schemas"]["Reply"]["properties"];
+        reply["progress"]["required"] = json!(["phase"]);
+        reply["progress"]["properties"]["done"]["format"] = json!("int64");
+        reply["hosts"]["items"]["enum"] = json!(["A"]);
+        let summary = summarize(Some(&old), &new);
+        assert_eq!(
+            summary.may_break_decoding,
+            [
+                "Reply.hosts[] enum value B removed",
+                "Reply.progress.done changed type: integer (int32) → integer (int64)",
+                "Reply.progress.phase became required (a reply without it no longer decodes)",
+            ]
+        );
+        assert_eq!(summary.fields_changed, summary.may_break_decoding);
+    }
+
+    #[test]
     fn response_codes_headers_and_parameters_added_and_removed() {
         let mut new = base();
         new["paths"]["/m/{id}"]["post"]["responses"]["429"] =
@@ -314,5 +336,20 @@ mod tests {
                 "create_push_migration: the previous version 2023-01-01 has a sunset date of 2026-03-01 upstream"
             ]
         );
+    }
+
+    #[test]
+    fn a_version_in_use_that_upstream_starts_to_retire_is_reported_once() {
+        let old = doc("createPushMigration", "2024-05-30", json!({}));
+        let mut new = old.clone();
+        new["paths"]["/m"]["post"][crate::normalize::media_types::VERSIONS] = json!({"offered": ["2024-05-30"], "deprecated": [], "sunset": {"2024-05-30": "2027-01-01"}});
+        let summary = summarize(Some(&old), &new);
+        assert_eq!(
+            summary.deprecations,
+            [
+                "create_push_migration: the version in use 2024-05-30 has a sunset date of 2027-01-01 upstream"
+            ]
+        );
+        assert!(summarize(Some(&new), &new).deprecations.is_empty());
     }
 }

@@ -1,5 +1,5 @@
 //! What changed in each operation: API versions (and whether upstream deprecated the one
-//! left behind), response codes, response headers and parameters.
+//! left behind or the one in use), response codes, response headers and parameters.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -162,6 +162,16 @@ pub(super) fn compare(old_doc: &Value, new_doc: &Value, summary: &mut Summary) {
                     "{name}: the previous version {version} {state} upstream"
                 ));
             }
+        }
+        // Upstream can also retire the version still in use (a pinned one, or the newest
+        // when the whole operation is going away); say so once, when it first happens.
+        if let Some(version) = new.response.as_deref().and_then(version_of)
+            && let Some(state) = retirement(new.operation, version)
+            && retirement(old.operation, version).as_ref() != Some(&state)
+        {
+            summary.deprecations.push(format!(
+                "{name}: the version in use {version} {state} upstream"
+            ));
         }
         let (old_responses, new_responses) = (
             responses(old_doc, old.operation),

@@ -1,6 +1,9 @@
 //! What changed in each component schema, field by field: fields added or removed, fields
-//! that became required or optional, nullability, enum values and types. Changes that can
-//! make a reply that used to decode fail are also listed under "may break decoding".
+//! that became required or optional, nullability, enum values and types. Inline objects,
+//! array items and map values are followed (`Schema.field.inner`, `Schema.list[]`,
+//! `Schema.map.*`); a `$ref` is not, since its target is compared as a schema of its own.
+//! Changes that can make a reply that used to decode fail are also listed under "may break
+//! decoding".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,15 +39,16 @@ fn required(schema: &Value) -> BTreeSet<&str> {
         .unwrap_or_default()
 }
 
-/// `$ref` target, or `type` (with the item type of an array).
+/// `$ref` target, or `type` with its `format` (`int32` and `int64` decode into different
+/// integer types). An array's items are compared as a field of their own (`field[]`).
 fn type_of(field: &Value) -> String {
     if let Some(target) = field.get("$ref").and_then(Value::as_str) {
         return target.rsplit('/').next().unwrap_or(target).to_string();
     }
     let kind = field.get("type").and_then(Value::as_str).unwrap_or("any");
-    match field.get("items") {
-        Some(items) if kind == "array" => format!("array of {}", type_of(items)),
-        _ => kind.to_string(),
+    match field.get("format").and_then(Value::as_str) {
+        Some(format) => format!("{kind} ({format})"),
+        None => kind.to_string(),
     }
 }
 
@@ -86,9 +90,7 @@ pub(super) fn compare(old_doc: &Value, new_doc: &Value, summary: &mut Summary) {
             summary: &mut *summary,
             in_reply,
         };
-        changes.fields(name, old, new);
-        // A schema that is itself an enum (no properties).
-        changes.field(name, old, new);
+        changes.node(name, old, new);
     }
     for name in old_schemas.keys() {
         if !new_schemas.contains_key(name) {
@@ -110,6 +112,20 @@ impl SchemaChanges<'_> {
         self.summary.fields_changed.push(what);
     }
 
+    /// Compares one schema node: itself, its properties, its items and its map values.
+    fn node(&mut self, label: &str, old: &Value, new: &Value) {
+        self.field(label, old, new);
+        self.fields(label, old, new);
+        for (part, suffix) in [("items", "[]"), ("additionalProperties", ".*")] {
+            if let (Some(old_part), Some(new_part)) = (old.get(part), new.get(part))
+                && old_part.is_object()
+                && new_part.is_object()
+            {
+                self.node(&format!("{label}{suffix}"), old_part, new_part);
+            }
+        }
+    }
+
     fn fields(&mut self, schema: &str, old: &Value, new: &Value) {
         let (old_fields, new_fields) = (properties(old), properties(new));
         let (old_required, new_required) = (required(old), required(new));
@@ -126,14 +142,18 @@ impl SchemaChanges<'_> {
                 continue;
             };
             match (old_required.contains(field), new_required.contains(field)) {
-                (false, true) => self.note(
-                    format!("{label} became required (a reply without it no longer decodes)"),
-                    true,
-                ),
+                (false, true) => {
+                    let why = if self.in_reply {
+                        " (a reply without it no longer decodes)"
+                    } else {
+                        ""
+                    };
+                    self.note(format!("{label} became required{why}"), true);
+                }
                 (true, false) => self.note(format!("{label} became optional"), false),
                 _ => {}
             }
-            self.field(&label, old_field, new_field);
+            self.node(&label, old_field, new_field);
         }
         for field in old_fields.keys() {
             if !new_fields.contains_key(field) {
