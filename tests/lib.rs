@@ -21,18 +21,18 @@ pub const SOURCE_PASSWORD: &str = "Src-P4ssw0rd-7f3a9c!";
 /// Fast, deterministic retries for tests: 10 ms doubling up to 200 ms, no jitter.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(10))
-        .with_max_backoff(Duration::from_millis(200))
-        .with_jitter(false)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(200))
+        .jitter(false)
 }
 
 /// Quick retries: 1 ms doubling up to 20 ms (also the cap on `Retry-After`), `attempts` in
 /// all.
 pub fn quick_retries(attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(20))
+        .max_attempts(attempts)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(20))
 }
 
 /// A builder pointed at `base_url` with a 10 s per-attempt timeout and [`fast_retries`].

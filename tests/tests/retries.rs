@@ -76,9 +76,9 @@ async fn post_is_retried_on_429_honouring_retry_after() {
         .api_key(sim.public_key(), sim.private_key().to_owned())
         .retry_policy(
             RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(10))
-                .with_max_backoff(Duration::from_secs(5))
-                .with_jitter(false),
+                .initial_backoff(Duration::from_millis(10))
+                .max_backoff(Duration::from_secs(5))
+                .jitter(false),
         )
         .build()
         .unwrap();

@@ -26,9 +26,9 @@ fn client_with(sim: &Simulator, attempts: u32) -> Client {
         .timeout(Duration::from_secs(5))
         .retry_policy(
             RetryPolicy::default()
-                .with_max_attempts(attempts)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(20)),
+                .max_attempts(attempts)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(20)),
         )
         .build()
         .unwrap()

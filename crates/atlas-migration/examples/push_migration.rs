@@ -133,8 +133,8 @@ async fn against_simulator() -> Result<()> {
         .api_key(sim.public_key(), sim.private_key().to_owned())
         .retry_policy(
             RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_backoff(Duration::from_millis(200)),
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(200)),
         )
         .build()?;
     let org: OrgId = sim.org_id().parse()?;

@@ -38,7 +38,7 @@ const ACCEPTED: &str = "set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVA
 ///     .base_url(GOVERNMENT_BASE_URL)
 ///     .user_agent("my-tool/1.2")
 ///     .timeout(Duration::from_secs(30))
-///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
+///     .retry_policy(RetryPolicy::default().max_attempts(5))
 ///     .build()?;
 /// # Ok::<(), atlas_migration::Error>(())
 /// ```

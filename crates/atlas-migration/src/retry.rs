@@ -13,22 +13,31 @@ use crate::classify::Decision;
 /// A `Retry-After` from the server replaces the computed delay, capped by
 /// [`max_backoff`](RetryPolicy::max_backoff).
 ///
+/// Setters take the plain name of what they set, as on every builder of this crate; the
+/// settings are readable as fields.
+///
 /// ```
 /// use std::time::Duration;
 /// use atlas_migration::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default()
-///     .with_max_attempts(5)
-///     .with_initial_backoff(Duration::from_millis(200))
-///     .with_max_backoff(Duration::from_secs(10));
-/// assert_eq!(policy.max_attempts(), 5);
+///     .max_attempts(5)
+///     .initial_backoff(Duration::from_millis(200))
+///     .max_backoff(Duration::from_secs(10));
+/// assert_eq!(policy.max_attempts, 5);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
-    max_attempts: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
-    jitter: bool,
+    /// Total attempts including the first (at least 1).
+    pub max_attempts: u32,
+    /// Delay before the first retry; it doubles with every further retry.
+    pub initial_backoff: Duration,
+    /// Longest delay between attempts, also the cap on a server's `Retry-After`.
+    pub max_backoff: Duration,
+    /// Whether delays are randomized (up to +100 %) so that many clients do not retry in
+    /// lockstep.
+    pub jitter: bool,
 }
 
 impl Default for RetryPolicy {
@@ -47,7 +56,7 @@ impl RetryPolicy {
     /// A policy that never retries.
     ///
     /// ```
-    /// assert_eq!(atlas_migration::RetryPolicy::never().max_attempts(), 1);
+    /// assert_eq!(atlas_migration::RetryPolicy::never().max_attempts, 1);
     /// ```
     pub fn never() -> Self {
         Self {
@@ -59,9 +68,9 @@ impl RetryPolicy {
     /// Total attempts including the first (at least 1).
     ///
     /// ```
-    /// let p = atlas_migration::RetryPolicy::default().with_max_attempts(4);
+    /// let p = atlas_migration::RetryPolicy::default().max_attempts(4);
     /// ```
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
@@ -70,9 +79,9 @@ impl RetryPolicy {
     ///
     /// ```
     /// let p = atlas_migration::RetryPolicy::default()
-    ///     .with_initial_backoff(std::time::Duration::from_millis(100));
+    ///     .initial_backoff(std::time::Duration::from_millis(100));
     /// ```
-    pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
         self.initial_backoff = delay;
         self
     }
@@ -81,9 +90,9 @@ impl RetryPolicy {
     ///
     /// ```
     /// let p = atlas_migration::RetryPolicy::default()
-    ///     .with_max_backoff(std::time::Duration::from_secs(5));
+    ///     .max_backoff(std::time::Duration::from_secs(5));
     /// ```
-    pub fn with_max_backoff(mut self, delay: Duration) -> Self {
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
         self.max_backoff = delay;
         self
     }
@@ -91,49 +100,11 @@ impl RetryPolicy {
     /// Whether to randomize delays so that many clients do not retry in lockstep.
     ///
     /// ```
-    /// let p = atlas_migration::RetryPolicy::default().with_jitter(false);
+    /// let p = atlas_migration::RetryPolicy::default().jitter(false);
     /// ```
-    pub fn with_jitter(mut self, jitter: bool) -> Self {
+    pub fn jitter(mut self, jitter: bool) -> Self {
         self.jitter = jitter;
         self
-    }
-
-    /// Total attempts including the first.
-    ///
-    /// ```
-    /// assert_eq!(atlas_migration::RetryPolicy::default().max_attempts(), 3);
-    /// ```
-    pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// Delay before the first retry.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// assert_eq!(atlas_migration::RetryPolicy::default().initial_backoff(), Duration::from_millis(500));
-    /// ```
-    pub fn initial_backoff(&self) -> Duration {
-        self.initial_backoff
-    }
-
-    /// Longest delay between attempts.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// assert_eq!(atlas_migration::RetryPolicy::default().max_backoff(), Duration::from_secs(30));
-    /// ```
-    pub fn max_backoff(&self) -> Duration {
-        self.max_backoff
-    }
-
-    /// Whether delays are randomized.
-    ///
-    /// ```
-    /// assert!(atlas_migration::RetryPolicy::default().jitter());
-    /// ```
-    pub fn jitter(&self) -> bool {
-        self.jitter
     }
 
     /// The delay after failed attempt number `attempt` (from 1): the crate's one backoff
@@ -221,8 +192,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn backs_off_exponentially_then_gives_up() {
         let policy = RetryPolicy::default()
-            .with_initial_backoff(Duration::from_secs(1))
-            .with_jitter(false);
+            .initial_backoff(Duration::from_secs(1))
+            .jitter(false);
         let (out, at) = schedule(policy, vec![503, 503, 503, 503]).await;
         assert_eq!(out, 503);
         assert_eq!(at, [0, 1, 3].map(Duration::from_secs));
@@ -231,9 +202,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_but_capped() {
         let policy = RetryPolicy::default()
-            .with_max_attempts(2)
-            .with_max_backoff(Duration::from_secs(7))
-            .with_jitter(false);
+            .max_attempts(2)
+            .max_backoff(Duration::from_secs(7))
+            .jitter(false);
         let (out, at) = schedule(policy, vec![429, 200]).await;
         assert_eq!(out, 200);
         assert_eq!(at, [0, 7].map(Duration::from_secs));
@@ -241,7 +212,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn jitter_stays_within_bounds_and_never_retries_once_done() {
-        let policy = RetryPolicy::default().with_initial_backoff(Duration::from_secs(1));
+        let policy = RetryPolicy::default().initial_backoff(Duration::from_secs(1));
         let (out, at) = schedule(policy.clone(), vec![503, 200]).await;
         assert_eq!(out, 200);
         assert!(
