@@ -1,5 +1,8 @@
 //! Request and response shapes of the eight operations, and error mapping, on httpmock.
-//! A service account is used so that every mock can match on a fixed bearer token.
+//! The operations are stubbed with the typed stubs generated from the same spec
+//! (`atlas-migration-httpmock`), which also require each operation's versioned `Accept` and
+//! answer with its versioned `Content-Type`. A service account is used so that every mock can
+//! match on a fixed bearer token.
 
 use atlas_migration_tests as support;
 
@@ -10,11 +13,17 @@ use atlas_migration::{
     MigrationStatus, OrgId, ShardEntry, ShardKeyKind, Sharding, Source, ValidationId,
     ValidationStatus,
 };
+use atlas_migration_httpmock::MockServerExt;
+use atlas_migration_sys::types;
 use httpmock::prelude::*;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
-const V2023: &str = "application/vnd.atlas.2023-01-01+json";
-const V2024: &str = "application/vnd.atlas.2024-05-30+json";
+/// A generated wire type from its JSON, for the typed stubs.
+fn wire<T: DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
 const ORG: &str = "4888442a3354817a7320eb61";
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const MIG: &str = "6296fb4c7c7aa997cf94e9a8";
@@ -89,19 +98,14 @@ fn request_json() -> serde_json::Value {
 async fn create_link_token_sends_access_list_and_returns_a_secret() {
     let (server, client) = setup().await;
     let (org, ..) = ids();
-    let m = server.mock(|when, then| {
-        when.method(POST)
-            .path(format!(
-                "/api/atlas/v2/orgs/{ORG}/liveMigrations/linkTokens"
-            ))
+    let m = server.create_link_token(|when, then| {
+        let when = when
+            .org_id(ORG)
+            .body(&wire(json!({"accessListIps": ["203.0.113.7"]})));
+        when.into_inner()
             .header("authorization", "Bearer tok-abc")
-            .header("accept", V2023)
-            .header("content-type", V2023)
-            .header_includes("user-agent", "atlas-migration/")
-            .json_body(json!({"accessListIps": ["203.0.113.7"]}));
-        then.status(200)
-            .header("content-type", V2023)
-            .json_body(json!({"linkToken": "bGluay10b2tlbi1zZWNyZXQ="}));
+            .header_includes("user-agent", "atlas-migration/");
+        then.ok(&wire(json!({"linkToken": "bGluay10b2tlbi1zZWNyZXQ="})));
     });
     let token = client
         .create_link_token(&org, ["203.0.113.7"])
@@ -115,25 +119,17 @@ async fn create_link_token_sends_access_list_and_returns_a_secret() {
 async fn delete_and_list_use_the_org_paths() {
     let (server, client) = setup().await;
     let (org, ..) = ids();
-    let del = server.mock(|when, then| {
-        when.method(DELETE)
-            .path(format!(
-                "/api/atlas/v2/orgs/{ORG}/liveMigrations/linkTokens"
-            ))
-            .header("accept", V2023);
-        then.status(204);
+    let del = server.delete_link_tokens(|when, then| {
+        when.org_id(ORG);
+        then.no_content();
     });
-    let list = server.mock(|when, then| {
-        when.method(GET)
-            .path(format!(
-                "/api/atlas/v2/orgs/{ORG}/liveMigrations/availableProjects"
-            ))
-            .header("accept", V2023);
-        then.status(200).header("content-type", V2023).json_body(json!([{
+    let list = server.list_source_projects(|when, then| {
+        when.org_id(ORG);
+        then.ok(&wire(json!([{
             "name": "legacy", "projectId": GROUP, "migrationHosts": ["mirror-1"],
             "deployments": [{"name": "rs0", "featureCompatibilityVersion": "7.0", "managed": true,
                 "mongoDBVersion": "7.0.5", "sharded": false, "tlsEnabled": true}]
-        }]));
+        }])));
     });
     client.delete_link_tokens(&org).await.unwrap();
     let projects = client.list_source_projects(&org).await.unwrap();
@@ -147,27 +143,17 @@ async fn delete_and_list_use_the_org_paths() {
 async fn validate_and_create_send_the_2024_request_body() {
     let (server, client) = setup().await;
     let (_, group, ..) = ids();
-    let validate = server.mock(|when, then| {
-        when.method(POST)
-            .path(format!(
-                "/api/atlas/v2/groups/{GROUP}/liveMigrations/validate"
-            ))
-            .header("accept", V2024)
-            .header("content-type", V2024)
-            .json_body(request_json());
-        then.status(200)
-            .header("content-type", V2024)
-            .json_body(json!({
-            "_id": VAL, "groupId": GROUP, "status": "PENDING"}));
+    let body: types::LiveMigrationRequest20240530 = wire(request_json());
+    let validate = server.validate_migration(|when, then| {
+        when.group_id(GROUP).body(&body);
+        then.ok(&wire(
+            json!({"_id": VAL, "groupId": GROUP, "status": "PENDING"}),
+        ));
     });
-    let create = server.mock(|when, then| {
-        when.method(POST)
-            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations"))
-            .header("accept", V2024)
-            .header("content-type", V2024)
-            .json_body(request_json());
-        then.status(201).header("content-type", V2024).json_body(json!({
-            "_id": MIG, "status": "NEW", "readyForCutover": false, "migrationHosts": ["mirror-1"]}));
+    let create = server.create_push_migration(|when, then| {
+        when.group_id(GROUP).body(&body);
+        then.created(&wire(json!({
+            "_id": MIG, "status": "NEW", "readyForCutover": false, "migrationHosts": ["mirror-1"]})));
     });
     let v = client.validate_migration(&group, &request()).await.unwrap();
     assert_eq!(v.status, Some(ValidationStatus::Pending));
@@ -182,34 +168,20 @@ async fn validate_and_create_send_the_2024_request_body() {
 async fn get_validation_get_migration_and_cutover() {
     let (server, client) = setup().await;
     let (_, group, mig, val) = ids();
-    let gv = server.mock(|when, then| {
-        when.method(GET)
-            .path(format!(
-                "/api/atlas/v2/groups/{GROUP}/liveMigrations/validate/{VAL}"
-            ))
-            .header("accept", V2023);
-        then.status(200)
-            .header("content-type", V2023)
-            .json_body(json!({
-            "_id": VAL, "status": "FAILED", "errorMessage": "source unreachable"}));
+    let gv = server.get_validation_status(|when, then| {
+        when.group_id(GROUP).validation_id(VAL);
+        then.ok(&wire(json!({
+            "_id": VAL, "status": "FAILED", "errorMessage": "source unreachable"})));
     });
-    let gm = server.mock(|when, then| {
-        when.method(GET)
-            .path(format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}"))
-            .header("accept", V2023);
-        then.status(200)
-            .header("content-type", V2023)
-            .json_body(json!({
+    let gm = server.get_push_migration(|when, then| {
+        when.group_id(GROUP).live_migration_id(MIG);
+        then.ok(&wire(json!({
             "_id": MIG, "status": "PAUSED", "readyForCutover": true, "lagTimeSeconds": 4,
-            "migrationHosts": ["mirror-1"]}));
+            "migrationHosts": ["mirror-1"]})));
     });
-    let cut = server.mock(|when, then| {
-        when.method(PUT)
-            .path(format!(
-                "/api/atlas/v2/groups/{GROUP}/liveMigrations/{MIG}/cutover"
-            ))
-            .header("accept", V2023);
-        then.status(202);
+    let cut = server.cutover_migration(|when, then| {
+        when.group_id(GROUP).live_migration_id(MIG);
+        then.accepted();
     });
     let v = client.get_validation(&group, &val).await.unwrap();
     assert!(v.is_terminal() && !v.is_success());
