@@ -5,6 +5,7 @@
 //! beside the workspace. Without them they print one `skipped:` line and pass, unless
 //! `ATLAS_REQUIRE_UPSTREAM_SPECS=1` (set by `.ci/run`) turns the skip into a failure.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,7 +41,9 @@ fn upstream_spec(name: &str) -> Option<PathBuf> {
     if std::env::var_os("ATLAS_REQUIRE_UPSTREAM_SPECS").is_some_and(|v| v == "1") {
         panic!("{missing}; ATLAS_REQUIRE_UPSTREAM_SPECS=1 forbids skipping");
     }
-    println!("skipped: {missing}");
+    // Written to stderr directly, not through `println!`, so the test harness does not
+    // capture it: a skip must be visible in a normal `cargo test` run.
+    let _ = writeln!(std::io::stderr(), "skipped: {missing}");
     None
 }
 
