@@ -13,7 +13,12 @@ use crate::endpoint::Endpoint;
 use crate::rng::Rng;
 
 /// What an injected fault does.
+///
+/// The kinds after [`DropAfterProcessing`](Self::DropAfterProcessing) model servers and
+/// networks that are not Atlas (a misconfigured proxy, a hostile peer, a dead link): Atlas
+/// documents none of them, and a client must survive each without harm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FaultKind {
     /// Answer with this status and an Atlas error body (and `Retry-After` when set).
     Status {
@@ -31,6 +36,27 @@ pub enum FaultKind {
     DropConnection,
     /// Process the request, then close the connection without answering.
     DropAfterProcessing,
+    /// Answer with a redirect (`status` 301, 302, 303, 307 or 308) to `location` without
+    /// processing the request, as a misconfigured proxy or an attacker would. The Atlas Admin
+    /// API does not redirect.
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
+    /// Accept the request and never answer (the connection stays open); nothing is processed.
+    Hang,
+    /// Process the request, then send the reply's body one byte per interval.
+    Drip(Duration),
+    /// Process the request, then pad the reply's JSON body with whitespace to this many bytes
+    /// (still valid JSON), streamed without being held in memory.
+    Oversize(u64),
+    /// Process the request, then answer with another resource's `_id` in the reply.
+    ForeignId,
+    /// Process the request, then answer with another project's `groupId` in the reply (when
+    /// the reply carries one).
+    ForeignProject,
 }
 
 impl FaultKind {
@@ -61,6 +87,12 @@ impl FaultKind {
             Self::Latency(_) => "latency",
             Self::DropConnection => "drop_connection",
             Self::DropAfterProcessing => "drop_after_processing",
+            Self::Redirect { .. } => "redirect",
+            Self::Hang => "hang",
+            Self::Drip(_) => "drip",
+            Self::Oversize(_) => "oversize",
+            Self::ForeignId => "foreign_id",
+            Self::ForeignProject => "foreign_project",
         }
     }
 }
@@ -137,6 +169,52 @@ impl Fault {
     /// Process, then drop the connection without answering.
     pub fn drop_after_processing(mut self) -> Self {
         self.kind = FaultKind::DropAfterProcessing;
+        self
+    }
+
+    /// Redirect with `status` to `location` instead of processing.
+    ///
+    /// ```
+    /// use atlas_migration_sim::Fault;
+    /// use atlas_migration_sim::operations::VALIDATE_MIGRATION;
+    /// let rule = Fault::on(VALIDATE_MIGRATION).redirect(307, "http://127.0.0.1:9/elsewhere");
+    /// # let _ = rule;
+    /// ```
+    pub fn redirect(mut self, status: u16, location: impl Into<String>) -> Self {
+        self.kind = FaultKind::Redirect {
+            status,
+            location: location.into(),
+        };
+        self
+    }
+
+    /// Never answer.
+    pub fn hang(mut self) -> Self {
+        self.kind = FaultKind::Hang;
+        self
+    }
+
+    /// Send the reply's body one byte per `interval`.
+    pub fn drip(mut self, interval: Duration) -> Self {
+        self.kind = FaultKind::Drip(interval);
+        self
+    }
+
+    /// Pad the reply's body to `bytes`.
+    pub fn oversize(mut self, bytes: u64) -> Self {
+        self.kind = FaultKind::Oversize(bytes);
+        self
+    }
+
+    /// Answer with another resource's `_id`.
+    pub fn foreign_id(mut self) -> Self {
+        self.kind = FaultKind::ForeignId;
+        self
+    }
+
+    /// Answer with another project's `groupId`.
+    pub fn foreign_project(mut self) -> Self {
+        self.kind = FaultKind::ForeignProject;
         self
     }
 

@@ -50,6 +50,7 @@ mod errors;
 mod faults;
 mod handle;
 mod handlers;
+mod hostile;
 mod log;
 mod pipeline;
 mod rng;

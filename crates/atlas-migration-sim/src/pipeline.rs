@@ -14,6 +14,7 @@ use crate::auth::AuthResult;
 use crate::errors::ApiError;
 use crate::faults::FaultKind;
 use crate::handlers;
+use crate::hostile::{self, Spoil};
 use crate::log::RequestRecord;
 use crate::server::ConnectionKill;
 use crate::shared::{Inner, Shared};
@@ -136,10 +137,18 @@ pub(crate) fn fault_status(status: u16, retry_after_secs: Option<u64>) -> Respon
 
 /// What to do after the fault decision.
 enum Next {
-    Proceed { drop_after: bool },
+    Proceed(After),
     Delay(std::time::Duration),
     Answer(Response),
     Drop,
+    Hang,
+}
+
+/// What happens to the reply once the request is processed.
+enum After {
+    Answer,
+    Drop,
+    Spoil(Spoil),
 }
 
 /// Runs one API operation through the whole pipeline.
@@ -164,9 +173,22 @@ pub(crate) async fn handle_operation(
         let fault = inner.faults.pick(op.name, true, digest_nonce.is_some());
         req.record.fault = fault.as_ref().map(FaultKind::name);
         match fault {
-            None => Next::Proceed { drop_after: false },
+            None => Next::Proceed(After::Answer),
             Some(FaultKind::Latency(delay)) => Next::Delay(delay),
-            Some(FaultKind::DropAfterProcessing) => Next::Proceed { drop_after: true },
+            Some(FaultKind::DropAfterProcessing) => Next::Proceed(After::Drop),
+            Some(FaultKind::Drip(interval)) => Next::Proceed(After::Spoil(Spoil::Drip(interval))),
+            Some(FaultKind::Oversize(bytes)) => Next::Proceed(After::Spoil(Spoil::Oversize(bytes))),
+            Some(FaultKind::ForeignId) => Next::Proceed(After::Spoil(Spoil::ForeignId)),
+            Some(FaultKind::ForeignProject) => Next::Proceed(After::Spoil(Spoil::ForeignProject)),
+            Some(FaultKind::Redirect { status, location }) => Next::Answer(finish(
+                &mut inner,
+                req.record.clone(),
+                hostile::redirect(status, &location),
+            )),
+            Some(FaultKind::Hang) => {
+                inner.log.push(req.record.clone());
+                Next::Hang
+            }
             Some(FaultKind::Status {
                 status,
                 retry_after_secs,
@@ -189,13 +211,14 @@ pub(crate) async fn handle_operation(
             }
         }
     };
-    let drop_after = match next {
+    let after = match next {
         Next::Answer(resp) => return resp,
         Next::Drop => return drop_or_fail(kill).await,
-        Next::Proceed { drop_after } => drop_after,
+        Next::Hang => return std::future::pending().await,
+        Next::Proceed(after) => after,
         Next::Delay(delay) => {
             tokio::time::sleep(delay).await;
-            false
+            After::Answer
         }
     };
     let answered = {
@@ -204,16 +227,17 @@ pub(crate) async fn handle_operation(
             Err(e) => e.into_response(),
             Ok(()) => handlers::execute(&shared, &mut inner, op, &params, &mut req),
         };
-        if drop_after {
+        if let After::Drop = after {
             inner.log.push(req.record);
             None
         } else {
             Some(finish(&mut inner, req.record, resp))
         }
     };
-    match answered {
-        Some(resp) => resp,
-        None => drop_or_fail(kill).await,
+    match (answered, after) {
+        (Some(resp), After::Spoil(how)) => hostile::spoil(resp, how).await,
+        (Some(resp), _) => resp,
+        (None, _) => drop_or_fail(kill).await,
     }
 }
 

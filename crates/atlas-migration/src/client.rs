@@ -109,7 +109,10 @@ impl Client {
         })?;
         let http = match b.http {
             Some(http) => http,
+            // The Atlas Admin API does not redirect; following one would re-send bodies and
+            // credentials to another host.
             None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(b.connect_timeout)
                 .build()
                 .map_err(|e| Error::Transport(TransportError::new(e, None)))?,

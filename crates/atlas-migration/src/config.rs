@@ -225,8 +225,16 @@ impl ClientBuilder {
 
     /// Send with this HTTP client (proxies, TLS roots, connection pool of your choice).
     ///
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`: the client this crate
+    /// builds never follows redirects (the Atlas Admin API does not redirect), but a supplied
+    /// client that follows one has already re-sent the request elsewhere by the time this
+    /// crate sees the reply. Such a reply is still refused with [`Error::Redirect`].
+    ///
     /// ```
-    /// let http = reqwest::Client::new();
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
     /// let b = atlas_migration::Client::builder().http_client(http);
     /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {

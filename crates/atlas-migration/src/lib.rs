@@ -85,7 +85,8 @@ pub use auth::Credentials;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
 pub use error::{
-    ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput, TransportError,
+    ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput, RedirectError,
+    TransportError,
 };
 pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};

@@ -82,7 +82,7 @@ impl Transport {
                 let request = self.request(operation, method.clone(), url.clone(), body.clone());
                 async move {
                     let sent = tokio::time::Instant::now();
-                    let out = self.auth.send(&self.http, request).await;
+                    let out = self.auth.send(&self.http, request, operation.name).await;
                     let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
                     match &out {
                         Ok(r) => tracing::debug!(

@@ -8,7 +8,7 @@ use std::fmt;
 
 use secrecy::SecretString;
 
-use crate::error::Error;
+use crate::error::{Error, refuse_redirect};
 
 /// How the client proves who it is.
 ///
@@ -128,15 +128,19 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// Sends `request` authenticated, re-authenticating once if the server asks to.
+    /// Sends `request` (for the operation `during`) authenticated, re-authenticating once if
+    /// the server asks to. A redirect is a final error, never followed.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
+        during: &'static str,
     ) -> Result<reqwest::Response, Failure> {
-        match self {
+        let sent = request.url().clone();
+        let reply = match self {
             Auth::Digest(d) => d.send(http, request).await,
             Auth::ServiceAccount(s) => s.send(http, request).await,
-        }
+        }?;
+        refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))
     }
 }

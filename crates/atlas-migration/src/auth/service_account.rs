@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::Failure;
-use crate::error::{AuthError, Error};
+use crate::error::{AuthError, Error, refuse_redirect};
 
 /// Tokens are refreshed this long before they expire, unless told otherwise.
 pub(crate) const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -118,6 +118,8 @@ impl ServiceAccountAuth {
             .send()
             .await
             .map_err(Failure::Transport)?;
+        let reply = refuse_redirect(&self.token_url, reply, "oauth_token")
+            .map_err(|e| Failure::Fatal(Error::Redirect(e)))?;
         let status = reply.status();
         let headers = reply.headers().clone();
         let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;
@@ -195,6 +197,8 @@ impl ServiceAccountAuth {
             .send()
             .await
             .map_err(|e| Error::Transport(crate::error::TransportError::new(e, None)))?;
+        let reply =
+            refuse_redirect(&self.revoke_url, reply, "oauth_revoke").map_err(Error::Redirect)?;
         let status = reply.status();
         let headers = reply.headers().clone();
         let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;

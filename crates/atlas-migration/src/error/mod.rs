@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod decode;
 mod input;
+mod redirect;
 mod retry_after;
 mod snippet;
 mod transport;
@@ -20,6 +21,8 @@ pub use api::{ApiError, FieldViolation};
 pub use auth::AuthError;
 pub use decode::DecodeError;
 pub use input::InvalidInput;
+pub use redirect::RedirectError;
+pub(crate) use redirect::refuse_redirect;
 pub(crate) use retry_after::RetryAfter;
 pub(crate) use snippet::snippet;
 pub use transport::TransportError;
@@ -58,6 +61,9 @@ pub enum Error {
     /// A success response could not be decoded.
     #[error(transparent)]
     Decode(DecodeError),
+    /// A reply redirected the request; redirects are never followed.
+    #[error(transparent)]
+    Redirect(RedirectError),
 }
 
 impl Error {
@@ -95,6 +101,7 @@ impl Error {
             Error::Auth(e) => e.status,
             Error::Decode(e) => e.status,
             Error::Transport(e) => e.source.status().map(|s| s.as_u16()),
+            Error::Redirect(e) => Some(e.status),
             Error::InvalidInput(_) => None,
         }
     }
@@ -148,6 +155,17 @@ impl Error {
     /// ```
     pub fn is_auth(&self) -> bool {
         matches!(self, Error::Auth(_))
+    }
+
+    /// Whether a reply redirected the request (never followed; see [`RedirectError`]).
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.is_redirect() { eprintln!("check the base URL: {err}"); }
+    /// # }
+    /// ```
+    pub fn is_redirect(&self) -> bool {
+        matches!(self, Error::Redirect(_))
     }
 
     /// Whether an input was rejected before any request was sent.
@@ -244,7 +262,7 @@ impl Error {
             Error::Auth(e) => {
                 return e.status.is_some_and(|s| s == 429 || s >= 500);
             }
-            Error::InvalidInput(_) | Error::Decode(_) => return false,
+            Error::InvalidInput(_) | Error::Decode(_) | Error::Redirect(_) => return false,
         };
         classify::decide(idempotent, attempt).repeats()
     }
@@ -265,6 +283,8 @@ impl Error {
             }),
             // A 2xx arrived: the server acted.
             Error::Decode(_) => true,
+            // A 303 is what a server sends after acting on a POST.
+            Error::Redirect(_) => true,
             Error::Auth(_) | Error::InvalidInput(_) => false,
         }
     }
@@ -282,6 +302,7 @@ impl Error {
             Error::Api(e) => e.inner.operation.map(|op| op.name),
             Error::Transport(e) => e.operation.map(|op| op.name),
             Error::Decode(e) => Some(e.operation),
+            Error::Redirect(e) => Some(e.during),
             Error::Auth(_) | Error::InvalidInput(_) => None,
         }
     }
