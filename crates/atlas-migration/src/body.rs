@@ -5,9 +5,9 @@ use bytes::{Bytes, BytesMut};
 /// Most bytes of an error body the client reads; the rest is never buffered.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Most bytes of a success body the client accepts. Real replies of this API are a few
-/// kilobytes; a larger one is refused as a decode error.
-pub(crate) const MAX_SUCCESS_BODY: usize = 4 * 1024 * 1024;
+/// Most bytes of a success body the client accepts unless configured otherwise. Real
+/// replies of this API are a few kilobytes; a larger one is refused as a decode error.
+pub(crate) const DEFAULT_MAX_REPLY_SIZE: usize = 4 * 1024 * 1024;
 
 /// Reads at most `cap` bytes of `reply`'s body; the rest is never buffered. A broken body
 /// reads as what arrived before the break.

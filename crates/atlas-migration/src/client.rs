@@ -147,6 +147,7 @@ impl Client {
                     policy: b.retry,
                     user_agent,
                     timeout: b.timeout,
+                    max_reply_size: b.max_reply_size,
                 },
             }),
         })

@@ -53,6 +53,7 @@ pub struct ClientBuilder {
     pub(crate) retry: RetryPolicy,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) token_refresh_margin: Duration,
+    pub(crate) max_reply_size: usize,
 }
 
 impl Default for ClientBuilder {
@@ -66,6 +67,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             http: None,
             token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
+            max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
         }
     }
 }
@@ -250,6 +252,20 @@ impl ClientBuilder {
     /// ```
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.token_refresh_margin = margin;
+        self
+    }
+
+    /// The largest success reply accepted, in bytes (default 4 MiB; real replies of this API
+    /// are a few kilobytes). Replies are read as a stream and refused as soon as they pass
+    /// the limit (or declare a longer `Content-Length`), so memory stays bounded whatever a
+    /// server sends; the error's [`DecodeError::is_too_large`](crate::DecodeError::is_too_large)
+    /// is true. Error replies are read up to 64 KiB and the rest is ignored.
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().max_reply_size(1024 * 1024);
+    /// ```
+    pub fn max_reply_size(mut self, bytes: usize) -> Self {
+        self.max_reply_size = bytes;
         self
     }
 

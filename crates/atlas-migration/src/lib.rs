@@ -70,6 +70,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod identity;
 mod ids;
 mod model;
 mod ops;

@@ -15,6 +15,7 @@ use atlas_migration_sys::types;
 use crate::client::Client;
 use crate::convert;
 use crate::error::Error;
+use crate::identity;
 use crate::ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 use crate::model::{AvailableProject, LiveMigration, Validation};
 use crate::request::MigrationRequest;
@@ -138,7 +139,8 @@ impl Client {
             .transport()
             .send(op, &paths::validate_migration(group.as_str()), Some(body))
             .await?;
-        convert::validation(op, convert::decode(op, &reply)?)
+        let validation = convert::validation(op, convert::decode(op, &reply)?)?;
+        identity::validation(op, group, None, validation)
     }
 
     /// Reads a validation job (`getValidationStatus`).
@@ -159,7 +161,8 @@ impl Client {
         let op = &GET_VALIDATION_STATUS;
         let path = paths::get_validation_status(group.as_str(), validation.as_str());
         let reply = self.transport().send(op, &path, None).await?;
-        convert::validation(op, convert::decode(op, &reply)?)
+        let reply = convert::validation(op, convert::decode(op, &reply)?)?;
+        identity::validation(op, group, Some(validation), reply)
     }
 
     /// Starts migrating per `request` into project `group` (`createPushMigration`). Validate
@@ -209,7 +212,8 @@ impl Client {
         let op = &GET_PUSH_MIGRATION;
         let path = paths::get_push_migration(group.as_str(), migration.as_str());
         let reply = self.transport().send(op, &path, None).await?;
-        convert::live_migration(op, convert::decode(op, &reply)?)
+        let reply = convert::live_migration(op, convert::decode(op, &reply)?)?;
+        identity::migration(op, migration, reply)
     }
 
     /// Starts the cutover of a migration that is ready for it (`cutoverMigration`).

@@ -14,9 +14,9 @@ use http::{Method, StatusCode};
 use tracing::Instrument;
 
 use crate::auth::{Auth, Failure};
-use crate::body::{self, BodyError, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
+use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
-use crate::error::{ApiError, DecodeError, Error, TransportError};
+use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
 use crate::retry::{self, RetryPolicy};
 
 /// A success reply, body read whole.
@@ -36,6 +36,8 @@ pub(crate) struct Transport {
     pub(crate) policy: RetryPolicy,
     pub(crate) user_agent: HeaderValue,
     pub(crate) timeout: Option<Duration>,
+    /// The most bytes of a success reply accepted.
+    pub(crate) max_reply_size: usize,
 }
 
 impl Transport {
@@ -131,17 +133,23 @@ impl Transport {
             tracing::debug!(error = %error, "call failed");
             return Err(Error::Api(error));
         }
-        match body::read_whole(reply, MAX_SUCCESS_BODY).await {
+        match body::read_whole(reply, self.max_reply_size).await {
             Ok(body) => Ok(Reply { status, body }),
             Err(BodyError::Transport(e)) => {
                 Err(Error::Transport(TransportError::new(e, Some(operation))))
             }
-            Err(BodyError::TooLarge) => Err(Error::Decode(DecodeError::new(
-                operation.name,
-                Some(status.as_u16()),
-                format!("the reply is larger than {MAX_SUCCESS_BODY} bytes"),
-                None,
-            ))),
+            Err(BodyError::TooLarge) => Err(Error::Decode(
+                DecodeError::new(
+                    operation.name,
+                    Some(status.as_u16()),
+                    format!(
+                        "the reply is larger than {} bytes (see ClientBuilder::max_reply_size)",
+                        self.max_reply_size
+                    ),
+                    None,
+                )
+                .of_kind(DecodeKind::TooLarge),
+            )),
         }
     }
 

@@ -15,10 +15,22 @@ use super::snippet;
 /// ```
 #[derive(Debug, Clone)]
 pub struct DecodeError {
+    pub(super) kind: DecodeKind,
     pub(super) operation: &'static str,
     pub(super) status: Option<u16>,
     pub(super) message: String,
     pub(super) snippet: Option<String>,
+}
+
+/// Why a success reply was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeKind {
+    /// It is not what the spec describes.
+    Malformed,
+    /// It is longer than the client accepts.
+    TooLarge,
+    /// It describes another resource than the one asked for.
+    Mismatched,
 }
 
 impl DecodeError {
@@ -30,11 +42,43 @@ impl DecodeError {
         snippet_of: Option<&[u8]>,
     ) -> Self {
         Self {
+            kind: DecodeKind::Malformed,
             operation,
             status,
             message: message.into(),
             snippet: snippet_of.map(snippet),
         }
+    }
+
+    /// The same error, of another kind.
+    pub(crate) fn of_kind(mut self, kind: DecodeKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Whether the reply was refused for being longer than
+    /// [`ClientBuilder::max_reply_size`](crate::ClientBuilder::max_reply_size) allows (it
+    /// was not read further).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::DecodeError) -> bool {
+    /// e.is_too_large()
+    /// # }
+    /// ```
+    pub fn is_too_large(&self) -> bool {
+        self.kind == DecodeKind::TooLarge
+    }
+
+    /// Whether the reply describes another resource than the one asked for (another `_id`
+    /// or project): it was not returned, as it may be another migration's state.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::DecodeError) -> bool {
+    /// e.is_mismatched()
+    /// # }
+    /// ```
+    pub fn is_mismatched(&self) -> bool {
+        self.kind == DecodeKind::Mismatched
     }
 
     /// The operation whose reply failed to decode.

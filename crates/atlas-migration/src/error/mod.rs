@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 pub use api::{ApiError, FieldViolation};
 pub use auth::AuthError;
 pub use decode::DecodeError;
+pub(crate) use decode::DecodeKind;
 pub use input::InvalidInput;
 pub use redirect::RedirectError;
 pub(crate) use redirect::refuse_redirect;

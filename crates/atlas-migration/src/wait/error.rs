@@ -26,7 +26,7 @@ use crate::error::Error;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum WaiterError<T> {
-    /// The deadline passed (after one last poll at the deadline) without reaching the state.
+    /// The deadline passed (after one last poll shortly before it) without reaching the state.
     ExceededMaxWait {
         /// The configured limit.
         max_wait: Duration,

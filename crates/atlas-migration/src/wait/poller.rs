@@ -57,9 +57,12 @@ pub struct PollEvent<'a, T> {
 ///
 /// Pauses grow exponentially from `min_delay` (doubling per poll) up to `max_delay`; jitter
 /// then adds a random share of up to [`jitter`](Poller::jitter) (default 20%) on top of each
-/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause. A pause
-/// never runs past the deadline: the last one is shortened so that one final poll happens
-/// exactly at `max_wait`, and only if that poll is not accepted does the wait end with
+/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause.
+///
+/// `max_wait` bounds everything inside the wait, polls in flight included: the last pause is
+/// shortened so that one final poll starts a twentieth of `max_wait` (at most 2 s) before
+/// the deadline, a poll still unanswered at the deadline is abandoned (with its retries),
+/// and only if the final poll is not accepted does the wait end with
 /// [`WaiterError::ExceededMaxWait`].
 ///
 /// Errors after which a read may be repeated (any transport error, a 429 or a 5xx) do not
@@ -119,7 +122,7 @@ impl Poller {
         }
     }
 
-    /// How long the wait may last, including the final poll at the deadline.
+    /// How long the wait may last, polls in flight included.
     ///
     /// ```
     /// let p = atlas_migration::wait::Poller::new().max_wait(std::time::Duration::from_secs(600));

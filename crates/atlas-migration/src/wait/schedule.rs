@@ -106,6 +106,12 @@ impl Schedule {
 
 pub(crate) use crate::backoff::{backoff_delay, unit};
 
+/// How long before the deadline the final poll starts, so that it has time to answer: a
+/// twentieth of the wait, at most 2 s. No poll runs past the deadline.
+pub(crate) fn final_poll_reserve(max_wait: Duration) -> Duration {
+    (max_wait / 20).min(Duration::from_secs(2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

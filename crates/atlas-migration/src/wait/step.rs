@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::Error;
+use crate::wait::schedule::final_poll_reserve;
 use crate::wait::{Acceptance, PollEvent, Poller};
 
 /// A wait in progress: its schedule, its clock and how many polls it has made.
@@ -83,9 +84,11 @@ impl Polling {
         }
     }
 
-    /// Pauses (not before the first poll; never past the deadline), then polls once and
-    /// judges the reply with `accept`. Once the deadline has passed it polls no more: the last
-    /// pause ends exactly at the deadline, so the final poll happens there.
+    /// Pauses (not before the first poll), then polls once and judges the reply with
+    /// `accept`. No poll runs past the deadline: the last pause ends
+    /// [`final_poll_reserve`] before it so that the final poll has time to answer, a poll
+    /// still in flight at the deadline is abandoned, and once less than the reserve is left
+    /// it polls no more.
     ///
     /// Records `poll_count` and `elapsed_ms` on the current span.
     pub(crate) async fn step<T, Fut>(
@@ -96,22 +99,32 @@ impl Polling {
     where
         Fut: Future<Output = Result<T, Error>>,
     {
+        let max_wait = self.schedule.get_max_wait();
         if self.polls > 0 {
-            let remaining = self
-                .schedule
-                .get_max_wait()
-                .saturating_sub(self.start.elapsed());
-            if remaining.is_zero() {
+            let remaining = max_wait.saturating_sub(self.start.elapsed());
+            let reserve = final_poll_reserve(max_wait);
+            if remaining.is_zero() || remaining <= reserve {
                 return Step::DeadlinePassed {
                     elapsed: self.last_reply,
                     poll_count: self.polls,
                 };
             }
             let pause = self.schedule.delay(self.polls, self.rng.f64());
-            tokio::time::sleep(pause.min(remaining)).await;
+            tokio::time::sleep(pause.min(remaining - reserve)).await;
         }
         self.polls = self.polls.saturating_add(1);
-        let result = poll().await;
+        let budget = max_wait.saturating_sub(self.start.elapsed());
+        let Ok(result) = tokio::time::timeout(budget, poll()).await else {
+            tracing::warn!(
+                poll_count = self.polls,
+                ?max_wait,
+                "poll still in flight at the deadline; abandoned"
+            );
+            return Step::DeadlinePassed {
+                elapsed: self.start.elapsed(),
+                poll_count: self.polls,
+            };
+        };
         let elapsed = self.start.elapsed();
         self.last_reply = elapsed;
         let span = tracing::Span::current();

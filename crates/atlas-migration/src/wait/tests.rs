@@ -85,13 +85,13 @@ async fn backoff_doubles_up_to_max_delay_and_polls_last_at_the_deadline() {
     let r = run(schedule(40), &[]).await;
     assert_eq!(
         r.gaps(),
-        [1, 2, 4, 8, 8, 8, 8, 1].map(secs),
-        "doubling from min_delay, capped at max_delay, last pause clamped to the deadline"
+        [1, 2, 4, 8, 8, 8, 7].map(secs),
+        "doubling from min_delay, capped at max_delay, last pause clamped to the reserve"
     );
     assert_eq!(
         *r.at.last().unwrap(),
-        secs(40),
-        "one last poll exactly at the deadline"
+        secs(38),
+        "one last poll 2 s (a twentieth of 40 s) before the deadline"
     );
     match r.result {
         Err(WaiterError::ExceededMaxWait {
@@ -101,22 +101,30 @@ async fn backoff_doubles_up_to_max_delay_and_polls_last_at_the_deadline() {
             last,
         }) => {
             assert_eq!(max_wait, secs(40));
-            assert_eq!(elapsed, secs(40));
-            assert_eq!(poll_count, 9);
+            assert_eq!(elapsed, secs(38));
+            assert_eq!(poll_count, 8);
             assert_eq!(last, Some(0));
         }
         other => panic!("expected ExceededMaxWait, got {other:?}"),
     }
-    assert_eq!(r.events, 9, "the callback sees every poll");
+    assert_eq!(r.events, 8, "the callback sees every poll");
 }
 
 #[tokio::test(start_paused = true)]
 async fn success_at_the_final_poll_counts() {
-    // Polls at 0,1,3,7 then the clamped one at 10: the fifth reply is the success state.
+    // Polls at 0,1,3,7 then the clamped one at 9.5 (half a second, a twentieth of the wait,
+    // before the deadline): the fifth reply is the success state.
     let script = [0, 0, 0, 0, 9].map(Step::State);
     let r = run(schedule(10), &script).await;
     assert_eq!(r.result.unwrap(), 9);
-    assert_eq!(r.at, [0, 1, 3, 7, 10].map(secs));
+    assert_eq!(
+        r.at,
+        [0, 1, 3, 7]
+            .map(secs)
+            .into_iter()
+            .chain([Duration::from_millis(9500)])
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -142,7 +150,11 @@ async fn jitter_only_lengthens_pauses_by_at_most_its_share() {
             jittered += usize::from(*gap > base);
         }
         assert!(jittered > 0, "seed {seed}: jitter never applied");
-        assert_eq!(*r.at.last().unwrap(), secs(3600));
+        assert_eq!(
+            *r.at.last().unwrap(),
+            secs(3598),
+            "2 s reserve for the final poll"
+        );
     }
 }
 
@@ -212,6 +224,57 @@ async fn exceeded_wait_without_any_successful_poll_has_no_last() {
         }
         other => panic!("expected ExceededMaxWait, got {other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_that_never_answers_ends_at_max_wait() {
+    let start = Instant::now();
+    let mut polls = 0;
+    let result = schedule(5)
+        .run(
+            || {
+                polls += 1;
+                std::future::pending::<Result<u32, Error>>()
+            },
+            accept,
+            |_| {},
+        )
+        .await;
+    assert_eq!(
+        start.elapsed(),
+        secs(5),
+        "the deadline bounds the poll in flight"
+    );
+    assert_eq!(polls, 1);
+    match result {
+        Err(WaiterError::ExceededMaxWait {
+            elapsed,
+            poll_count,
+            last,
+            ..
+        }) => {
+            assert_eq!((elapsed, poll_count, last), (secs(5), 1, None));
+        }
+        other => panic!("expected ExceededMaxWait, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_poll_is_cut_at_the_deadline_not_after() {
+    // Each poll takes 3 s: polls at 0 and 4 (3 s + 1 s pause); the second is cut at 5.
+    let start = Instant::now();
+    let result = schedule(5)
+        .run(
+            || async {
+                tokio::time::sleep(secs(3)).await;
+                Ok(0u32)
+            },
+            accept,
+            |_| {},
+        )
+        .await;
+    assert_eq!(start.elapsed(), secs(5));
+    assert!(result.unwrap_err().is_timeout());
 }
 
 #[tokio::test(start_paused = true)]

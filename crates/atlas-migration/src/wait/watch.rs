@@ -132,8 +132,9 @@ impl MigrationWatch {
     }
 
     /// How long the watch lasts at most (default
-    /// [`DEFAULT_COMPLETE_MAX_WAIT`](super::DEFAULT_COMPLETE_MAX_WAIT)); the stream ends after
-    /// one last poll at that deadline. Only effective before the stream is first polled.
+    /// [`DEFAULT_COMPLETE_MAX_WAIT`](super::DEFAULT_COMPLETE_MAX_WAIT)); the stream ends at
+    /// that deadline, a poll in flight included (see [`Poller`](super::Poller)). Only
+    /// effective before the stream is first polled.
     ///
     /// ```no_run
     /// # fn f(c: atlas_migration::Client, g: atlas_migration::GroupId, m: atlas_migration::LiveMigrationId) {

@@ -1,0 +1,191 @@
+//! Replies from a server that cannot be trusted, served by the simulator's hostile fault
+//! kinds over real loopback HTTP: another resource's reply, a reply far larger than any real
+//! one, an operation that never answers and one that drips a byte at a time. Each ends in a
+//! typed error within the caller's bounds, never in a wrong answer or a hang.
+
+use std::time::{Duration, Instant};
+
+use atlas_migration::wait::WaiterError;
+use atlas_migration_sim::operations::{
+    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, VALIDATE_MIGRATION,
+};
+use atlas_migration_sim::{Fault, Simulator};
+use atlas_migration_tests::{builder, digest_client, group, linked, quick_retries, request};
+
+/// Nothing here may take longer than this.
+const NO_HANG: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn another_migrations_reply_is_refused_not_returned() {
+    let sim = linked(Simulator::builder()).await;
+    let client = digest_client(&sim);
+    let group = group(&sim);
+    let migration = client
+        .create_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id());
+    let error = client
+        .get_migration(&group, &migration.id)
+        .await
+        .unwrap_err();
+    let atlas_migration::Error::Decode(decode) = &error else {
+        panic!("expected a decode error, got {error:?}");
+    };
+    assert!(decode.is_mismatched(), "{error}");
+    assert!(error.to_string().contains(migration.id.as_str()), "{error}");
+    assert!(!error.is_transient());
+    // The next, honest reply is accepted.
+    assert_eq!(
+        client
+            .get_migration(&group, &migration.id)
+            .await
+            .unwrap()
+            .id,
+        migration.id
+    );
+}
+
+#[tokio::test]
+async fn a_wait_never_ends_on_another_migrations_state() {
+    let sim = linked(Simulator::builder()).await;
+    let client = digest_client(&sim);
+    let group = group(&sim);
+    let migration = client
+        .create_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id().always());
+    let result = tokio::time::timeout(
+        NO_HANG,
+        client
+            .wait_until_ready_for_cutover(&group, &migration.id)
+            .min_delay(Duration::from_millis(5))
+            .max_wait(Duration::from_secs(5))
+            .wait(),
+    )
+    .await
+    .expect("bounded");
+    match result {
+        Err(WaiterError::OperationFailed(e)) => {
+            assert!(e.to_string().contains("describes migration"), "{e}")
+        }
+        other => panic!("expected the wait to fail on the mismatched reply, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_validation_of_another_project_is_refused() {
+    let sim = linked(Simulator::builder()).await;
+    let client = digest_client(&sim);
+    let group = group(&sim);
+    sim.inject(Fault::on(VALIDATE_MIGRATION).foreign_project());
+    let error = client
+        .validate_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("describes project"), "{error}");
+    let validation = client
+        .validate_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    sim.inject(Fault::on(GET_VALIDATION_STATUS).foreign_id());
+    let error = client
+        .get_validation(&group, &validation.id)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("describes validation"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_reply_is_refused_while_streaming() {
+    let sim = linked(Simulator::builder()).await;
+    let client = builder(&sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .max_reply_size(64 * 1024)
+        .build()
+        .unwrap();
+    let group = group(&sim);
+    let migration = client
+        .create_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    // 1 GiB, streamed without a length: only the cap stops it.
+    sim.inject(Fault::on(GET_PUSH_MIGRATION).oversize(1 << 30));
+    let started = Instant::now();
+    let error = tokio::time::timeout(NO_HANG, client.get_migration(&group, &migration.id))
+        .await
+        .expect("refused long before the body ends")
+        .unwrap_err();
+    let atlas_migration::Error::Decode(decode) = &error else {
+        panic!("expected a decode error, got {error:?}");
+    };
+    assert!(decode.is_too_large(), "{error}");
+    assert!(error.to_string().contains("65536 bytes"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn max_wait_bounds_a_poll_that_never_answers() {
+    let sim = linked(Simulator::builder()).await;
+    // Three attempts of 10 s each would take 30 s; the wait's 1 s bound wins.
+    let client = builder(&sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .retry_policy(quick_retries(3))
+        .build()
+        .unwrap();
+    let group = group(&sim);
+    let migration = client
+        .create_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    sim.inject(Fault::on(GET_PUSH_MIGRATION).hang().always());
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        NO_HANG,
+        client
+            .wait_until_ready_for_cutover(&group, &migration.id)
+            .max_wait(Duration::from_secs(1))
+            .wait(),
+    )
+    .await
+    .expect("bounded by max_wait");
+    assert!(
+        matches!(result, Err(WaiterError::ExceededMaxWait { .. })),
+        "{result:?}"
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "max_wait 1 s took {took:?}");
+}
+
+#[tokio::test]
+async fn max_wait_bounds_a_reply_that_drips() {
+    let sim = linked(Simulator::builder()).await;
+    let client = digest_client(&sim);
+    let group = group(&sim);
+    let migration = client
+        .create_migration(&group, &request(&sim, &group))
+        .await
+        .unwrap();
+    sim.inject(
+        Fault::on(GET_PUSH_MIGRATION)
+            .drip(Duration::from_millis(200))
+            .always(),
+    );
+    let started = Instant::now();
+    let mut watch = client
+        .watch_migration(&group, &migration.id)
+        .max_wait(Duration::from_secs(1));
+    let first = tokio::time::timeout(NO_HANG, futures::StreamExt::next(&mut watch))
+        .await
+        .expect("bounded by max_wait");
+    assert!(
+        first.is_none() || first.as_ref().is_some_and(Result::is_err),
+        "{first:?}"
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "max_wait 1 s took {took:?}");
+}
