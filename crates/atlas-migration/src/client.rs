@@ -9,6 +9,7 @@ use http::header::HeaderValue;
 use crate::auth::digest::DigestAuth;
 use crate::auth::service_account::ServiceAccountAuth;
 use crate::auth::{Auth, Kind};
+use crate::base_url::{self, BaseUrl};
 use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::error::TransportError;
@@ -76,20 +77,10 @@ impl Client {
             )
         })?;
         credentials.check()?;
-        let base_url = b.base_url.trim().trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&format!("{base_url}/"))
-            .map_err(|e| Error::invalid_input("base_url", Some(&b.base_url), e.to_string()))?;
-        if !matches!(parsed.scheme(), "http" | "https")
-            || parsed.host_str().is_none()
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-        {
-            return Err(Error::invalid_input(
-                "base_url",
-                Some(&b.base_url),
-                "must be an http(s) URL without query, e.g. https://cloud.mongodb.com",
-            ));
-        }
+        let BaseUrl {
+            text: base_url,
+            url: parsed,
+        } = base_url::check(&b.base_url, b.allow_insecure_http)?;
         let mut agent = format!("atlas-migration/{}", env!("CARGO_PKG_VERSION"));
         if let Some(suffix) = b
             .user_agent_suffix
@@ -122,9 +113,9 @@ impl Client {
                 public_key,
                 private_key,
             } => {
-                let probe = parsed.join("api/atlas/v2").map_err(|e| {
-                    Error::invalid_input("base_url", Some(&b.base_url), e.to_string())
-                })?;
+                let probe = parsed
+                    .join("api/atlas/v2")
+                    .map_err(|e| Error::invalid_input("base_url", None, e.to_string()))?;
                 Auth::Digest(DigestAuth::new(public_key, private_key, probe))
             }
             Kind::ServiceAccount {

@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) max_reply_size: usize,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for ClientBuilder {
@@ -68,6 +69,7 @@ impl Default for ClientBuilder {
             http: None,
             token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
+            allow_insecure_http: false,
         }
     }
 }
@@ -175,11 +177,34 @@ impl ClientBuilder {
 
     /// The Atlas endpoint, e.g. [`GOVERNMENT_BASE_URL`]; default [`DEFAULT_BASE_URL`].
     ///
+    /// [`build`](Self::build) refuses a URL with a user name or password in it (without
+    /// repeating it in the error), and a plain `http://` URL unless its host is this machine
+    /// (`localhost`, `127.0.0.0/8`, `::1`) or [`allow_insecure_http`](Self::allow_insecure_http)
+    /// is set. The same rules apply to `MONGODB_ATLAS_BASE_URL`.
+    ///
     /// ```
     /// let b = atlas_migration::Client::builder().base_url(atlas_migration::GOVERNMENT_BASE_URL);
     /// ```
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self
+    }
+
+    /// Allows a plain `http://` base URL to a host other than this machine (default: refused).
+    /// Over plain http the digest exchange or the bearer token, and the source cluster's
+    /// password in migration requests, cross the network readable by anyone on the path:
+    /// only for a network you trust, such as a test environment behind a local proxy.
+    ///
+    /// ```
+    /// let client = atlas_migration::Client::builder()
+    ///     .api_key("pub", "priv".to_owned())
+    ///     .base_url("http://atlas-proxy.test.internal:8080")
+    ///     .allow_insecure_http(true)
+    ///     .build()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -367,6 +392,25 @@ mod tests {
             Kind::ServiceAccount { .. }
         ));
         assert_eq!(b.base_url, GOVERNMENT_BASE_URL);
+    }
+
+    #[test]
+    fn an_insecure_or_credentialed_base_url_from_the_environment_is_refused() {
+        for url in [
+            "http://cloud.mongodb.com",
+            "https://me:hunter2@cloud.mongodb.com",
+        ] {
+            let error = from(&[
+                ("MONGODB_ATLAS_CLIENT_ID", "id"),
+                ("MONGODB_ATLAS_CLIENT_SECRET", "secret"),
+                ("MONGODB_ATLAS_BASE_URL", url),
+            ])
+            .unwrap()
+            .build()
+            .unwrap_err();
+            assert!(error.is_invalid_input(), "{error}");
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

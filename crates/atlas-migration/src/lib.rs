@@ -61,6 +61,7 @@ struct CrateReadmeDoctests;
 
 mod auth;
 mod backoff;
+mod base_url;
 mod body;
 mod classify;
 mod client;
