@@ -335,6 +335,22 @@ async fn resume_after_the_cutover_waits_for_completion() {
 }
 
 #[tokio::test]
+async fn resume_rides_out_a_transient_error_on_its_first_read() {
+    let sim = sim().await;
+    let c = client_with(&sim, 1);
+    let g = group(&sim);
+    let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
+    // The first two reads fail and the client does not retry them itself.
+    sim.inject(Fault::on(GET_PUSH_MIGRATION).status(503).times(2));
+    let outcome = PushMigration::resume(&c, &g, &id)
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, PushOutcome::Complete(_)), "{outcome:?}");
+}
+
+#[tokio::test]
 async fn resume_of_a_failed_or_unknown_migration_is_an_error() {
     let sim = sim().await;
     let c = client(&sim);

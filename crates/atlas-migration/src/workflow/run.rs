@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::ids::{GroupId, LiveMigrationId};
 use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
+use crate::wait::{Acceptance, WaiterError};
 use crate::workflow::settings::Settings;
 use crate::workflow::{
     ProgressEvent, PushMigration, PushOutcome, ReadyMigration, Start, Step, WorkflowError,
@@ -30,9 +31,23 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
             validate_and_create(&client, &group, &request, &settings).await?
         }
         Start::Resume(id) => {
-            let m = client.get_migration(&group, &id).await.map_err(|e| {
-                WorkflowError::new(Step::WaitReady, WorkflowFailure::Call(e), Some(&id))
-            })?;
+            // The first read is polled like every other, so a transient error (after the
+            // client's own retries) is ridden out within the ready wait's bounds.
+            let m = settings
+                .ready
+                .run(
+                    || client.get_migration(&group, &id),
+                    |_| Acceptance::Success,
+                    |_| {},
+                )
+                .await
+                .map_err(|e| {
+                    let failure = match e {
+                        WaiterError::OperationFailed(e) => WorkflowFailure::Call(e),
+                        other => WorkflowFailure::Migration(other),
+                    };
+                    WorkflowError::new(Step::WaitReady, failure, Some(&id))
+                })?;
             settings.progress.emit(ProgressEvent::Resumed {
                 at: Utc::now(),
                 migration_id: id.clone(),
