@@ -440,3 +440,47 @@ async fn watch_emits_each_change_and_ends_at_the_terminal_state() {
     }
     assert!(watch.next().await.is_none(), "stream did not end");
 }
+
+#[tokio::test]
+async fn a_cutover_whose_reply_was_lost_is_not_an_error_when_the_state_shows_it_was_accepted() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let g = group(&sim);
+    let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
+    c.wait_until_ready_for_cutover(&g, &id)
+        .min_delay(MIN)
+        .max_delay(MAX)
+        .await
+        .unwrap();
+    // Accepted, then the connection drops: the client repeats the (idempotent) cutover and
+    // the repeat is refused with a 400 whose error code means nothing to the client (Atlas
+    // documents none for a repeated cutover).
+    sim.inject(Fault::on(CUTOVER_MIGRATION).drop_after_processing());
+    sim.inject(Fault::on(CUTOVER_MIGRATION).status(400));
+    let done = c
+        .cutover_and_wait(&g, &id)
+        .min_delay(MIN)
+        .max_delay(MAX)
+        .await
+        .unwrap();
+    assert_eq!(done.status, MigrationStatus::Complete);
+    assert_eq!(sim.count(CUTOVER_MIGRATION), 2, "sent, then repeated once");
+}
+
+#[tokio::test]
+async fn a_refused_cutover_of_a_migration_still_syncing_is_an_error() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let g = group(&sim);
+    let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
+    // Not ready yet: the refusal stands, whatever its error code.
+    let error = c
+        .cutover_and_wait(&g, &id)
+        .min_delay(MIN)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, WaiterError::OperationFailed(e) if e.status() == Some(400)),
+        "{error:?}"
+    );
+}

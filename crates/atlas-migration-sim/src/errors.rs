@@ -42,7 +42,8 @@ struct ErrorBody {
     error_code: &'static str,
     detail: String,
     reason: &'static str,
-    parameters: Vec<String>,
+    /// The spec: "array of objects" without a shape; each value is sent as `{"value": ..}`.
+    parameters: Vec<serde_json::Value>,
     #[serde(rename = "badRequestDetail", skip_serializing_if = "Option::is_none")]
     bad_request_detail: Option<BadRequestDetail>,
 }
@@ -66,7 +67,9 @@ impl ApiError {
     }
 
     pub(crate) fn param(mut self, value: impl Into<String>) -> Self {
-        self.0.parameters.push(value.into());
+        self.0
+            .parameters
+            .push(serde_json::json!({ "value": value.into() }));
         self
     }
 

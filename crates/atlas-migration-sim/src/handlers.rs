@@ -19,11 +19,11 @@ use crate::state::{CutoverRefusal, MigrationRecord, MigrationView};
 use crate::validate;
 
 /// A success response with the operation's versioned media type.
+/// A success reply. Bodiless ones (202, 204) still carry the operation's media type, as the
+/// upstream spec declares it for them.
 fn ok(op: &Operation, status: StatusCode, body: Option<Value>) -> Response {
-    let Some(body) = body else {
-        return status.into_response();
-    };
-    let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    let body = body.map(|b| serde_json::to_vec(&b).unwrap_or_default());
+    let mut resp = (status, body.unwrap_or_default()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(op.response_media_type),
@@ -96,11 +96,13 @@ fn run(
             let org = path_id(params, "orgId", "INVALID_ORG_ID")?;
             let active = inner.lifecycle.active_migrations(now, t);
             if !active.is_empty() {
+                // The spec's shared `conflict` response example is this very case, though
+                // the operation lists no 409 (see the crate's assumptions).
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
-                    "LIVE_MIGRATION_IN_PROGRESS",
+                    "CANNOT_DELETE_ORG_ACTIVE_LIVE_MIGRATION_ATLAS_ORG_LINK",
                     format!(
-                        "Cannot delete the link tokens of organization {org} while migration {} is in progress.",
+                        "Cannot delete organization link while there is active migration {}.",
                         active[0]
                     ),
                 )
@@ -226,13 +228,13 @@ fn run(
                 )
                 .param(id)),
                 Err(CutoverRefusal::AlreadyRequested) => Err(ApiError::new(
-                    StatusCode::CONFLICT,
+                    StatusCode::BAD_REQUEST,
                     "CUTOVER_ALREADY_REQUESTED",
                     format!("Cutover of live migration {id} was already requested."),
                 )
                 .param(id)),
                 Err(CutoverRefusal::Terminal(status)) => Err(ApiError::new(
-                    StatusCode::CONFLICT,
+                    StatusCode::BAD_REQUEST,
                     "MIGRATION_ALREADY_TERMINATED",
                     format!("Live migration {id} is {}.", status.as_str()),
                 )

@@ -14,6 +14,40 @@
 //! [`Timings::fast`] (a whole migration in about 300 ms); with
 //! [`SimulatorBuilder::manual_clock`] time moves only through [`Simulator::advance`].
 //!
+//! # Assumptions: what Atlas does not document
+//!
+//! The simulator is a model, not Atlas. Where the spec or the Atlas documentation speaks, it
+//! follows them (routes, media types, schemas, `ApiError` bodies, `lagTimeSeconds` only
+//! before the cutover phase, `EXPIRED` after the 120-hour window, the media type on the
+//! bodiless 202 and 204 replies). Everything below is invented or inferred, and a client
+//! must not rely on any of it:
+//!
+//! * **Error codes and statuses of refusals.** The spec documents statuses per operation
+//!   and a few example bodies, not which refusal gets which code. Invented here:
+//!   `INVALID_ORG_ID` / `INVALID_GROUP_ID` (400, malformed path ids), `INVALID_JSON` and
+//!   `INVALID_ATTRIBUTE` (400, bad bodies, with `badRequestDetail.fields`),
+//!   `LINK_TOKEN_NOT_FOUND` (400, listing source projects before linking),
+//!   `MIGRATION_NOT_READY_FOR_CUTOVER`, `CUTOVER_ALREADY_REQUESTED` and
+//!   `MIGRATION_ALREADY_TERMINATED` (400, refused cutovers), `METHOD_NOT_ALLOWED` (405) and
+//!   `NOT_IMPLEMENTED` (501). Deleting link tokens during an active migration answers 409
+//!   `CANNOT_DELETE_ORG_ACTIVE_LIVE_MIGRATION_ATLAS_ORG_LINK`, the spec's shared `conflict`
+//!   example, although the operation lists no 409. `RESOURCE_NOT_FOUND` (404),
+//!   `UNAUTHORIZED` (401), `RATE_LIMITED` (429) and `UNEXPECTED_ERROR` (500) are the spec's
+//!   example codes.
+//! * **`parameters`** of an error are objects (the spec says "array of objects" without a
+//!   shape); each is `{"value": ...}`.
+//! * **406 `INVALID_MEDIA_TYPE`** for a missing or wrong versioned `Accept` (or
+//!   `Content-Type`): Atlas's versioning guide asks for the header, the spec lists no 406.
+//! * **Lifecycle timing**: phase lengths, how lag falls, and a cutover answered 202 while
+//!   the migration stays `WORKING` (not ready, no lag) until `COMPLETE`.
+//! * **Digest**: nonces live [`SimulatorBuilder::nonce_lifetime`], a retired nonce answers
+//!   401 with `stale=true`, nonce counts are not checked unless a stricter mode is chosen.
+//! * **Service accounts**: the token lifetime ([`SimulatorBuilder::token_lifetime`]) and
+//!   the OAuth error bodies (`invalid_client`, `unsupported_grant_type`).
+//! * **Faults** model other servers and networks, not Atlas: every [`FaultKind`] is a test
+//!   mode. Status faults are decided before processing, so a faulted request changed
+//!   nothing; [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use atlas_migration_sim::{Fault, Simulator, Timings};

@@ -175,9 +175,10 @@ impl Migration {
                 terminal = Some((at, status));
             }
         }
+        // The spec returns lagTimeSeconds "only during an active migration, before the
+        // cutover phase".
         if let Some((_, status)) = terminal {
-            let lag = (status == Complete).then_some(0);
-            return (status, false, lag);
+            return (status, false, None);
         }
         if now < self.created_at + t.to_working {
             return (New, false, None);
@@ -186,7 +187,7 @@ impl Migration {
             return (Working, false, None);
         }
         if self.cutover_at.is_some() {
-            return (Working, false, Some(0));
+            return (Working, false, None);
         }
         (Working, true, Some(self.lag(now, t).ceil() as i64))
     }

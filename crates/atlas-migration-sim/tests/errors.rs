@@ -106,7 +106,11 @@ async fn unknown_ids_are_404_and_malformed_ids_400() {
         ),
         (Some(404), Some("RESOURCE_NOT_FOUND"), Some("Not Found"))
     );
-    assert_eq!(e["parameters"][0], "0123456789abcdef01234567");
+    assert_eq!(
+        e["parameters"][0],
+        serde_json::json!({"value": "0123456789abcdef01234567"}),
+        "the spec's parameters are objects"
+    );
     assert_eq!(
         c.get(&format!(
             "/api/atlas/v2/groups/{group}/liveMigrations/validate/0123456789abcdef01234567"
@@ -225,10 +229,14 @@ async fn link_tokens_cannot_be_deleted_while_a_migration_is_active() {
         .to_string();
     let tokens = format!("/api/atlas/v2/orgs/{org}/liveMigrations/linkTokens");
     let resp = c.send(Method::DELETE, &tokens, V2023, None).await.unwrap();
+    // The spec's shared `conflict` example describes exactly this refusal.
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     let e = json(resp).await;
     assert_eq!(e["error"], 409);
-    assert_eq!(e["reason"], "Conflict");
+    assert_eq!(
+        e["errorCode"],
+        "CANNOT_DELETE_ORG_ACTIVE_LIVE_MIGRATION_ATLAS_ORG_LINK"
+    );
     assert_eq!(sim.link_tokens(org).len(), 1);
 
     assert!(sim.fail_migration(&id));
@@ -243,7 +251,7 @@ async fn link_tokens_cannot_be_deleted_while_a_migration_is_active() {
 }
 
 #[tokio::test]
-async fn cutover_before_ready_is_400_and_twice_is_409() {
+async fn cutover_before_ready_twice_or_after_the_end_is_400() {
     let sim = manual_sim().await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
@@ -263,13 +271,19 @@ async fn cutover_before_ready_is_400_and_twice_is_409() {
         "MIGRATION_NOT_READY_FOR_CUTOVER"
     );
     sim.advance(Duration::from_secs(20));
-    assert_eq!(c.cutover(group, &id).await.status(), StatusCode::ACCEPTED);
+    let accepted = c.cutover(group, &id).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        accepted.headers()["content-type"],
+        V2023,
+        "the upstream spec declares the media type for the bodiless 202"
+    );
     let resp = c.cutover(group, &id).await;
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(resp).await["errorCode"], "CUTOVER_ALREADY_REQUESTED");
     sim.advance(Duration::from_secs(10));
     let resp = c.cutover(group, &id).await;
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         json(resp).await["errorCode"],
         "MIGRATION_ALREADY_TERMINATED"

@@ -257,7 +257,7 @@ async fn scripted_failures_and_expiry_show_up_in_the_api() {
     assert_eq!(status_of(&c, &group, &windowed).await["status"], "EXPIRED");
     assert_eq!(
         c.cutover(&group, &windowed).await.status(),
-        StatusCode::CONFLICT
+        StatusCode::BAD_REQUEST
     );
 }
 
