@@ -98,26 +98,26 @@ async fn post_is_retried_on_429_honouring_retry_after() {
 }
 
 #[tokio::test]
-async fn retry_after_is_capped_by_max_backoff() {
+async fn retry_after_is_a_floor_stretched_by_repeats_never_cut_by_max_backoff() {
     let sim = linked_sim(
         Simulator::builder().fault(
             Fault::on(LIST_SOURCE_PROJECTS)
-                .too_many_requests(30)
-                .times(1),
+                .too_many_requests(1)
+                .times(2),
         ),
     )
     .await;
-    let client = support::digest_client(&sim); // max backoff 200 ms
+    let client = support::digest_client(&sim); // max backoff 200 ms, 3 attempts
     let start = Instant::now();
     client
         .list_source_projects(&support::org(&sim))
         .await
         .unwrap();
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
-    );
+    let took = start.elapsed();
+    // 1 s, then 2 s after the second 429 (each with up to half again of jitter).
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(client.throttle_status().refusals, 2);
 }
 
 /// Creates one migration against a simulator that applies `fault` once to the create;

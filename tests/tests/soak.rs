@@ -1,6 +1,6 @@
 //! Fault-injection soak: 1,000 complete push-migration workflows (validate → create → wait
 //! until ready → automatic cutover → wait until complete) against simulators that fault 30 %
-//! of API responses with 429 (`Retry-After` 0 or 1 s), 500, 503, a connection dropped before
+//! of API responses with 429 (`Retry-After: 0`), 500, 502, 503, a connection dropped before
 //! any response, or a stale digest nonce.
 //!
 //! Every fault the plan draws is applied by the simulator *before* it processes the request,
@@ -73,8 +73,12 @@ fn script(i: usize) -> Script {
 
 fn fault_kinds() -> Vec<FaultKind> {
     vec![
+        // `Retry-After: 0` only: a 429 with a real wait empties the project's bucket for
+        // every caller (the governor pauses the project, as Atlas's buckets demand), which at
+        // random on 6 % of requests would stall the whole run. Paced rate limits are measured
+        // against the simulator's metering in the `fleet` bench.
         FaultKind::too_many_requests(0),
-        FaultKind::too_many_requests(1),
+        FaultKind::status(502),
         FaultKind::status(500),
         FaultKind::status(503),
         FaultKind::DropConnection,

@@ -13,6 +13,7 @@ use crate::base_url::{self, BaseUrl};
 use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::error::TransportError;
+use crate::governor::{Governor, ThrottleStatus};
 use crate::transport::Transport;
 
 /// A client of the Atlas Cloud Migration Service.
@@ -104,6 +105,7 @@ impl Client {
             // credentials to another host.
             None => reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(b.max_in_flight)
                 .connect_timeout(b.connect_timeout)
                 .build()
                 .map_err(|e| Error::Transport(TransportError::new(e, None)))?,
@@ -139,6 +141,7 @@ impl Client {
                     user_agent,
                     timeout: b.timeout,
                     max_reply_size: b.max_reply_size,
+                    governor: Governor::new(b.max_in_flight),
                 },
             }),
         })
@@ -153,6 +156,20 @@ impl Client {
     /// ```
     pub fn base_url(&self) -> &str {
         &self.inner.transport.base_url
+    }
+
+    /// What the client's rate governor knows now: per project or organization, the Atlas
+    /// rate-limit budget it has learned and the 429s and waits seen there; requests in
+    /// flight. Shared by all clones.
+    ///
+    /// ```
+    /// let client = atlas_migration::Client::builder().api_key("p", "s".to_owned()).build()?;
+    /// let status = client.throttle_status();
+    /// assert_eq!((status.in_flight, status.refusals), (0, 0));
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn throttle_status(&self) -> ThrottleStatus {
+        self.inner.transport.governor.status()
     }
 
     /// When the cached service account token expires; `None` before the first call, after

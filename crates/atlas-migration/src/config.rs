@@ -55,6 +55,7 @@ pub struct ClientBuilder {
     pub(crate) token_refresh_margin: Duration,
     pub(crate) max_reply_size: usize,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) max_in_flight: usize,
 }
 
 impl Default for ClientBuilder {
@@ -70,6 +71,7 @@ impl Default for ClientBuilder {
             token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
             allow_insecure_http: false,
+            max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -291,6 +293,19 @@ impl ClientBuilder {
     /// ```
     pub fn max_reply_size(mut self, bytes: usize) -> Self {
         self.max_reply_size = bytes;
+        self
+    }
+
+    /// The most requests the client (all its clones together) keeps in flight (default 64;
+    /// at least 1). Calls beyond it wait for a slot, so a service watching thousands of
+    /// migrations holds a bounded number of connections; idle connections are kept up to the
+    /// same number and reused.
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().max_in_flight(16);
+    /// ```
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = requests.max(1);
         self
     }
 

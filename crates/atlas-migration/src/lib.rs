@@ -67,10 +67,12 @@ mod classify;
 mod client;
 mod config;
 mod convert;
+mod deadline;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod governor;
 mod identity;
 mod ids;
 mod model;
@@ -87,9 +89,10 @@ pub use auth::Credentials;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
 pub use error::{
-    ApiError, AuthError, DecodeError, Error, FieldViolation, InvalidInput, RedirectError,
-    TransportError,
+    ApiError, AuthError, BudgetError, DecodeError, Error, FieldViolation, InvalidInput,
+    RedirectError, TransportError,
 };
+pub use governor::{RateLimitStatus, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
 pub use request::{

@@ -10,8 +10,10 @@ use crate::classify::Decision;
 ///
 /// Retried: `GET`, `PUT` (cutover) and `DELETE` on 429, 500, 502, 503, 504, connection failures
 /// and timeouts; `POST` only on 429 and on connection failures (the request never left).
-/// A `Retry-After` from the server replaces the computed delay, capped by
-/// [`max_backoff`](RetryPolicy::max_backoff).
+/// After a reply with `Retry-After` the client's rate governor holds the next attempt, and
+/// every other request about the same project or organization, at least that long (never
+/// cut short by [`max_backoff`](RetryPolicy::max_backoff)), longer after repeated 429s, with
+/// jitter; only a caller's deadline (a waiter's `max_wait`) bounds it.
 ///
 /// Setters take the plain name of what they set, as on every builder of this crate; the
 /// settings are readable as fields.
@@ -33,7 +35,7 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Delay before the first retry; it doubles with every further retry.
     pub initial_backoff: Duration,
-    /// Longest delay between attempts, also the cap on a server's `Retry-After`.
+    /// Longest computed delay between attempts (a server's `Retry-After` is not capped).
     pub max_backoff: Duration,
     /// Whether delays are randomized (up to +100 %) so that many clients do not retry in
     /// lockstep.
@@ -86,7 +88,7 @@ impl RetryPolicy {
         self
     }
 
-    /// Longest delay between attempts, also the cap on a server's `Retry-After`.
+    /// Longest computed delay between attempts (a server's `Retry-After` is not capped).
     ///
     /// ```
     /// let p = atlas_migration::RetryPolicy::default()
@@ -143,8 +145,13 @@ where
             tracing::debug!(attempt = n, "retries exhausted");
             return outcome;
         }
-        let computed = policy.delay(n, fastrand::f64());
-        let delay = hint.map_or(computed, |h| h.min(policy.max_backoff));
+        // A server's Retry-After is not waited out here: the client's rate governor has
+        // learned it and holds the next attempt (and every other request to the same project)
+        // at least that long, longer after repeated 429s, with jitter.
+        let delay = match hint {
+            Some(_) => Duration::ZERO,
+            None => policy.delay(n, fastrand::f64()),
+        };
         tracing::info!(
             attempt = n,
             delay_ms = delay.as_millis() as u64,
@@ -200,14 +207,18 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn retry_after_is_honoured_but_capped() {
+    async fn a_server_hint_is_left_to_the_governor() {
         let policy = RetryPolicy::default()
             .max_attempts(2)
             .max_backoff(Duration::from_secs(7))
             .jitter(false);
         let (out, at) = schedule(policy, vec![429, 200]).await;
         assert_eq!(out, 200);
-        assert_eq!(at, [0, 7].map(Duration::from_secs));
+        assert_eq!(
+            at,
+            [0, 0].map(Duration::from_secs),
+            "the loop adds nothing; the governor's admission waits"
+        );
     }
 
     #[tokio::test(start_paused = true)]

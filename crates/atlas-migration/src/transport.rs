@@ -11,12 +11,14 @@ use atlas_migration_sys::operations::Operation;
 use bytes::Bytes;
 use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
+use tokio::sync::SemaphorePermit;
 use tracing::Instrument;
 
 use crate::auth::{Auth, Failure};
 use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
+use crate::governor::{self, Governor};
 use crate::retry::{self, RetryPolicy};
 
 /// A success reply, body read whole.
@@ -38,6 +40,8 @@ pub(crate) struct Transport {
     pub(crate) timeout: Option<Duration>,
     /// The most bytes of a success reply accepted.
     pub(crate) max_reply_size: usize,
+    /// Paces requests to Atlas's rate limits and caps those in flight.
+    pub(crate) governor: Governor,
 }
 
 impl Transport {
@@ -77,17 +81,31 @@ impl Transport {
             .map_err(|e| Error::invalid_input("method", Some(operation.method), e.to_string()))?;
         let span = tracing::Span::current();
         let started = tokio::time::Instant::now();
+        let scope = governor::scope_of(path);
         let outcome = retry::run(
             &self.policy,
             |attempt| {
                 span.record("attempt", attempt);
                 let request = self.request(operation, method.clone(), url.clone(), body.clone());
                 async move {
+                    // Budget first (waiting for Atlas's rate limit as learned), then a slot
+                    // in flight, held until the reply's body is read.
+                    let slot = self
+                        .governor
+                        .admit(scope, operation)
+                        .await
+                        .map_err(Failure::Fatal)?;
                     let sent = tokio::time::Instant::now();
-                    let out = self.auth.send(&self.http, request, operation.name).await;
+                    let out = match self.auth.send(&self.http, request, operation.name).await {
+                        Ok(reply) => Ok(Admitted {
+                            reply: self.learn(scope, reply).await,
+                            _slot: slot,
+                        }),
+                        Err(e) => Err(e),
+                    };
                     let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
                     match &out {
-                        Ok(r) => tracing::debug!(
+                        Ok(Admitted { reply: r, .. }) => tracing::debug!(
                             attempt,
                             status = r.status().as_u16(),
                             elapsed_ms,
@@ -110,8 +128,8 @@ impl Transport {
             "elapsed_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         );
-        let reply = match outcome {
-            Ok(reply) => reply,
+        let Admitted { reply, _slot } = match outcome {
+            Ok(admitted) => admitted,
             Err(Failure::Transport(e)) => {
                 tracing::debug!(error = %e, "call failed");
                 return Err(Error::Transport(TransportError::new(e, Some(operation))));
@@ -175,10 +193,40 @@ impl Transport {
     }
 }
 
+/// A reply, and the request slot it holds until its body is read.
+struct Admitted<'a> {
+    reply: reqwest::Response,
+    _slot: SemaphorePermit<'a>,
+}
+
+impl Transport {
+    /// Lets the governor learn from `reply` (its rate-limit headers; for a 429 also the
+    /// error's detail, which means reading the capped body and handing back a copy).
+    async fn learn(&self, scope: &str, reply: reqwest::Response) -> reqwest::Response {
+        let status = reply.status();
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            self.governor
+                .learn(scope, status.as_u16(), reply.headers(), None);
+            return reply;
+        }
+        let headers = reply.headers().clone();
+        let body = body::read_capped(reply, MAX_ERROR_BODY).await;
+        let detail = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("detail")?.as_str().map(str::to_owned));
+        self.governor
+            .learn(scope, status.as_u16(), &headers, detail.as_deref());
+        let mut copy = http::Response::new(body);
+        *copy.status_mut() = status;
+        *copy.headers_mut() = headers;
+        reqwest::Response::from(copy)
+    }
+}
+
 /// What the retry loop does after one attempt: [`classify::decide`] on what happened.
-fn judge(operation: &Operation, out: &Result<reqwest::Response, Failure>) -> Decision {
+fn judge(operation: &Operation, out: &Result<Admitted<'_>, Failure>) -> Decision {
     let attempt = match out {
-        Ok(reply) => Attempt::Replied {
+        Ok(Admitted { reply, .. }) => Attempt::Replied {
             status: reply.status().as_u16(),
             headers: reply.headers(),
         },

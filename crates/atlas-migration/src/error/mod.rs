@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod budget;
 mod decode;
 mod input;
 mod redirect;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 pub use api::{ApiError, FieldViolation};
 pub use auth::AuthError;
+pub use budget::BudgetError;
 pub use decode::DecodeError;
 pub(crate) use decode::DecodeKind;
 pub use input::InvalidInput;
@@ -65,6 +67,10 @@ pub enum Error {
     /// A reply redirected the request; redirects are never followed.
     #[error(transparent)]
     Redirect(RedirectError),
+    /// The request was not sent: waiting for rate-limit budget (or a request slot) would
+    /// have run past the caller's deadline.
+    #[error(transparent)]
+    Budget(BudgetError),
 }
 
 impl Error {
@@ -103,7 +109,7 @@ impl Error {
             Error::Decode(e) => e.status,
             Error::Transport(e) => e.source.status().map(|s| s.as_u16()),
             Error::Redirect(e) => Some(e.status),
-            Error::InvalidInput(_) => None,
+            Error::InvalidInput(_) | Error::Budget(_) => None,
         }
     }
 
@@ -133,7 +139,7 @@ impl Error {
     /// # }
     /// ```
     pub fn is_rate_limited(&self) -> bool {
-        self.status() == Some(429)
+        self.status() == Some(429) || matches!(self, Error::Budget(b) if b.wait().is_some())
     }
 
     /// Whether Atlas answered 404 Not Found.
@@ -224,6 +230,8 @@ impl Error {
             Error::Transport(e) => e.is_connect() || e.is_timeout(),
             Error::Api(e) => is_transient_status(e.status()),
             Error::Auth(e) => e.status.is_some_and(|s| s == 429 || s >= 500),
+            // Nothing was sent; budget comes back with time.
+            Error::Budget(_) => true,
             _ => false,
         }
     }
@@ -264,6 +272,8 @@ impl Error {
                 return e.status.is_some_and(|s| s == 429 || s >= 500);
             }
             Error::InvalidInput(_) | Error::Decode(_) | Error::Redirect(_) => return false,
+            // Nothing was sent.
+            Error::Budget(_) => Attempt::NotProcessed,
         };
         classify::decide(idempotent, attempt).repeats()
     }
@@ -286,7 +296,7 @@ impl Error {
             Error::Decode(_) => true,
             // A 303 is what a server sends after acting on a POST.
             Error::Redirect(_) => true,
-            Error::Auth(_) | Error::InvalidInput(_) => false,
+            Error::Auth(_) | Error::InvalidInput(_) | Error::Budget(_) => false,
         }
     }
 
@@ -304,6 +314,7 @@ impl Error {
             Error::Transport(e) => e.operation.map(|op| op.name),
             Error::Decode(e) => Some(e.operation),
             Error::Redirect(e) => Some(e.during),
+            Error::Budget(e) => Some(e.operation),
             Error::Auth(_) | Error::InvalidInput(_) => None,
         }
     }

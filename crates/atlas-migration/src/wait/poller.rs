@@ -57,7 +57,8 @@ pub struct PollEvent<'a, T> {
 ///
 /// Pauses grow exponentially from `min_delay` (doubling per poll) up to `max_delay`; jitter
 /// then adds a random share of up to [`jitter`](Poller::jitter) (default 20%) on top of each
-/// pause, so that many waiters do not poll in lockstep. Jitter never shortens a pause.
+/// pause, so that many waiters do not poll in lockstep, and delays the first poll by up to
+/// the same share of `min_delay`. Jitter never shortens a pause.
 ///
 /// `max_wait` bounds everything inside the wait, polls in flight included: the last pause is
 /// shortened so that one final poll starts a twentieth of `max_wait` (at most 2 s) before
@@ -155,7 +156,8 @@ impl Poller {
     }
 
     /// The largest share (0.0 to 1.0) that jitter may add on top of a pause; 0 disables
-    /// jitter.
+    /// jitter. The first poll is delayed by up to the same share of `min_delay`, so that
+    /// waiters started together spread their first polls.
     ///
     /// ```
     /// let p = atlas_migration::wait::Poller::new().jitter(0.0);
@@ -183,6 +185,13 @@ impl Poller {
     /// ```
     pub fn get_max_wait(&self) -> Duration {
         self.schedule.max_wait
+    }
+
+    /// The pause before the first poll: `draw * jitter` of `min_delay`, so that many waiters
+    /// started together spread their first polls (none with jitter off).
+    pub(crate) fn first_poll_spread(&self, draw: f64) -> Duration {
+        let s = &self.schedule;
+        s.min_delay.mul_f64(s.jitter * draw.clamp(0.0, 1.0))
     }
 
     /// The random numbers jitter draws from: seeded when configured.

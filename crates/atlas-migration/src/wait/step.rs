@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::deadline;
 use crate::error::Error;
 use crate::wait::schedule::final_poll_reserve;
 use crate::wait::{Acceptance, PollEvent, Poller};
@@ -100,7 +101,12 @@ impl Polling {
         Fut: Future<Output = Result<T, Error>>,
     {
         let max_wait = self.schedule.get_max_wait();
-        if self.polls > 0 {
+        if self.polls == 0 {
+            // Spread the first polls of waiters started together over a share of the first
+            // pause, so that they do not arrive at Atlas in one burst.
+            let spread = self.schedule.first_poll_spread(self.rng.f64());
+            tokio::time::sleep(spread.min(max_wait / 2)).await;
+        } else {
             let remaining = max_wait.saturating_sub(self.start.elapsed());
             let reserve = final_poll_reserve(max_wait);
             if remaining.is_zero() || remaining <= reserve {
@@ -113,8 +119,9 @@ impl Polling {
             tokio::time::sleep(pause.min(remaining - reserve)).await;
         }
         self.polls = self.polls.saturating_add(1);
-        let budget = max_wait.saturating_sub(self.start.elapsed());
-        let Ok(result) = tokio::time::timeout(budget, poll()).await else {
+        let deadline = self.start + max_wait;
+        let polled = deadline::within(deadline, poll());
+        let Ok(result) = tokio::time::timeout_at(deadline, polled).await else {
             tracing::warn!(
                 poll_count = self.polls,
                 ?max_wait,

@@ -1,0 +1,76 @@
+//! [`BudgetError`]: a request the client did not send because waiting for its turn would
+//! have run past the caller's deadline.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A request that was not sent: Atlas's rate limit (as the client's governor has learned it)
+/// would have held it past the caller's deadline, or no request slot came free in time (see
+/// [`ClientBuilder::max_in_flight`](crate::ClientBuilder::max_in_flight)). Nothing reached
+/// the server, so it is always safe to try again later.
+///
+/// ```
+/// # fn check(err: atlas_migration::Error) {
+/// if let atlas_migration::Error::Budget(b) = &err {
+///     eprintln!("{} would have waited {:?}", b.operation(), b.wait());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BudgetError {
+    pub(super) operation: &'static str,
+    wait: Option<Duration>,
+    deadline_in: Duration,
+}
+
+impl BudgetError {
+    pub(crate) fn new(operation: &'static str, wait: Option<Duration>, deadline: Instant) -> Self {
+        Self {
+            operation,
+            wait,
+            deadline_in: deadline.saturating_duration_since(Instant::now()),
+        }
+    }
+
+    /// The operation that was not sent.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::BudgetError) -> &str { e.operation() }
+    /// ```
+    pub fn operation(&self) -> &str {
+        self.operation
+    }
+
+    /// How long the rate limit would have held the request (`None` when the wait was for a
+    /// request slot).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::BudgetError) -> Option<std::time::Duration> { e.wait() }
+    /// ```
+    pub fn wait(&self) -> Option<Duration> {
+        self.wait
+    }
+}
+
+impl fmt::Display for BudgetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (op, left) = (self.operation, self.deadline_in.as_secs_f64());
+        match self.wait {
+            Some(wait) => write!(
+                f,
+                "{op} was not sent: Atlas's rate limit would hold it {:.1} s, past the caller's \
+                 deadline ({left:.1} s away)",
+                wait.as_secs_f64()
+            ),
+            None => write!(
+                f,
+                "{op} was not sent: no request slot came free before the caller's deadline \
+                 ({left:.1} s away)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BudgetError {}

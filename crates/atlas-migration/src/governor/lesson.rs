@@ -1,0 +1,107 @@
+//! Reading what a reply says about its rate-limit bucket: `RateLimit-Limit` (capacity),
+//! `RateLimit-Remaining` (tokens left), `Retry-After`, and a 429's detail, which on Atlas's
+//! rate-limit page reads "… Please retry after 55 seconds. Request capacity: 10. Refill rate:
+//! 5 per 60 seconds." Atlas may omit any of these: each is optional, and a value that does
+//! not parse is ignored, never trusted.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use super::bucket::Lesson;
+use crate::error::RetryAfter;
+
+/// What `headers` (and, for a 429, its error `detail`) teach about the bucket.
+pub(crate) fn read(status: u16, headers: &HeaderMap, detail: Option<&str>) -> Lesson {
+    let number = |name: &str| {
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    };
+    let from_detail = detail.map(parse_detail).unwrap_or_default();
+    Lesson {
+        capacity: number("ratelimit-limit").or(from_detail.capacity),
+        remaining: number("ratelimit-remaining"),
+        rate: from_detail.rate,
+        retry_after: RetryAfter::from_headers(headers).map(|r| r.delay),
+        refused: status == 429,
+    }
+}
+
+/// Capacity and refill rate from a detail like "Request capacity: 10. Refill rate: 5 per 60
+/// seconds."
+fn parse_detail(detail: &str) -> Lesson {
+    let after = |label: &str| {
+        let start = detail.find(label)? + label.len();
+        Some(detail[start..].trim_start())
+    };
+    let leading_number = |text: &str| -> Option<u64> {
+        let digits: String = text
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(12)
+            .collect();
+        digits.parse().ok()
+    };
+    let capacity = after("Request capacity:")
+        .and_then(leading_number)
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let rate = after("Refill rate:").and_then(|text| {
+        let tokens = leading_number(text)?;
+        let period = leading_number(text.split_once(" per ")?.1.trim_start())?;
+        (tokens > 0 && period > 0)
+            .then(|| tokens as f64 / Duration::from_secs(period).as_secs_f64())
+    });
+    Lesson {
+        capacity,
+        rate,
+        ..Lesson::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::{HeaderValue, RETRY_AFTER};
+
+    #[test]
+    fn reads_the_documented_headers_and_detail() {
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-limit", HeaderValue::from_static("10"));
+        h.insert("ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("55"));
+        let detail = "Rate limit exceeded for api/atlas/v2/orgs. Please retry after 55 seconds. \
+                      Request capacity: 10. Refill rate: 5 per 60 seconds.";
+        let l = read(429, &h, Some(detail));
+        assert_eq!(l.capacity, Some(10));
+        assert_eq!(l.remaining, Some(0));
+        assert_eq!(l.retry_after, Some(Duration::from_secs(55)));
+        assert!((l.rate.unwrap() - 5.0 / 60.0).abs() < 1e-12);
+        assert!(l.refused);
+    }
+
+    #[test]
+    fn missing_or_garbled_values_are_ignored() {
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-limit", HeaderValue::from_static("-3"));
+        h.insert(
+            "ratelimit-remaining",
+            HeaderValue::from_static("99999999999999"),
+        );
+        let l = read(
+            200,
+            &h,
+            Some("Refill rate: 0 per 60 seconds. Request capacity: x"),
+        );
+        assert_eq!(l.capacity, None);
+        assert_eq!(l.remaining, Some(u32::MAX));
+        assert_eq!(l.rate, None);
+        assert!(!l.refused);
+        assert_eq!(read(200, &HeaderMap::new(), None), Lesson::default());
+    }
+}

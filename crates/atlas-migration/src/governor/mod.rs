@@ -1,0 +1,193 @@
+//! One rate governor per client, shared by all its clones: it learns Atlas's token buckets
+//! from replies (`bucket.rs`, `lesson.rs`) and makes each request wait for budget before it
+//! is sent instead of sending it into a 429; it also caps the requests in flight, so a
+//! client watching thousands of migrations holds a bounded number of sockets.
+//!
+//! Atlas meters requests per endpoint set and scope (organization, project, user or IP) and
+//! does not say which operations share a set. The governor assumes that requests about one
+//! project (the path's `groupId`), or one organization (`orgId`), share one bucket: if Atlas
+//! keeps them apart, the client only paces itself more carefully than needed.
+
+mod bucket;
+mod lesson;
+mod status;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use atlas_migration_sys::operations::Operation;
+use http::HeaderMap;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+pub use status::{RateLimitStatus, ThrottleStatus};
+
+use crate::deadline;
+use crate::error::{BudgetError, Error};
+use bucket::{Bucket, MAX_BUDGET_WAIT};
+
+/// Requests one client keeps in flight at most, unless configured otherwise.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+
+/// Buckets kept before idle ones are forgotten.
+const MAX_BUCKETS: usize = 4096;
+
+pub(crate) struct Governor {
+    buckets: Mutex<HashMap<String, Bucket>>,
+    in_flight: Semaphore,
+    max_in_flight: usize,
+    refusals: AtomicU64,
+    waits: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+impl Governor {
+    pub(crate) fn new(max_in_flight: usize) -> Self {
+        let max_in_flight = max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            buckets: Mutex::new(HashMap::new()),
+            in_flight: Semaphore::new(max_in_flight),
+            max_in_flight,
+            refusals: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+            waited_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bucket>> {
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until `scope`'s bucket has budget for one request and a slot in flight is free,
+    /// then holds the slot until the permit drops. Fails at once, sending nothing, if the wait
+    /// would run past the caller's deadline (or past an hour without one).
+    pub(crate) async fn admit(
+        &self,
+        scope: &str,
+        operation: &'static Operation,
+    ) -> Result<SemaphorePermit<'_>, Error> {
+        let now = Instant::now();
+        let send_at = {
+            let mut buckets = self.lock();
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.retain(|_, b| !b.is_idle(now));
+            }
+            let bucket = buckets
+                .entry(scope.to_owned())
+                .or_insert_with(|| Bucket::new(now));
+            let at = bucket.reserve(now, fastrand::f64());
+            bucket.waited = bucket.waited.saturating_add(at - now);
+            at
+        };
+        let wait = send_at.saturating_duration_since(now);
+        let deadline = deadline::current().unwrap_or(now + MAX_BUDGET_WAIT);
+        if send_at > deadline {
+            return Err(Error::Budget(BudgetError::new(
+                operation.name,
+                Some(wait),
+                deadline,
+            )));
+        }
+        if !wait.is_zero() {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+            let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+            self.waited_micros.fetch_add(micros, Ordering::Relaxed);
+            tracing::debug!(
+                scope,
+                wait_ms = wait.as_millis() as u64,
+                "waiting for rate-limit budget"
+            );
+            tokio::time::sleep_until(send_at).await;
+        }
+        let no_slot = || Error::Budget(BudgetError::new(operation.name, None, deadline));
+        let slot = self.in_flight.acquire();
+        match deadline::current() {
+            Some(deadline) => tokio::time::timeout_at(deadline, slot)
+                .await
+                .map_err(|_| no_slot())?,
+            None => slot.await,
+        }
+        .map_err(|_| no_slot())
+    }
+
+    /// Learns from one reply about `scope`: its headers, and for a 429 the error's detail.
+    pub(crate) fn learn(
+        &self,
+        scope: &str,
+        status: u16,
+        headers: &HeaderMap,
+        detail: Option<&str>,
+    ) {
+        let lesson = lesson::read(status, headers, detail);
+        if lesson == bucket::Lesson::default() {
+            return;
+        }
+        if lesson.refused {
+            self.refusals.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                scope,
+                retry_after_s = lesson.retry_after.map(|d| d.as_secs()),
+                "Atlas's rate limit refused a request; pacing this scope"
+            );
+        }
+        let now = Instant::now();
+        self.lock()
+            .entry(scope.to_owned())
+            .or_insert_with(|| Bucket::new(now))
+            .learn(lesson, now);
+    }
+
+    /// What the governor knows now.
+    pub(crate) fn status(&self) -> ThrottleStatus {
+        let now = Instant::now();
+        let mut buckets: Vec<RateLimitStatus> = self
+            .lock()
+            .iter()
+            .map(|(scope, b)| status::of(scope, b, now))
+            .collect();
+        buckets.sort_by(|a, b| a.scope.cmp(&b.scope));
+        ThrottleStatus {
+            buckets,
+            in_flight: self.max_in_flight - self.in_flight.available_permits(),
+            max_in_flight: self.max_in_flight,
+            refusals: self.refusals.load(Ordering::Relaxed),
+            waits: self.waits.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.waited_micros.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// The bucket a request to `path` counts against: its project or organization.
+pub(crate) fn scope_of(path: &str) -> &str {
+    let rest = path.strip_prefix("/api/atlas/v2/").unwrap_or(path);
+    for prefix in ["groups/", "orgs/"] {
+        if let Some(tail) = rest.strip_prefix(prefix) {
+            let end = tail.find('/').map_or(rest.len(), |i| prefix.len() + i);
+            return &rest[..end];
+        }
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_is_the_project_or_organization_of_the_path() {
+        assert_eq!(
+            scope_of(
+                "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/liveMigrations/507f1f77bcf86cd799439011"
+            ),
+            "groups/32b6e34b3d91647abb20e7b8"
+        );
+        assert_eq!(
+            scope_of("/api/atlas/v2/orgs/4888442a3354817a7320eb61/liveMigrations/linkTokens"),
+            "orgs/4888442a3354817a7320eb61"
+        );
+        assert_eq!(scope_of("/api/atlas/v2/groups/abc"), "groups/abc");
+        assert_eq!(scope_of("/elsewhere"), "/elsewhere");
+    }
+}
