@@ -10,6 +10,7 @@
 
 mod error;
 mod events;
+mod fleet;
 mod outcome;
 mod run;
 mod settings;
@@ -27,6 +28,7 @@ use crate::request::MigrationRequest;
 pub use error::{WorkflowError, WorkflowFailure};
 use events::Progress;
 pub use events::ProgressEvent;
+pub use fleet::{Exclusive, Fleet, FleetEvent, FleetMember, FleetReport, FleetResult};
 pub use outcome::{PushOutcome, ReadyMigration};
 use settings::Settings;
 pub use step::Step;

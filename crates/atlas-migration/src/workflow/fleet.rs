@@ -1,0 +1,351 @@
+//! [`Fleet`]: many push migrations on one client, at most so many at once, with the
+//! exclusivity the caller declares (one migration host serves one migration at a time), one
+//! stream of events and a report. All members share the client's rate governor, so the
+//! fleet as a whole paces itself to Atlas's rate limits.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedMutexGuard, Semaphore};
+
+use crate::workflow::{ProgressEvent, PushMigration, PushOutcome, WorkflowError};
+
+/// Something only one member of a fleet may use at a time.
+///
+/// ```
+/// use atlas_migration::workflow::Exclusive;
+/// let host = Exclusive::migration_host("vm001.example.com");
+/// let org = Exclusive::key("org 4888442a3354817a7320eb61");
+/// assert_ne!(host, org);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Exclusive(String);
+
+impl Exclusive {
+    /// A migration host: Atlas's procedure has one host serve one migration at a time.
+    pub fn migration_host(host: impl AsRef<str>) -> Self {
+        Self(format!("migration host {}", host.as_ref()))
+    }
+
+    /// Any other resource the caller wants used by one member at a time (an organization,
+    /// a source deployment, a maintenance window).
+    pub fn key(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+}
+
+impl fmt::Display for Exclusive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One member of a fleet: a label to report it by, its workflow, and what it needs alone.
+///
+/// ```no_run
+/// # fn f(flow: atlas_migration::workflow::PushMigration) {
+/// use atlas_migration::workflow::{Exclusive, FleetMember};
+/// let member = FleetMember::new("orders-cluster", flow)
+///     .exclusive(Exclusive::migration_host("vm001.example.com"));
+/// # }
+/// ```
+#[must_use]
+pub struct FleetMember {
+    label: String,
+    flow: PushMigration,
+    exclusive: BTreeSet<Exclusive>,
+}
+
+impl fmt::Debug for FleetMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FleetMember")
+            .field("label", &self.label)
+            .field("exclusive", &self.exclusive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetMember {
+    /// A member named `label` running `flow`. The fleet reports the workflow's progress
+    /// itself, replacing any callback set on `flow`.
+    pub fn new(label: impl Into<String>, flow: PushMigration) -> Self {
+        Self {
+            label: label.into(),
+            flow,
+            exclusive: BTreeSet::new(),
+        }
+    }
+
+    /// Runs only while no other member holds `what`. Held until this member's workflow
+    /// returns: a workflow that stops at `ReadyForCutover` releases it while its migration
+    /// still syncs, so use [`PushMigration::auto_cutover`] where a host must serve one
+    /// migration from start to end.
+    pub fn exclusive(mut self, what: Exclusive) -> Self {
+        self.exclusive.insert(what);
+        self
+    }
+}
+
+/// What a fleet reports while it runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FleetEvent {
+    /// The member is waiting for another to release something it needs alone.
+    Waiting {
+        /// The member.
+        label: String,
+        /// What it waits for.
+        exclusive: Exclusive,
+    },
+    /// The member's workflow started.
+    Started {
+        /// The member.
+        label: String,
+    },
+    /// The member's workflow made progress.
+    Progress {
+        /// The member.
+        label: String,
+        /// What happened.
+        event: ProgressEvent,
+    },
+    /// The member's workflow returned.
+    Finished {
+        /// The member.
+        label: String,
+        /// Whether it returned an outcome (complete, or ready for cutover) rather than an error.
+        ok: bool,
+    },
+}
+
+/// How one member ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FleetResult {
+    /// The member.
+    pub label: String,
+    /// Its workflow's result.
+    pub outcome: Result<PushOutcome, WorkflowError>,
+}
+
+/// How a fleet ended: every member's result, in the order they were added.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FleetReport {
+    /// One result per member.
+    pub results: Vec<FleetResult>,
+    /// From the start of the run to its end.
+    pub elapsed: Duration,
+}
+
+impl FleetReport {
+    /// Members whose migration is complete.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration::workflow::FleetReport) {
+    /// println!("{} complete, {} failed", report.complete(), report.failed());
+    /// # }
+    /// ```
+    pub fn complete(&self) -> usize {
+        self.count(|o| matches!(o, Ok(PushOutcome::Complete(_))))
+    }
+
+    /// Members waiting for the caller to cut over.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration::workflow::FleetReport) -> usize { report.ready_for_cutover() }
+    /// ```
+    pub fn ready_for_cutover(&self) -> usize {
+        self.count(|o| matches!(o, Ok(PushOutcome::ReadyForCutover(_))))
+    }
+
+    /// Members whose workflow failed.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration::workflow::FleetReport) -> usize { report.failed() }
+    /// ```
+    pub fn failed(&self) -> usize {
+        self.count(Result::is_err)
+    }
+
+    fn count(&self, f: impl Fn(&Result<PushOutcome, WorkflowError>) -> bool) -> usize {
+        self.results.iter().filter(|r| f(&r.outcome)).count()
+    }
+}
+
+type Sink = Arc<Mutex<Box<dyn FnMut(FleetEvent) + Send>>>;
+
+/// Runs many push migrations, at most [`concurrency`](Self::concurrency) at a time; one
+/// member's failure never stops the others. Build the members' workflows on one client so
+/// that they share its rate governor and connection cap.
+///
+/// ```no_run
+/// use atlas_migration::workflow::{Exclusive, Fleet, FleetMember, PushMigration};
+///
+/// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+/// #              requests: Vec<(String, String, atlas_migration::MigrationRequest)>) {
+/// let mut fleet = Fleet::new().concurrency(20).on_event(|e| println!("{e:?}"));
+/// for (label, host, request) in requests {
+///     let flow = PushMigration::new(&client, &g, request).auto_cutover(true);
+///     fleet = fleet.member(FleetMember::new(label, flow).exclusive(Exclusive::migration_host(host)));
+/// }
+/// let report = fleet.run().await;
+/// println!("{} of {} complete", report.complete(), report.results.len());
+/// # }
+/// ```
+#[must_use = "a fleet does nothing until run"]
+pub struct Fleet {
+    concurrency: usize,
+    members: Vec<FleetMember>,
+    sink: Option<Sink>,
+}
+
+impl fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("concurrency", &self.concurrency)
+            .field("members", &self.members)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fleet {
+    /// An empty fleet running up to 10 members at a time.
+    ///
+    /// ```
+    /// let fleet = atlas_migration::workflow::Fleet::new();
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            concurrency: 10,
+            members: Vec::new(),
+            sink: None,
+        }
+    }
+
+    /// Members running at once, at most (at least 1).
+    ///
+    /// ```
+    /// let fleet = atlas_migration::workflow::Fleet::new().concurrency(50);
+    /// ```
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Adds a member.
+    ///
+    /// ```no_run
+    /// # fn f(fleet: atlas_migration::workflow::Fleet, m: atlas_migration::workflow::FleetMember) {
+    /// let fleet = fleet.member(m);
+    /// # }
+    /// ```
+    pub fn member(mut self, member: FleetMember) -> Self {
+        self.members.push(member);
+        self
+    }
+
+    /// Reports every member's events to `f` (from many tasks, one call at a time).
+    ///
+    /// ```
+    /// let fleet = atlas_migration::workflow::Fleet::new().on_event(|e| eprintln!("{e:?}"));
+    /// ```
+    pub fn on_event(mut self, f: impl FnMut(FleetEvent) + Send + 'static) -> Self {
+        self.sink = Some(Arc::new(Mutex::new(Box::new(f))));
+        self
+    }
+
+    /// Runs every member to its end and reports how each ended.
+    ///
+    /// ```no_run
+    /// # async fn f(fleet: atlas_migration::workflow::Fleet) {
+    /// let report = fleet.run().await;
+    /// # }
+    /// ```
+    pub async fn run(self) -> FleetReport {
+        let started = Instant::now();
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let locks: Arc<Mutex<HashMap<Exclusive, Arc<tokio::sync::Mutex<()>>>>> = Arc::default();
+        let emit = {
+            let sink = self.sink.clone();
+            move |event: FleetEvent| {
+                if let Some(sink) = &sink {
+                    let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    f(event);
+                }
+            }
+        };
+        let mut tasks = Vec::with_capacity(self.members.len());
+        for member in self.members {
+            let (permits, locks, emit) = (permits.clone(), locks.clone(), emit.clone());
+            tasks.push(tokio::spawn(async move {
+                let label = member.label;
+                // Exclusivity first, in a fixed order (no deadlock), then a running slot.
+                let mut held: Vec<OwnedMutexGuard<()>> = Vec::new();
+                for what in member.exclusive {
+                    let lock = {
+                        let mut map = locks.lock().unwrap_or_else(|p| p.into_inner());
+                        map.entry(what.clone()).or_default().clone()
+                    };
+                    let guard = match lock.clone().try_lock_owned() {
+                        Ok(guard) => guard,
+                        Err(_) => {
+                            emit(FleetEvent::Waiting {
+                                label: label.clone(),
+                                exclusive: what,
+                            });
+                            lock.lock_owned().await
+                        }
+                    };
+                    held.push(guard);
+                }
+                let _running = permits.acquire_owned().await;
+                emit(FleetEvent::Started {
+                    label: label.clone(),
+                });
+                let progress = {
+                    let (emit, label) = (emit.clone(), label.clone());
+                    move |event| {
+                        emit(FleetEvent::Progress {
+                            label: label.clone(),
+                            event,
+                        })
+                    }
+                };
+                let outcome = member.flow.on_progress(progress).run().await;
+                emit(FleetEvent::Finished {
+                    label: label.clone(),
+                    ok: outcome.is_ok(),
+                });
+                drop(held);
+                FleetResult { label, outcome }
+            }));
+        }
+        let mut results = Vec::with_capacity(tasks.len());
+        let mut panicked = None;
+        for task in tasks {
+            match task.await {
+                Ok(result) => results.push(result),
+                Err(e) if e.is_panic() => panicked = panicked.or(Some(e.into_panic())),
+                Err(_) => {}
+            }
+        }
+        // A panic (in a caller's callback) is passed on, but only once every other member
+        // has finished.
+        if let Some(panic) = panicked {
+            std::panic::resume_unwind(panic);
+        }
+        FleetReport {
+            results,
+            elapsed: started.elapsed(),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The fleet runner against the simulator: many push migrations on one client, a
+//! concurrency limit, migration-host exclusivity, one member's failure leaving the others
+//! alone, and one event stream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atlas_migration::workflow::{Exclusive, Fleet, FleetEvent, FleetMember, PushMigration};
+use atlas_migration_sim::{Simulator, Timings};
+use atlas_migration_tests::{digest_client, group, linked, request_named};
+
+const MIN: Duration = Duration::from_millis(10);
+const MAX: Duration = Duration::from_millis(40);
+
+#[tokio::test]
+async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
+    let sim = linked(Simulator::builder().timings(Timings::fast())).await;
+    let client = digest_client(&sim);
+    let g = group(&sim);
+    sim.fail_next_migration();
+    let events: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
+    let sink = events.clone();
+    let mut fleet = Fleet::new()
+        .concurrency(4)
+        .on_event(move |e| sink.lock().unwrap().push(e));
+    for i in 0..8 {
+        // Members 0, 2, 4 and 6 share one migration host; the others have their own.
+        let host = if i % 2 == 0 { "shared-host".to_owned() } else { format!("host-{i}") };
+        let flow = PushMigration::new(&client, &g, request_named(&sim, &format!("target-{i}")))
+            .poll_delays(MIN, MAX)
+            .auto_cutover(true);
+        fleet = fleet.member(
+            FleetMember::new(format!("m{i}"), flow).exclusive(Exclusive::migration_host(host)),
+        );
+    }
+    let report = tokio::time::timeout(Duration::from_secs(60), fleet.run())
+        .await
+        .expect("the fleet finishes");
+    assert_eq!(report.results.len(), 8);
+    assert_eq!(report.failed(), 1, "the one failed migration");
+    assert_eq!(report.complete(), 7, "the others are not stopped by it");
+    assert_eq!(sim.migrations_created(), 8);
+
+    // Replay the events: never two members on the shared host, never more than 4 running.
+    let events = events.lock().unwrap();
+    let mut running: HashMap<String, ()> = HashMap::new();
+    let (mut on_shared, mut most) = (0, 0);
+    let shared = |label: &str| label[1..].parse::<u32>().unwrap() % 2 == 0;
+    for e in events.iter() {
+        match e {
+            FleetEvent::Started { label } => {
+                running.insert(label.clone(), ());
+                most = most.max(running.len());
+                if shared(label) {
+                    on_shared += 1;
+                    assert_eq!(on_shared, 1, "two members on one migration host");
+                }
+            }
+            FleetEvent::Finished { label, .. } => {
+                running.remove(label);
+                if shared(label) {
+                    on_shared -= 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(most <= 4 && most >= 2, "{most}");
+    assert!(events.iter().any(|e| matches!(e, FleetEvent::Waiting { .. })));
+    assert!(events.iter().any(|e| matches!(e, FleetEvent::Progress { .. })));
+}
