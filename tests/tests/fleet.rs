@@ -66,7 +66,7 @@ async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
             _ => {}
         }
     }
-    assert!(most <= 4 && most >= 2, "{most}");
+    assert!((2..=4).contains(&most), "{most}");
     assert!(events.iter().any(|e| matches!(e, FleetEvent::Waiting { .. })));
     assert!(events.iter().any(|e| matches!(e, FleetEvent::Progress { .. })));
 }
