@@ -1,12 +1,13 @@
 //! [`SimulatorBuilder`]: configuration and start-up.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::auth::digest::DigestAlgorithm;
+use crate::auth::digest::{ChallengeStyle, DigestAlgorithm, NoncePolicy};
 use crate::auth::{Authenticator, Credentials};
 use crate::clock::Clock;
 use crate::config::{Deployment, SourceProject, Timings};
@@ -15,7 +16,7 @@ use crate::handle::{ServerGuard, Simulator};
 use crate::log::RequestLog;
 use crate::rng::Rng;
 use crate::server;
-use crate::shared::{Inner, Shared};
+use crate::shared::{Inner, Shared, UnauthorizedPacing};
 use crate::state::Lifecycle;
 
 /// Configures and starts a [`Simulator`]. Every setting has a default.
@@ -28,6 +29,9 @@ pub struct SimulatorBuilder {
     client_secret: Option<String>,
     algorithm: DigestAlgorithm,
     nonce_lifetime: Option<Duration>,
+    nonce_policy: NoncePolicy,
+    lowercase_algorithm: bool,
+    pacing: UnauthorizedPacing,
     token_lifetime: Option<Duration>,
     timings: Timings,
     manual_clock: bool,
@@ -82,6 +86,65 @@ impl SimulatorBuilder {
     /// Simulated time after which a nonce is stale (default 300 s).
     pub fn nonce_lifetime(mut self, lifetime: Duration) -> Self {
         self.nonce_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How the uses of a digest nonce are counted (default [`NoncePolicy::Lenient`]). With
+    /// [`NoncePolicy::StrictCounts`] a nonce count that arrives out of order is answered 401
+    /// with a fresh nonce and no `stale=true`, as Apache httpd does with
+    /// `AuthDigestNcCheck On`; with [`NoncePolicy::OneTime`] every nonce is accepted once and
+    /// the next use is answered the same way.
+    ///
+    /// ```
+    /// use atlas_migration_sim::{NoncePolicy, Simulator};
+    ///
+    /// let one_time = Simulator::builder().nonce_policy(NoncePolicy::OneTime);
+    /// ```
+    pub fn nonce_policy(mut self, policy: NoncePolicy) -> Self {
+        self.nonce_policy = policy;
+        self
+    }
+
+    /// Writes the digest challenge's algorithm token in lower case (`algorithm=md5`), as
+    /// Twisted's digest support does. RFC 7616 tokens are case-insensitive; Atlas sends
+    /// `MD5` (default: off).
+    ///
+    /// ```
+    /// let twisted_like = atlas_migration_sim::Simulator::builder().lowercase_algorithm_token();
+    /// ```
+    pub fn lowercase_algorithm_token(mut self) -> Self {
+        self.lowercase_algorithm = true;
+        self
+    }
+
+    /// Answers refused digest credentials (a 401 without `stale=true`) only after `delay`, as
+    /// servers that slow down password guessing do (default: at once). Missing credentials
+    /// and stale nonces are answered at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let slow = atlas_migration_sim::Simulator::builder().refusal_delay(Duration::from_secs(2));
+    /// ```
+    pub fn refusal_delay(mut self, delay: Duration) -> Self {
+        self.pacing.refusal_delay = Some(delay);
+        self
+    }
+
+    /// Sends the body of every 401 chunked in two parts, the rest `pause` after the first
+    /// byte, as a server that flushes a reply's headers before its body does (a proxy in
+    /// between may split a reply so too). A client that drops such a body unread loses the
+    /// connection; count them with [`Simulator::connections_accepted`] (default: each 401
+    /// is sent whole, at once).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let split = atlas_migration_sim::Simulator::builder()
+    ///     .split_unauthorized_bodies(Duration::from_millis(20));
+    /// ```
+    pub fn split_unauthorized_bodies(mut self, pause: Duration) -> Self {
+        self.pacing.body_pause = Some(pause);
         self
     }
 
@@ -171,15 +234,22 @@ impl SimulatorBuilder {
             faults.add(f);
         }
         faults.set_plan(self.plan);
+        let mut auth = Authenticator::new(
+            credentials.clone(),
+            self.algorithm,
+            self.nonce_lifetime.unwrap_or(Duration::from_secs(300)),
+            self.token_lifetime.unwrap_or(Duration::from_secs(3600)),
+        );
+        auth.digest.configure(
+            self.nonce_policy,
+            ChallengeStyle {
+                lowercase_algorithm: self.lowercase_algorithm,
+            },
+        );
         let inner = Inner {
             clock: Clock::new(self.manual_clock),
             rng,
-            auth: Authenticator::new(
-                credentials.clone(),
-                self.algorithm,
-                self.nonce_lifetime.unwrap_or(Duration::from_secs(300)),
-                self.token_lifetime.unwrap_or(Duration::from_secs(3600)),
-            ),
+            auth,
             faults,
             log: RequestLog::default(),
             lifecycle: Lifecycle::default(),
@@ -188,10 +258,17 @@ impl SimulatorBuilder {
             inner: Mutex::new(inner),
             timings: self.timings,
             source_projects,
+            pacing: self.pacing,
+            connections_accepted: AtomicUsize::new(0),
         });
         let (listener, addr) = server::bind(self.port).await?;
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx));
+        let task = tokio::spawn(server::serve(
+            listener,
+            server::router(shared.clone()),
+            shared.clone(),
+            rx,
+        ));
         Ok(Simulator::new(
             shared,
             ServerGuard::new(tx, task),

@@ -174,6 +174,20 @@ impl Simulator {
         self.shared.inner.lock().log.counts()
     }
 
+    /// TCP connections the server has accepted, e.g. to check that a client reuses the
+    /// connection that carried a challenge instead of opening another one.
+    ///
+    /// ```no_run
+    /// # async fn demo(sim: atlas_migration_sim::Simulator) {
+    /// assert!(sim.connections_accepted() <= sim.requests().len());
+    /// # }
+    /// ```
+    pub fn connections_accepted(&self) -> usize {
+        self.shared
+            .connections_accepted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Requests answered 401.
     pub fn unauthorized_count(&self) -> usize {
         self.shared.inner.lock().log.with_status(401)

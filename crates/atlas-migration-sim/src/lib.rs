@@ -40,13 +40,32 @@
 //!   `Content-Type`): Atlas's versioning guide asks for the header, the spec lists no 406.
 //! * **Lifecycle timing**: phase lengths, how lag falls, and a cutover answered 202 while
 //!   the migration stays `WORKING` (not ready, no lag) until `COMPLETE`.
-//! * **Digest**: nonces live [`SimulatorBuilder::nonce_lifetime`], a retired nonce answers
-//!   401 with `stale=true`, nonce counts are not checked unless a stricter mode is chosen.
+//! * **Digest**: nonces live [`SimulatorBuilder::nonce_lifetime`]; by default each nonce
+//!   count is accepted once per nonce, in any order; every 401 carries a fresh nonce, with
+//!   `stale=true` only when the answer was right and the nonce expired or was retired. Atlas
+//!   documents only that a nonce "is only valid for a short amount of time". The stricter
+//!   modes below model other real servers.
 //! * **Service accounts**: the token lifetime ([`SimulatorBuilder::token_lifetime`]) and
 //!   the OAuth error bodies (`invalid_client`, `unsupported_grant_type`).
 //! * **Faults** model other servers and networks, not Atlas: every [`FaultKind`] is a test
 //!   mode. Status faults are decided before processing, so a faulted request changed
 //!   nothing; [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
+//!
+//! # Digest modes: how other real servers behave
+//!
+//! The lenient digest check above is the default (an assumption about Atlas, as listed).
+//! The builder can make the simulator behave as stricter or different real servers do, so
+//! that a client is tested against them too:
+//!
+//! | setting | what the simulator does | real servers that behave so |
+//! | --- | --- | --- |
+//! | [`NoncePolicy::StrictCounts`] | refuses a nonce count not greater than the last one accepted for its nonce: 401, fresh nonce, no `stale` | Apache httpd with `AuthDigestNcCheck On` (stricter still: exactly the next count) |
+//! | [`NoncePolicy::OneTime`] | accepts each nonce once; a later use gets 401, fresh nonce, no `stale` | servers with single-use nonces (RFC 7616 section 5.5) |
+//! | [`SimulatorBuilder::lowercase_algorithm_token`] | announces `algorithm=md5` | Twisted (`algorithm="md5"`) |
+//! | [`SimulatorBuilder::refusal_delay`] | answers refused digest credentials only after a delay | servers that slow down password guessing |
+//! | [`SimulatorBuilder::split_unauthorized_bodies`] | sends a 401's body chunked, the rest after a pause | servers (or proxies) that flush headers before the body |
+//!
+//! [`Simulator::connections_accepted`] counts the TCP connections the server accepted.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -90,6 +109,7 @@ mod pipeline;
 mod rng;
 mod server;
 mod shared;
+mod split_body;
 mod state;
 mod token_endpoint;
 mod validate;
@@ -98,7 +118,7 @@ mod validate;
 /// operations for [`Fault::on`] and [`Simulator::count`] by these constants.
 pub use atlas_migration_sys::operations;
 pub use auth::Credentials;
-pub use auth::digest::{DigestAlgorithm, REALM, digest_response};
+pub use auth::digest::{DigestAlgorithm, NoncePolicy, REALM, digest_response};
 pub use builder::SimulatorBuilder;
 pub use config::{Deployment, SourceProject, Timings};
 pub use endpoint::Endpoint;

@@ -17,7 +17,8 @@ use crate::handlers;
 use crate::hostile::{self, Spoil};
 use crate::log::RequestRecord;
 use crate::server::ConnectionKill;
-use crate::shared::{Inner, Shared};
+use crate::shared::{Inner, Shared, UnauthorizedPacing};
+use crate::split_body;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -96,9 +97,50 @@ pub(crate) fn unauthorized(inner: &mut Inner, auth: &AuthResult) -> Response {
     err.into_response()
 }
 
+/// A 401 answer, paced as the simulator is configured.
+pub(crate) struct Refusal {
+    response: Response,
+    delay: Option<std::time::Duration>,
+    body_pause: Option<std::time::Duration>,
+}
+
+impl Refusal {
+    /// The 401 for `auth`, logged with `record`; only refused digest credentials (not
+    /// missing, not stale ones) wait for the refusal delay.
+    fn new(
+        inner: &mut Inner,
+        record: RequestRecord,
+        auth: &AuthResult,
+        pacing: UnauthorizedPacing,
+    ) -> Self {
+        let response = unauthorized(inner, auth);
+        let refused = *auth == AuthResult::DigestFailed { stale: false };
+        Self {
+            response: finish(inner, record, response),
+            delay: pacing.refusal_delay.filter(|_| refused),
+            body_pause: pacing.body_pause,
+        }
+    }
+
+    /// Sends the 401 after the delay (outside the state lock).
+    async fn answer(self) -> Response {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
+        match self.body_pause {
+            Some(pause) => split_body::split(self.response, pause).await,
+            None => self.response,
+        }
+    }
+}
+
 /// Authenticates; on failure logs and returns the 401.
 #[allow(clippy::result_large_err)]
-fn authenticate(inner: &mut Inner, req: &mut Incoming) -> Result<AuthResult, Response> {
+fn authenticate(
+    inner: &mut Inner,
+    req: &mut Incoming,
+    pacing: UnauthorizedPacing,
+) -> Result<AuthResult, Refusal> {
     let now = inner.clock.now();
     let auth = inner.auth.check(
         req.header(header::AUTHORIZATION),
@@ -110,8 +152,7 @@ fn authenticate(inner: &mut Inner, req: &mut Incoming) -> Result<AuthResult, Res
         req.record.authenticated = true;
         Ok(auth)
     } else {
-        let resp = unauthorized(inner, &auth);
-        Err(finish(inner, req.record.clone(), resp))
+        Err(Refusal::new(inner, req.record.clone(), &auth, pacing))
     }
 }
 
@@ -137,6 +178,7 @@ pub(crate) fn fault_status(status: u16, retry_after_secs: Option<u64>) -> Respon
 
 /// What to do after the fault decision.
 enum Next {
+    Refused(Refusal),
     Proceed(After),
     Delay(std::time::Duration),
     Answer(Response),
@@ -160,11 +202,11 @@ pub(crate) async fn handle_operation(
     let mut req = Incoming::read(req, Some(op.name)).await;
     let kill = req.kill();
     let params = path_params(&mut req.parts).await;
-    let next = {
+    let next = 'decide: {
         let mut inner = shared.inner.lock();
-        let auth = match authenticate(&mut inner, &mut req) {
+        let auth = match authenticate(&mut inner, &mut req, shared.pacing) {
             Ok(auth) => auth,
-            Err(resp) => return resp,
+            Err(refusal) => break 'decide Next::Refused(refusal),
         };
         let digest_nonce = match &auth {
             AuthResult::Digest { nonce } => Some(nonce.clone()),
@@ -202,8 +244,13 @@ pub(crate) async fn handle_operation(
                     inner.auth.digest.retire(nonce);
                 }
                 req.record.authenticated = false;
-                let resp = unauthorized(&mut inner, &AuthResult::DigestFailed { stale: true });
-                Next::Answer(finish(&mut inner, req.record.clone(), resp))
+                let stale = AuthResult::DigestFailed { stale: true };
+                Next::Refused(Refusal::new(
+                    &mut inner,
+                    req.record.clone(),
+                    &stale,
+                    shared.pacing,
+                ))
             }
             Some(FaultKind::DropConnection) => {
                 inner.log.push(req.record.clone());
@@ -212,6 +259,7 @@ pub(crate) async fn handle_operation(
         }
     };
     let after = match next {
+        Next::Refused(refusal) => return refusal.answer().await,
         Next::Answer(resp) => return resp,
         Next::Drop => return drop_or_fail(kill).await,
         Next::Hang => return std::future::pending().await,
@@ -301,15 +349,20 @@ fn check_media_types(op: &Operation, req: &Incoming) -> Result<(), ApiError> {
 /// Requests to paths that are not in the table: 401 without credentials, else 404.
 pub(crate) async fn handle_unknown(shared: Arc<Shared>, req: Request) -> Response {
     let mut req = Incoming::read(req, None).await;
-    let mut inner = shared.inner.lock();
-    if let Err(resp) = authenticate(&mut inner, &mut req) {
-        return resp;
-    }
-    let resp = ApiError::new(
-        StatusCode::NOT_FOUND,
-        "RESOURCE_NOT_FOUND",
-        format!("Cannot find resource {}.", req.parts.uri.path()),
-    )
-    .into_response();
-    finish(&mut inner, req.record, resp)
+    let refusal = {
+        let mut inner = shared.inner.lock();
+        match authenticate(&mut inner, &mut req, shared.pacing) {
+            Err(refusal) => refusal,
+            Ok(_) => {
+                let resp = ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "RESOURCE_NOT_FOUND",
+                    format!("Cannot find resource {}.", req.parts.uri.path()),
+                )
+                .into_response();
+                return finish(&mut inner, req.record, resp);
+            }
+        }
+    };
+    refusal.answer().await
 }

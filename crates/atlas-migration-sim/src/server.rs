@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use atlas_migration_sys::operations::OPERATIONS;
 use axum::extract::{Request, State};
@@ -68,10 +69,12 @@ pub(crate) async fn bind(port: u16) -> std::io::Result<(TcpListener, SocketAddr)
 }
 
 /// The accept loop. Each connection is served by hyper directly so that a
-/// [`ConnectionKill`] can drop it; dropping the loop aborts all connections.
+/// [`ConnectionKill`] can drop it; dropping the loop aborts all connections. Every accepted
+/// connection is counted in `shared`.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    shared: Arc<Shared>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let mut connections = JoinSet::new();
@@ -84,6 +87,7 @@ pub(crate) async fn serve(
         let Ok((stream, _)) = accepted else {
             continue;
         };
+        shared.connections_accepted.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let kill = ConnectionKill::default();
         let service = TowerToHyperService::new(router.clone().layer(Extension(kill.clone())));

@@ -1,5 +1,6 @@
 //! HTTP Digest authentication (RFC 7616) as Atlas does it: realm `MMS Public API`,
-//! `qop="auth"`, MD5 by default or SHA-256.
+//! `qop="auth"`, MD5 by default or SHA-256; and, on request, as stricter servers do it (see
+//! [`NoncePolicy`]).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -28,6 +29,15 @@ impl DigestAlgorithm {
         match self {
             Self::Md5 => "MD5",
             Self::Sha256 => "SHA-256",
+        }
+    }
+
+    /// The token in lower case (`md5`, `sha-256`), as some servers send it; RFC 7616 tokens
+    /// are case-insensitive.
+    pub fn lowercase_name(self) -> &'static str {
+        match self {
+            Self::Md5 => "md5",
+            Self::Sha256 => "sha-256",
         }
     }
 
@@ -62,6 +72,32 @@ pub fn digest_response(
     let ha1 = algorithm.hex_hash(&format!("{username}:{realm}:{password}"));
     let ha2 = algorithm.hex_hash(&format!("{method}:{uri}"));
     algorithm.hex_hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"))
+}
+
+/// How the simulator counts the uses of a nonce. In every policy a refused use is answered
+/// 401 with a fresh nonce and `stale=false`, like a wrong key: the server cannot tell them
+/// apart.
+///
+/// ```
+/// use atlas_migration_sim::{NoncePolicy, Simulator};
+///
+/// let strict = Simulator::builder().nonce_policy(NoncePolicy::StrictCounts);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum NoncePolicy {
+    /// Each nonce count (`nc`) is accepted once per nonce, in any order, for the nonce's
+    /// lifetime (the default). *Assumption*: this is how Atlas behaves as far as we know; its
+    /// documentation does not say how it checks nonce counts.
+    #[default]
+    Lenient,
+    /// Each `nc` must be greater than the last one accepted for its nonce; an `nc` that
+    /// arrives out of order is refused. Apache httpd with `AuthDigestNcCheck On` behaves so
+    /// (it is stricter still: it expects exactly the next count).
+    StrictCounts,
+    /// Each nonce is accepted once; any later use is refused. RFC 7616 section 5.5 describes
+    /// such single-use nonces as the strongest protection against replay.
+    OneTime,
 }
 
 /// Parameters of a `Digest` credentials header.
@@ -199,7 +235,8 @@ pub(crate) enum DigestOutcome {
     Valid,
     /// The digest was right but the nonce is expired, retired or unknown.
     Stale,
-    /// Wrong user, password, realm, uri or algorithm, or a replayed nonce count.
+    /// Wrong user, password, realm, uri or algorithm, or a nonce count the [`NoncePolicy`]
+    /// refuses.
     Rejected,
 }
 
@@ -207,7 +244,32 @@ pub(crate) enum DigestOutcome {
 struct NonceState {
     issued_at: Duration,
     retired: bool,
+    /// Counts accepted so far (lenient policy).
     seen_nc: HashSet<u32>,
+    /// Highest count accepted so far (strict and one-time policies).
+    last_nc: Option<u32>,
+}
+
+impl NonceState {
+    /// Records a use with count `nc`; false if `policy` refuses it.
+    fn accept(&mut self, policy: NoncePolicy, nc: u32) -> bool {
+        let accepted = match policy {
+            NoncePolicy::Lenient => self.seen_nc.insert(nc),
+            NoncePolicy::StrictCounts => self.last_nc.is_none_or(|last| nc > last),
+            NoncePolicy::OneTime => self.last_nc.is_none(),
+        };
+        if accepted {
+            self.last_nc = Some(self.last_nc.map_or(nc, |last| last.max(nc)));
+        }
+        accepted
+    }
+}
+
+/// How the digest challenge is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ChallengeStyle {
+    /// `algorithm=md5` instead of `algorithm=MD5`.
+    pub(crate) lowercase_algorithm: bool,
 }
 
 /// Digest verifier with its nonce bookkeeping.
@@ -215,6 +277,8 @@ struct NonceState {
 pub(crate) struct DigestAuth {
     pub(crate) algorithm: DigestAlgorithm,
     pub(crate) nonce_lifetime: Duration,
+    policy: NoncePolicy,
+    style: ChallengeStyle,
     nonces: HashMap<String, NonceState>,
 }
 
@@ -223,8 +287,16 @@ impl DigestAuth {
         Self {
             algorithm,
             nonce_lifetime,
+            policy: NoncePolicy::default(),
+            style: ChallengeStyle::default(),
             nonces: HashMap::new(),
         }
+    }
+
+    /// Sets how nonce uses are counted and how the challenge is written.
+    pub(crate) fn configure(&mut self, policy: NoncePolicy, style: ChallengeStyle) {
+        self.policy = policy;
+        self.style = style;
     }
 
     /// Issues a nonce and returns the `WWW-Authenticate` value.
@@ -240,11 +312,16 @@ impl DigestAuth {
                 issued_at: now,
                 retired: false,
                 seen_nc: HashSet::new(),
+                last_nc: None,
             },
         );
-        format!(
-            "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\", stale={stale}",
+        let algorithm = if self.style.lowercase_algorithm {
+            self.algorithm.lowercase_name()
+        } else {
             self.algorithm.name()
+        };
+        format!(
+            "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm={algorithm}, qop=\"auth\", stale={stale}"
         )
     }
 
@@ -273,7 +350,7 @@ impl DigestAuth {
         if state.retired || now.saturating_sub(state.issued_at) >= self.nonce_lifetime {
             return DigestOutcome::Stale;
         }
-        if !state.seen_nc.insert(nc) {
+        if !state.accept(self.policy, nc) {
             return DigestOutcome::Rejected;
         }
         DigestOutcome::Valid
@@ -362,18 +439,94 @@ mod tests {
         assert!(parse_authorization("Basic abc").is_none());
     }
 
-    #[test]
-    fn nonce_counts_are_single_use_but_may_arrive_out_of_order() {
-        let mut rng = Rng::new(1);
-        let mut auth = DigestAuth::new(DigestAlgorithm::Md5, Duration::from_secs(60));
-        let challenge = auth.challenge(Duration::ZERO, &mut rng, false);
-        let nonce = challenge
+    /// Issues a challenge from `auth` and returns its nonce.
+    fn issue(auth: &mut DigestAuth) -> String {
+        let challenge = auth.challenge(Duration::ZERO, &mut Rng::new(1), false);
+        challenge
             .split("nonce=\"")
             .nth(1)
             .unwrap()
             .split('"')
             .next()
-            .unwrap();
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Checks a right answer to `nonce` with count `nc` at 1 s.
+    fn check(auth: &mut DigestAuth, nonce: &str, nc: &str) -> DigestOutcome {
+        let mut p = DigestParams {
+            username: "u".into(),
+            realm: REALM.into(),
+            nonce: nonce.into(),
+            uri: "/x".into(),
+            qop: "auth".into(),
+            nc: nc.into(),
+            cnonce: "c".into(),
+            ..Default::default()
+        };
+        p.response = digest_response(
+            DigestAlgorithm::Md5,
+            "u",
+            REALM,
+            "p",
+            "GET",
+            "/x",
+            nonce,
+            nc,
+            "c",
+            "auth",
+        );
+        auth.verify(&p, "GET", "/x", "u", "p", Duration::from_secs(1))
+    }
+
+    #[test]
+    fn strict_counts_refuse_a_count_that_arrives_out_of_order() {
+        let mut auth = DigestAuth::new(DigestAlgorithm::Md5, Duration::from_secs(60));
+        auth.configure(NoncePolicy::StrictCounts, ChallengeStyle::default());
+        let nonce = issue(&mut auth);
+        assert_eq!(check(&mut auth, &nonce, "00000001"), DigestOutcome::Valid);
+        assert_eq!(check(&mut auth, &nonce, "00000003"), DigestOutcome::Valid);
+        assert_eq!(
+            check(&mut auth, &nonce, "00000002"),
+            DigestOutcome::Rejected
+        );
+        assert_eq!(
+            check(&mut auth, &nonce, "00000003"),
+            DigestOutcome::Rejected
+        );
+        assert_eq!(check(&mut auth, &nonce, "00000004"), DigestOutcome::Valid);
+    }
+
+    #[test]
+    fn one_time_nonces_are_accepted_once() {
+        let mut auth = DigestAuth::new(DigestAlgorithm::Md5, Duration::from_secs(60));
+        auth.configure(NoncePolicy::OneTime, ChallengeStyle::default());
+        let nonce = issue(&mut auth);
+        assert_eq!(check(&mut auth, &nonce, "00000001"), DigestOutcome::Valid);
+        assert_eq!(
+            check(&mut auth, &nonce, "00000002"),
+            DigestOutcome::Rejected
+        );
+    }
+
+    #[test]
+    fn the_algorithm_token_can_be_written_in_lower_case() {
+        let mut auth = DigestAuth::new(DigestAlgorithm::Sha256, Duration::from_secs(60));
+        auth.configure(
+            NoncePolicy::default(),
+            ChallengeStyle {
+                lowercase_algorithm: true,
+            },
+        );
+        let challenge = auth.challenge(Duration::ZERO, &mut Rng::new(1), false);
+        assert!(challenge.contains("algorithm=sha-256,"), "{challenge}");
+    }
+
+    #[test]
+    fn nonce_counts_are_single_use_but_may_arrive_out_of_order() {
+        let mut auth = DigestAuth::new(DigestAlgorithm::Md5, Duration::from_secs(60));
+        let nonce = issue(&mut auth);
+        let nonce = nonce.as_str();
         let params = |nc: &str| {
             let mut p = DigestParams {
                 username: "u".into(),
