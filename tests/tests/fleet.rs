@@ -26,7 +26,11 @@ async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
         .on_event(move |e| sink.lock().unwrap().push(e));
     for i in 0..8 {
         // Members 0, 2, 4 and 6 share one migration host; the others have their own.
-        let host = if i % 2 == 0 { "shared-host".to_owned() } else { format!("host-{i}") };
+        let host = if i % 2 == 0 {
+            "shared-host".to_owned()
+        } else {
+            format!("host-{i}")
+        };
         let flow = PushMigration::new(&client, &g, request_named(&sim, &format!("target-{i}")))
             .poll_delays(MIN, MAX)
             .auto_cutover(true);
@@ -67,6 +71,14 @@ async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
         }
     }
     assert!((2..=4).contains(&most), "{most}");
-    assert!(events.iter().any(|e| matches!(e, FleetEvent::Waiting { .. })));
-    assert!(events.iter().any(|e| matches!(e, FleetEvent::Progress { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, FleetEvent::Waiting { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, FleetEvent::Progress { .. }))
+    );
 }

@@ -18,6 +18,7 @@ use crate::rng::Rng;
 use crate::server;
 use crate::shared::{Inner, Shared, UnauthorizedPacing};
 use crate::state::Lifecycle;
+use crate::token_reply::TokenReply;
 
 /// Configures and starts a [`Simulator`]. Every setting has a default.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +34,7 @@ pub struct SimulatorBuilder {
     lowercase_algorithm: bool,
     pacing: UnauthorizedPacing,
     token_lifetime: Option<Duration>,
+    token_reply: TokenReply,
     timings: Timings,
     manual_clock: bool,
     source_projects: Option<Vec<SourceProject>>,
@@ -154,6 +156,19 @@ impl SimulatorBuilder {
         self
     }
 
+    /// What the token endpoint answers to valid client credentials (default
+    /// [`TokenReply::Atlas`]); the other modes model hostile or broken token servers.
+    ///
+    /// ```
+    /// use atlas_migration_sim::{Simulator, TokenReply};
+    /// let builder = Simulator::builder().token_reply(TokenReply::Garbage("<html>".into()));
+    /// # let _ = builder;
+    /// ```
+    pub fn token_reply(mut self, reply: TokenReply) -> Self {
+        self.token_reply = reply;
+        self
+    }
+
     /// Lifecycle timings (default [`Timings::fast`]).
     pub fn timings(mut self, timings: Timings) -> Self {
         self.timings = timings;
@@ -246,6 +261,7 @@ impl SimulatorBuilder {
                 lowercase_algorithm: self.lowercase_algorithm,
             },
         );
+        auth.tokens.reply = self.token_reply;
         let inner = Inner {
             clock: Clock::new(self.manual_clock),
             rng,

@@ -117,8 +117,8 @@ pub struct Fault {
 impl Fault {
     /// A rule for one endpoint: an operation constant of [`crate::operations`], or
     /// [`Endpoint::OAUTH_TOKEN`] / [`Endpoint::OAUTH_REVOKE`]. Defaults to answering 503
-    /// once. On the OAuth endpoints only status, latency and dropped-connection faults act;
-    /// the others answer normally.
+    /// once. On the OAuth endpoints only status, latency, dropped-connection, hang and drip
+    /// faults act; the others answer normally.
     pub fn on(endpoint: impl Into<Endpoint>) -> Self {
         Self {
             endpoints: Some(vec![endpoint.into()]),

@@ -16,6 +16,7 @@ use crate::faults::{Fault, FaultPlan};
 use crate::log::{OAUTH_TOKEN, RequestRecord};
 use crate::shared::Shared;
 use crate::state::{MigrationRecord, MigrationView};
+use crate::token_reply::TokenReply;
 
 /// Stops the server when the last handle clone goes away.
 #[derive(Debug)]
@@ -207,6 +208,18 @@ impl Simulator {
     /// that none of them shows up in a client's logs or errors.
     pub fn issued_tokens(&self) -> Vec<String> {
         self.shared.inner.lock().auth.tokens.all()
+    }
+
+    /// Changes what the token endpoint answers to valid client credentials from now on.
+    ///
+    /// ```no_run
+    /// # async fn demo(sim: atlas_migration_sim::Simulator) {
+    /// use atlas_migration_sim::TokenReply;
+    /// sim.set_token_reply(TokenReply::AccessToken("line\nbreak".into()));
+    /// # }
+    /// ```
+    pub fn set_token_reply(&self, reply: TokenReply) {
+        self.shared.inner.lock().auth.tokens.reply = reply;
     }
 
     /// Requests that carried a body but no `Authorization` header at all.

@@ -45,8 +45,18 @@
 //!   `stale=true` only when the answer was right and the nonce expired or was retired. Atlas
 //!   documents only that a nonce "is only valid for a short amount of time". The stricter
 //!   modes below model other real servers.
-//! * **Service accounts**: the token lifetime ([`SimulatorBuilder::token_lifetime`]) and
-//!   the OAuth error bodies (`invalid_client`, `unsupported_grant_type`).
+//! * **Service accounts**: the token lifetime ([`SimulatorBuilder::token_lifetime`]; Atlas
+//!   documents one hour) and the OAuth error bodies (`invalid_client`,
+//!   `unsupported_grant_type`). The token endpoint's test modes model token servers that
+//!   are not Atlas: [`TokenReply::ExpiresIn`] (a hostile `expires_in` such as `1e13`,
+//!   `18446744073709551615`, `-5`, `0.5`, `"3600"` or none), [`TokenReply::AccessToken`]
+//!   (a token that is not a valid header value, empty, or huge) and [`TokenReply::Garbage`]
+//!   (a 200 whose body is not a token reply); and the faults on
+//!   [`Endpoint::OAUTH_TOKEN`] / [`Endpoint::OAUTH_REVOKE`]: a failing status with
+//!   `Retry-After` ([`Fault::status`], [`Fault::too_many_requests`]), a hang that accepts
+//!   and never answers ([`Fault::hang`]), and a body dripped one byte per interval
+//!   ([`Fault::drip`]). Every request to either endpoint is counted
+//!   ([`Simulator::token_requests`], [`Simulator::count`]).
 //! * **Faults** model other servers and networks, not Atlas: every [`FaultKind`] is a test
 //!   mode. Status faults are decided before processing, so a faulted request changed
 //!   nothing; [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
@@ -112,6 +122,7 @@ mod shared;
 mod split_body;
 mod state;
 mod token_endpoint;
+mod token_reply;
 mod validate;
 
 /// The operation table of the pinned spec (re-exported from `atlas-migration-sys`): name
@@ -127,3 +138,4 @@ pub use faults::{Fault, FaultKind, FaultPlan};
 pub use handle::Simulator;
 pub use log::{OAUTH_REVOKE, OAUTH_TOKEN, RequestRecord};
 pub use state::{MigrationRecord, MigrationStatus, MigrationView, ValidationStatus};
+pub use token_reply::TokenReply;

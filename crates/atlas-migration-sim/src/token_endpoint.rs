@@ -1,4 +1,7 @@
 //! `POST /api/oauth/token` and `POST /api/oauth/revoke` for service accounts.
+//!
+//! Both act on status, latency, dropped-connection, hang and drip [faults](crate::Fault);
+//! the token endpoint's reply to valid credentials follows the [`TokenReply`] mode.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use serde_json::json;
 
 use crate::auth::oauth::parse_basic;
 use crate::faults::FaultKind;
+use crate::hostile::{self, Spoil};
 use crate::log::{OAUTH_REVOKE, OAUTH_TOKEN};
 use crate::pipeline::{Incoming, fault_status, finish};
 use crate::shared::{Inner, Shared};
@@ -36,8 +40,13 @@ fn form(req: &Incoming) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(&req.body).unwrap_or_default()
 }
 
-/// Runs the checks shared by both endpoints; `Err` is the final response.
-async fn prelude(shared: &Shared, req: &mut Incoming, name: &'static str) -> Result<(), Response> {
+/// Runs the checks shared by both endpoints; `Err` is the final response, `Ok(Some(..))`
+/// how to spoil the reply once it is made.
+async fn prelude(
+    shared: &Shared,
+    req: &mut Incoming,
+    name: &'static str,
+) -> Result<Option<Spoil>, Response> {
     let fault = {
         let mut inner = shared.inner.lock();
         req.record.authenticated = client_ok(&inner, req);
@@ -54,7 +63,7 @@ async fn prelude(shared: &Shared, req: &mut Incoming, name: &'static str) -> Res
                     fault_status(status, retry_after_secs),
                 ));
             }
-            Some(FaultKind::DropConnection) => {
+            Some(FaultKind::DropConnection | FaultKind::Hang) => {
                 inner.log.push(req.record.clone());
                 None
             }
@@ -63,57 +72,72 @@ async fn prelude(shared: &Shared, req: &mut Incoming, name: &'static str) -> Res
     };
     match fault {
         Some(FaultKind::Latency(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultKind::Drip(interval)) => return Ok(Some(Spoil::Drip(interval))),
         None if req.record.fault == Some("drop_connection") => {
             return Err(match req.kill() {
                 Some(kill) => kill.drop_connection().await,
                 None => fault_status(503, None),
             });
         }
+        // Accepted, logged, never answered: the connection stays open.
+        None if req.record.fault == Some("hang") => return Err(std::future::pending().await),
         _ => {}
     }
-    Ok(())
+    Ok(None)
+}
+
+/// `resp`, spoiled as the prelude decided.
+async fn deliver(resp: Response, spoil: Option<Spoil>) -> Response {
+    match spoil {
+        Some(how) => hostile::spoil(resp, how).await,
+        None => resp,
+    }
 }
 
 /// Issues an access token for valid client credentials.
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let mut req = Incoming::read(req, Some(OAUTH_TOKEN.name())).await;
-    if let Err(resp) = prelude(&shared, &mut req, OAUTH_TOKEN.name()).await {
-        return resp;
-    }
-    let mut inner = shared.inner.lock();
-    let resp = if !req.record.authenticated {
-        oauth_error(StatusCode::UNAUTHORIZED, "invalid_client")
-    } else if form(&req).get("grant_type").map(String::as_str) != Some("client_credentials") {
-        oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type")
-    } else {
-        let now = inner.clock.now();
-        let inner = &mut *inner;
-        let token = inner.auth.tokens.issue(now, &mut inner.rng);
-        let expires_in = inner.auth.tokens.lifetime.as_secs();
-        axum::Json(json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-        }))
-        .into_response()
+    let spoil = match prelude(&shared, &mut req, OAUTH_TOKEN.name()).await {
+        Ok(spoil) => spoil,
+        Err(resp) => return resp,
     };
-    finish(&mut inner, req.record, resp)
+    let resp = {
+        let mut inner = shared.inner.lock();
+        let resp = if !req.record.authenticated {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client")
+        } else if form(&req).get("grant_type").map(String::as_str) != Some("client_credentials") {
+            oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type")
+        } else {
+            let now = inner.clock.now();
+            let inner = &mut *inner;
+            let tokens = &mut inner.auth.tokens;
+            let lifetime = tokens.lifetime.as_secs();
+            let reply = tokens.reply.clone();
+            reply.answer(lifetime, || tokens.issue(now, &mut inner.rng))
+        };
+        finish(&mut inner, req.record, resp)
+    };
+    deliver(resp, spoil).await
 }
 
 /// Revokes a token (RFC 7009: unknown tokens also answer 200).
 pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let mut req = Incoming::read(req, Some(OAUTH_REVOKE.name())).await;
-    if let Err(resp) = prelude(&shared, &mut req, OAUTH_REVOKE.name()).await {
-        return resp;
-    }
-    let mut inner = shared.inner.lock();
-    let resp = if !req.record.authenticated {
-        oauth_error(StatusCode::UNAUTHORIZED, "invalid_client")
-    } else {
-        if let Some(token) = form(&req).get("token") {
-            inner.auth.tokens.revoke(token);
-        }
-        StatusCode::OK.into_response()
+    let spoil = match prelude(&shared, &mut req, OAUTH_REVOKE.name()).await {
+        Ok(spoil) => spoil,
+        Err(resp) => return resp,
     };
-    finish(&mut inner, req.record, resp)
+    let resp = {
+        let mut inner = shared.inner.lock();
+        let resp = if !req.record.authenticated {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client")
+        } else {
+            if let Some(token) = form(&req).get("token") {
+                inner.auth.tokens.revoke(token);
+            }
+            StatusCode::OK.into_response()
+        };
+        finish(&mut inner, req.record, resp)
+    };
+    deliver(resp, spoil).await
 }

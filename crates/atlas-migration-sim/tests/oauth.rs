@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use atlas_migration_sim::{OAUTH_REVOKE, Simulator};
+use atlas_migration_sim::{Fault, OAUTH_REVOKE, OAUTH_TOKEN, Simulator, TokenReply};
 use base64::Engine as _;
 use common::*;
 use reqwest::StatusCode;
@@ -115,4 +115,86 @@ async fn revoked_token_stops_working() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(get_bearer(&sim, &token).await, StatusCode::UNAUTHORIZED);
     assert_eq!(sim.count(OAUTH_REVOKE), 1);
+}
+
+/// The body of one token request to `sim` with valid credentials.
+async fn token_body(sim: &Simulator) -> (StatusCode, String) {
+    let auth = basic(sim.client_id(), sim.client_secret());
+    let resp = token_request(sim, &auth, "grant_type=client_credentials").await;
+    (resp.status(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn token_reply_modes_send_what_they_say() {
+    let sim = Simulator::builder()
+        .token_reply(TokenReply::ExpiresIn(Some("1e13".into())))
+        .start()
+        .await
+        .unwrap();
+    let (status, body) = token_body(&sim).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.ends_with(r#""expires_in":1e13}"#), "{body}");
+    let token: Value = serde_json::from_str(&body).unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    assert_eq!(
+        get_bearer(&sim, token).await,
+        StatusCode::NOT_FOUND,
+        "a real token"
+    );
+
+    sim.set_token_reply(TokenReply::ExpiresIn(None));
+    let (_, body) = token_body(&sim).await;
+    assert!(!body.contains("expires_in"), "{body}");
+
+    sim.set_token_reply(TokenReply::AccessToken("line\nbreak".into()));
+    let (_, body) = token_body(&sim).await;
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["access_token"], "line\nbreak");
+
+    sim.set_token_reply(TokenReply::Garbage("<html>oops".into()));
+    assert_eq!(
+        token_body(&sim).await,
+        (StatusCode::OK, "<html>oops".into())
+    );
+
+    assert_eq!(sim.token_requests(), 4);
+    assert_eq!(
+        sim.tokens_issued(),
+        2,
+        "only the expires_in modes issue tokens"
+    );
+}
+
+#[tokio::test]
+async fn token_endpoint_faults_hang_drip_and_fail() {
+    let sim = Simulator::builder()
+        .fault(Fault::on(OAUTH_TOKEN).too_many_requests(30))
+        .fault(Fault::on(OAUTH_TOKEN).hang())
+        .fault(Fault::on(OAUTH_TOKEN).drip(Duration::from_millis(100)))
+        .start()
+        .await
+        .unwrap();
+    let auth = basic(sim.client_id(), sim.client_secret());
+    let resp = token_request(&sim, &auth, "grant_type=client_credentials").await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "30");
+
+    let hung = reqwest::Client::new()
+        .post(format!("{}/api/oauth/token", sim.base_url()))
+        .header("authorization", &auth)
+        .body("grant_type=client_credentials")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(hung.is_timeout(), "{hung}");
+
+    let resp = token_request(&sim, &auth, "grant_type=client_credentials").await;
+    assert_eq!(resp.status(), StatusCode::OK, "headers arrive at once");
+    let started = std::time::Instant::now();
+    let mut resp = resp;
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert_eq!(first.len(), 1, "one byte at a time");
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(sim.token_requests(), 3);
 }

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use crate::rng::Rng;
+use crate::token_reply::TokenReply;
 
 /// Decodes `Basic base64(id:secret)`.
 pub(crate) fn parse_basic(header: &str) -> Option<(String, String)> {
@@ -36,6 +37,8 @@ struct TokenState {
 #[derive(Debug)]
 pub(crate) struct TokenStore {
     pub(crate) lifetime: Duration,
+    /// What the token endpoint answers to valid credentials.
+    pub(crate) reply: TokenReply,
     tokens: HashMap<String, TokenState>,
     issued: usize,
 }
@@ -44,6 +47,7 @@ impl TokenStore {
     pub(crate) fn new(lifetime: Duration) -> Self {
         Self {
             lifetime,
+            reply: TokenReply::default(),
             tokens: HashMap::new(),
             issued: 0,
         }
