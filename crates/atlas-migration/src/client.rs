@@ -129,6 +129,7 @@ impl Client {
                 &parsed,
                 user_agent.clone(),
                 b.token_refresh_margin,
+                b.token_requests_per_minute,
             )?),
         };
         Ok(Self {
@@ -200,7 +201,7 @@ impl Client {
     pub async fn revoke(&self) -> Result<(), Error> {
         let transport = self.transport();
         match &transport.auth {
-            Auth::ServiceAccount(s) => s.revoke(&transport.http).await,
+            Auth::ServiceAccount(s) => s.revoke(&transport.http, transport.timeout).await,
             Auth::Digest(_) => Ok(()),
         }
     }

@@ -53,6 +53,7 @@ pub struct ClientBuilder {
     pub(crate) retry: RetryPolicy,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) token_refresh_margin: Duration,
+    pub(crate) token_requests_per_minute: u32,
     pub(crate) max_reply_size: usize,
     pub(crate) allow_insecure_http: bool,
     pub(crate) max_in_flight: usize,
@@ -69,6 +70,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             http: None,
             token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
+            token_requests_per_minute:
+                crate::auth::service_account::DEFAULT_TOKEN_REQUESTS_PER_MINUTE,
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
             allow_insecure_http: false,
             max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
@@ -271,7 +274,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Refresh a service account token this long before it expires (default 60 s).
+    /// Refresh a service account token this long before it expires (default 60 s), or a
+    /// quarter of its lifetime before if that is sooner.
     ///
     /// ```
     /// let b = atlas_migration::Client::builder()
@@ -279,6 +283,21 @@ impl ClientBuilder {
     /// ```
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.token_refresh_margin = margin;
+        self
+    }
+
+    /// The most service account token requests sent in any minute (default 10, at least 1),
+    /// however many calls need a token. A call that needs one beyond the cap waits for the
+    /// next allowed request if that comes within its [`timeout`](Self::timeout), and
+    /// otherwise fails at once with an [authentication error](crate::Error::is_auth) whose
+    /// [`retry_at`](crate::Error::retry_at) says when. Failed token requests also hold the
+    /// next one back (1 s doubling to 60 s, never sooner than the server's `Retry-After`).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder().max_token_requests_per_minute(4);
+    /// ```
+    pub fn max_token_requests_per_minute(mut self, requests: u32) -> Self {
+        self.token_requests_per_minute = requests;
         self
     }
 

@@ -1,49 +1,57 @@
 //! OAuth2 client credentials for service accounts: one cached bearer token shared by all
-//! clones of a client, refreshed shortly before it expires, fetched by one caller at a time
-//! (the token endpoint allows only a few requests a minute).
+//! clones of a client, refreshed shortly before it expires, fetched by one request at a
+//! time whose outcome every waiting caller shares.
+//!
+//! Every wait has a deadline. A token request, and each caller's wait for one, gets the
+//! client's [timeout](crate::ClientBuilder::timeout), or [`DEFAULT_TOKEN_DEADLINE`] (30 s)
+//! when none is set; so does [`revoke`](ServiceAccountAuth::revoke), which never waits for
+//! a token request in flight. After a failed token request the next is held back (see
+//! `flight.rs`), and at most [`DEFAULT_TOKEN_REQUESTS_PER_MINUTE`] go out a minute unless
+//! configured otherwise: a failing token endpoint sees a trickle, not one request per call.
+//!
+//! The rooms: `token.rs` (what a token is, read from an untrusted reply), `endpoint.rs`
+//! (the token and revoke exchanges), `flight.rs` (single flight, backoff, cap) and
+//! `failure.rs` (the failure every waiter receives a copy of).
 
-use std::sync::{Arc, RwLock};
+mod endpoint;
+mod failure;
+mod flight;
+mod token;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use http::header::{ACCEPT, AUTHORIZATION, HeaderValue, USER_AGENT};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use tokio::time::Instant;
+use http::header::{AUTHORIZATION, HeaderValue};
+use secrecy::SecretString;
 
 use super::Failure;
-use crate::error::{AuthError, Error, refuse_redirect};
+use crate::error::{AuthError, Error};
+use endpoint::TokenEndpoint;
+use flight::{TokenFlight, deadline_after};
+use token::Token;
 
-/// Tokens are refreshed this long before they expire, unless told otherwise.
+/// Tokens are refreshed this long before they expire, unless told otherwise (and never
+/// more than a quarter of their lifetime before).
 pub(crate) const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-struct Token {
-    value: SecretString,
-    expires_at: DateTime<Utc>,
-    refresh_at: Instant,
+/// The deadline of a token request, a wait for one, and a revocation, when the client has
+/// no timeout.
+pub(crate) const DEFAULT_TOKEN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Token requests a client sends at most in any minute, unless configured otherwise.
+pub(crate) const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 10;
+
+/// The time allowed for token work when the client's timeout is `timeout`.
+fn budget(timeout: Option<Duration>) -> Duration {
+    timeout.unwrap_or(DEFAULT_TOKEN_DEADLINE)
 }
 
 pub(crate) struct ServiceAccountAuth {
-    client_id: String,
-    client_secret: SecretString,
-    token_url: reqwest::Url,
-    revoke_url: reqwest::Url,
-    user_agent: HeaderValue,
+    endpoint: Arc<TokenEndpoint>,
+    flight: Arc<TokenFlight>,
     refresh_margin: Duration,
-    cached: RwLock<Option<Arc<Token>>>,
-    fetching: tokio::sync::Mutex<()>,
-}
-
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: String,
-    expires_in: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: Option<String>,
 }
 
 impl ServiceAccountAuth {
@@ -53,108 +61,43 @@ impl ServiceAccountAuth {
         base_url: &reqwest::Url,
         user_agent: HeaderValue,
         refresh_margin: Duration,
+        requests_per_minute: u32,
     ) -> Result<Self, Error> {
-        let join = |path: &str| {
-            base_url.join(path).map_err(|e| {
-                Error::invalid_input("base_url", Some(base_url.as_str()), e.to_string())
-            })
-        };
         Ok(Self {
-            client_id,
-            client_secret,
-            token_url: join("api/oauth/token")?,
-            revoke_url: join("api/oauth/revoke")?,
-            user_agent,
+            endpoint: Arc::new(TokenEndpoint::new(
+                client_id,
+                client_secret,
+                base_url,
+                user_agent,
+            )?),
+            flight: Arc::new(TokenFlight::new(requests_per_minute)),
             refresh_margin,
-            cached: RwLock::new(None),
-            fetching: tokio::sync::Mutex::new(()),
         })
-    }
-
-    fn current(&self) -> Option<Arc<Token>> {
-        self.cached
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn fresh(&self) -> Option<Arc<Token>> {
-        self.current().filter(|t| Instant::now() < t.refresh_at)
     }
 
     /// When the cached token expires, if one is cached.
     pub(crate) fn token_expiry(&self) -> Option<DateTime<Utc>> {
-        self.current().map(|t| t.expires_at)
+        self.flight.current().map(|t| t.expires_at)
     }
 
-    /// A usable token: the cached one, or a new one. `rejected` is a token the server just
-    /// refused; it is replaced even if it looks fresh.
+    /// A usable token within `budget`. `rejected` is a token the server just refused; it is
+    /// replaced even if it looks fresh.
     async fn token(
         &self,
         http: &reqwest::Client,
         rejected: Option<&Arc<Token>>,
+        budget: Duration,
     ) -> Result<Arc<Token>, Failure> {
-        let usable = |t: Arc<Token>| rejected.is_none_or(|r| !Arc::ptr_eq(r, &t)).then_some(t);
-        if let Some(t) = self.fresh().and_then(usable) {
-            return Ok(t);
-        }
-        let _flight = self.fetching.lock().await;
-        if let Some(t) = self.fresh().and_then(usable) {
-            return Ok(t);
-        }
-        let token = Arc::new(self.fetch(http).await?);
-        *self.cached.write().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
-        Ok(token)
-    }
-
-    async fn fetch(&self, http: &reqwest::Client) -> Result<Token, Failure> {
-        tracing::debug!("requesting a service account token");
-        let reply = http
-            .post(self.token_url.clone())
-            .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, self.user_agent.clone())
-            .form(&[("grant_type", "client_credentials")])
-            .send()
+        let (endpoint, http, margin) = (self.endpoint.clone(), http.clone(), self.refresh_margin);
+        self.flight
+            .get(
+                rejected,
+                deadline_after(budget),
+                budget,
+                move || async move { endpoint.request_token(&http, margin, budget).await },
+            )
             .await
-            .map_err(Failure::Transport)?;
-        let reply = refuse_redirect(&self.token_url, reply, "oauth_token")
-            .map_err(|e| Failure::Fatal(Error::Redirect(e)))?;
-        let status = reply.status();
-        let headers = reply.headers().clone();
-        let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;
-        if !status.is_success() {
-            return Err(token_endpoint_error(
-                "the token endpoint refused the service account",
-                status,
-                &headers,
-                &body,
-            ));
-        }
-        let parsed: TokenReply = serde_json::from_slice(&body).map_err(|e| {
-            Error::Auth(AuthError::from_status(
-                format!(
-                    "the token endpoint sent an unreadable reply ({:?})",
-                    e.classify()
-                ),
-                status.as_u16(),
-                None,
-                &headers,
-            ))
-        })?;
-        if parsed.access_token.is_empty() {
-            return Err(Error::auth("the token endpoint sent an empty access token").into());
-        }
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
-        let usable_for = lifetime.saturating_sub(self.refresh_margin.min(lifetime));
-        let expires_at =
-            Utc::now() + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::zero());
-        tracing::debug!(%expires_at, "service account token received");
-        Ok(Token {
-            value: SecretString::from(parsed.access_token),
-            expires_at,
-            refresh_at: Instant::now() + usable_for,
-        })
+            .map_err(|failure| failure.into_failure())
     }
 
     pub(crate) async fn send(
@@ -162,9 +105,12 @@ impl ServiceAccountAuth {
         http: &reqwest::Client,
         mut request: reqwest::Request,
     ) -> Result<reqwest::Response, Failure> {
+        let budget = budget(request.timeout().copied());
         let spare = request.try_clone();
-        let token = self.token(http, None).await?;
-        request.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
+        let token = self.token(http, None, budget).await?;
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, token.header.clone());
         let reply = http.execute(request).await.map_err(Failure::Transport)?;
         if reply.status() != StatusCode::UNAUTHORIZED {
             return Ok(reply);
@@ -173,8 +119,10 @@ impl ServiceAccountAuth {
             return Err(refused(&reply));
         };
         tracing::debug!("bearer token refused; refreshing once");
-        let token = self.token(http, Some(&token)).await?;
-        again.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
+        let token = self.token(http, Some(&token), budget).await?;
+        again
+            .headers_mut()
+            .insert(AUTHORIZATION, token.header.clone());
         let reply = http.execute(again).await.map_err(Failure::Transport)?;
         if reply.status() == StatusCode::UNAUTHORIZED {
             return Err(refused(&reply));
@@ -182,49 +130,21 @@ impl ServiceAccountAuth {
         Ok(reply)
     }
 
-    /// Revokes the cached token (if any) and forgets it.
-    pub(crate) async fn revoke(&self, http: &reqwest::Client) -> Result<(), Error> {
-        let _flight = self.fetching.lock().await;
-        let Some(token) = self.current() else {
+    /// Revokes the cached token (if any) and forgets it, within the client's `timeout` (or
+    /// [`DEFAULT_TOKEN_DEADLINE`]). A token request in flight is not waited for: its token,
+    /// if it comes, is the next one used.
+    pub(crate) async fn revoke(
+        &self,
+        http: &reqwest::Client,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let Some(token) = self.flight.current() else {
             return Ok(());
         };
-        let reply = http
-            .post(self.revoke_url.clone())
-            .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, self.user_agent.clone())
-            .form(&[("token", token.value.expose_secret())])
-            .send()
-            .await
-            .map_err(|e| Error::Transport(crate::error::TransportError::new(e, None)))?;
-        let reply =
-            refuse_redirect(&self.revoke_url, reply, "oauth_revoke").map_err(Error::Redirect)?;
-        let status = reply.status();
-        let headers = reply.headers().clone();
-        let body = crate::body::read_capped(reply, crate::body::MAX_ERROR_BODY).await;
-        if !status.is_success() {
-            return match token_endpoint_error(
-                "the revoke endpoint refused the request",
-                status,
-                &headers,
-                &body,
-            ) {
-                Failure::Fatal(e) | Failure::Unprocessed(e) => Err(e),
-                Failure::Transport(e) => {
-                    Err(Error::Transport(crate::error::TransportError::new(e, None)))
-                }
-            };
-        }
-        *self.cached.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.endpoint.revoke(http, &token, budget(timeout)).await?;
+        self.flight.forget(&token);
         Ok(())
     }
-}
-
-fn bearer(token: &Token) -> Result<HeaderValue, Error> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.value.expose_secret()))
-        .map_err(|_| Error::auth("the token endpoint sent a token that is not a valid header"))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 fn refused(reply: &reqwest::Response) -> Failure {
@@ -236,25 +156,16 @@ fn refused(reply: &reqwest::Response) -> Failure {
     )))
 }
 
-fn token_endpoint_error(
-    what: &str,
-    status: StatusCode,
-    headers: &http::HeaderMap,
-    body: &[u8],
-) -> Failure {
-    let code = serde_json::from_slice::<OAuthError>(body)
-        .ok()
-        .and_then(|e| e.error)
-        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    let hint = match status.as_u16() {
-        429 => "; the token endpoint allows about 10 requests a minute",
-        400 | 401 => "; check the client id and secret",
-        _ => "",
-    };
-    Failure::Fatal(Error::Auth(AuthError::from_status(
-        format!("{what}{hint}"),
-        status.as_u16(),
-        code,
-        headers,
-    )))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_work_without_a_client_timeout_still_has_a_deadline() {
+        assert_eq!(budget(None), Duration::from_secs(30));
+        assert_eq!(
+            budget(Some(Duration::from_millis(300))),
+            Duration::from_millis(300)
+        );
+    }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use api::{ApiError, FieldViolation};
+pub(crate) use auth::AuthCause;
 pub use auth::AuthError;
 pub use budget::BudgetError;
 pub use decode::DecodeError;
@@ -92,6 +93,7 @@ impl Error {
             status: None,
             code: None,
             retry_after: None,
+            cause: AuthCause::default(),
         })
     }
 
@@ -229,9 +231,25 @@ impl Error {
         match self {
             Error::Transport(e) => e.is_connect() || e.is_timeout(),
             Error::Api(e) => is_transient_status(e.status()),
-            Error::Auth(e) => e.status.is_some_and(|s| s == 429 || s >= 500),
+            Error::Auth(e) => e.is_transient(),
             // Nothing was sent; budget comes back with time.
             Error::Budget(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the call ran out of time: no reply within the client's timeout, or no service
+    /// account token within it.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.is_timeout() { eprintln!("consider a longer ClientBuilder::timeout: {err}"); }
+    /// # }
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_timeout(),
+            Error::Auth(e) => e.is_timeout(),
             _ => false,
         }
     }
@@ -268,9 +286,7 @@ impl Error {
             Error::Transport(e) if e.is_connect() => Attempt::ConnectFailed,
             Error::Transport(_) => Attempt::NoReply,
             // Token or challenge endpoints failing before the call itself was sent.
-            Error::Auth(e) => {
-                return e.status.is_some_and(|s| s == 429 || s >= 500);
-            }
+            Error::Auth(e) => return e.is_transient(),
             Error::InvalidInput(_) | Error::Decode(_) | Error::Redirect(_) => return false,
             // Nothing was sent.
             Error::Budget(_) => Attempt::NotProcessed,

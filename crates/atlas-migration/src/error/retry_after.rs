@@ -27,6 +27,12 @@ impl RetryAfter {
         Some(Self { delay, at })
     }
 
+    /// A wait of `delay` from now (`None` if the instant is out of the calendar's range).
+    pub(crate) fn after(delay: Duration) -> Option<Self> {
+        let at = Utc::now().checked_add_signed(chrono::Duration::from_std(delay).ok()?)?;
+        Some(Self { delay, at })
+    }
+
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
         let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
         Self::parse(value, Utc::now())
