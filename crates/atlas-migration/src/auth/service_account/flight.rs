@@ -166,7 +166,11 @@ impl TokenFlight {
             return Ok(Ready::Cached(token.clone()));
         }
         if let Some(outcome) = &state.in_flight {
-            return Ok(Ready::Join(outcome.clone()));
+            // A closed channel is a request whose task died with its runtime: start anew.
+            if outcome.has_changed().is_ok() {
+                return Ok(Ready::Join(outcome.clone()));
+            }
+            state.in_flight = None;
         }
         let now = Instant::now();
         if let Some(until) = state.held_until.filter(|u| *u > now) {
@@ -531,6 +535,29 @@ mod tests {
         assert!(flight.current().is_some(), "only the forgotten token goes");
         flight.forget(&replaced);
         assert!(flight.current().is_none());
+    }
+
+    #[test]
+    fn a_request_whose_runtime_died_is_not_waited_for() {
+        let (flight, sent) = counted();
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+        };
+        let first = runtime();
+        let gave_up = first.block_on(get_with(
+            &flight,
+            &sent,
+            Duration::from_millis(10),
+            std::future::pending(),
+        ));
+        assert!(error(gave_up).is_timeout());
+        drop(first);
+        let token = runtime().block_on(get_with(&flight, &sent, BUDGET, async { token(BUDGET) }));
+        assert!(token.is_ok());
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
     }
 
     #[test]
