@@ -397,7 +397,9 @@ async fn cold_callers_against(
         builder = builder.fault(fault);
     }
     let sim = linked_sim(builder).await;
-    let client = account(&sim, Duration::from_secs(2), RetryPolicy::never());
+    // Shorter than the first hold (1 s): callers arriving after the failure fail at once
+    // instead of waiting to try again.
+    let client = account(&sim, Duration::from_millis(500), RetryPolicy::never());
     let started = Instant::now();
     let calls = concurrent_calls(&client, &support::org(&sim), 200).await;
     let took = started.elapsed();
@@ -555,8 +557,10 @@ async fn a_caller_held_back_within_its_deadline_waits_and_succeeds() {
 async fn retried_calls_against_a_failing_token_endpoint_stay_a_trickle() {
     let sim =
         linked_sim(Simulator::builder().fault(Fault::on(OAUTH_TOKEN).status(503).always())).await;
-    // Three attempts each; the retries wait out the token backoff (1 s, then 2 s).
-    let client = account(&sim, Duration::from_secs(5), support::fast_retries());
+    // Three attempts each, 1.5 s per attempt: the first request fails at once; callers then
+    // wait out the first hold (1 to 1.25 s) and share a second request; after it the hold
+    // (2 to 2.5 s) ends past every attempt's deadline, so the rest fail at once.
+    let client = account(&sim, Duration::from_millis(1500), support::fast_retries());
     let calls = concurrent_calls(&client, &support::org(&sim), 200).await;
     for (out, _) in &calls {
         let err = out
@@ -572,8 +576,8 @@ async fn retried_calls_against_a_failing_token_endpoint_stay_a_trickle() {
     );
     assert_eq!(
         sim.token_requests(),
-        3,
-        "one per attempt round, not per caller"
+        2,
+        "one per hold, not per caller or attempt"
     );
 }
 

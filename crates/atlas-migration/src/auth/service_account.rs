@@ -80,8 +80,8 @@ impl ServiceAccountAuth {
         self.flight.current().map(|t| t.expires_at)
     }
 
-    /// A usable token within `budget`. `rejected` is a token the server just refused; it is
-    /// replaced even if it looks fresh.
+    /// A usable token within `budget` (and the caller's deadline, if sooner). `rejected` is a
+    /// token the server just refused; it is replaced even if it looks fresh.
     async fn token(
         &self,
         http: &reqwest::Client,
@@ -89,13 +89,13 @@ impl ServiceAccountAuth {
         budget: Duration,
     ) -> Result<Arc<Token>, Failure> {
         let (endpoint, http, margin) = (self.endpoint.clone(), http.clone(), self.refresh_margin);
+        // A waiter's own deadline (its `max_wait`), when sooner, bounds the wait too.
+        let deadline = deadline_after(budget);
+        let deadline = crate::deadline::current().map_or(deadline, |d| d.min(deadline));
         self.flight
-            .get(
-                rejected,
-                deadline_after(budget),
-                budget,
-                move || async move { endpoint.request_token(&http, margin, budget).await },
-            )
+            .get(rejected, deadline, budget, move || async move {
+                endpoint.request_token(&http, margin, budget).await
+            })
             .await
             .map_err(|failure| failure.into_failure())
     }
