@@ -14,6 +14,7 @@ use crate::config::{Deployment, SourceProject, Timings};
 use crate::faults::{Fault, FaultPlan, Faults};
 use crate::handle::{ServerGuard, Simulator};
 use crate::log::RequestLog;
+use crate::metering::{Meter, RateLimit};
 use crate::rng::Rng;
 use crate::server;
 use crate::shared::{Inner, Shared, UnauthorizedPacing};
@@ -43,6 +44,8 @@ pub struct SimulatorBuilder {
     group_id: Option<String>,
     faults: Vec<Fault>,
     plan: Option<FaultPlan>,
+    rate_limits: Vec<RateLimit>,
+    omit_rate_limit_headers: bool,
     port: u16,
 }
 
@@ -195,6 +198,27 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Meters requests with this token bucket, as Atlas does (repeat for several endpoint
+    /// sets). Without any, nothing is rate limited. See [`RateLimit`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use atlas_migration_sim::{RateLimit, RateScope, Simulator};
+    /// let builder = Simulator::builder()
+    ///     .rate_limit(RateLimit::new("project", RateScope::Project).capacity(20).refill(10, Duration::from_secs(1)));
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limits.push(limit);
+        self
+    }
+
+    /// Leaves `RateLimit-Limit` / `RateLimit-Remaining` off every reply (Atlas "may not
+    /// always return" them); `Retry-After` on a 429 stays.
+    pub fn omit_rate_limit_headers(mut self) -> Self {
+        self.omit_rate_limit_headers = true;
+        self
+    }
+
     /// The convenience organization id [`Simulator::org_id`] returns. Any 24-hex id works
     /// in requests; this only picks the one handed out.
     pub fn org_id(mut self, id: impl Into<String>) -> Self {
@@ -269,6 +293,11 @@ impl SimulatorBuilder {
             faults,
             log: RequestLog::default(),
             lifecycle: Lifecycle::default(),
+            meter: Meter::new(
+                org_id.clone(),
+                self.rate_limits,
+                self.omit_rate_limit_headers,
+            ),
         };
         let shared = Arc::new(Shared {
             inner: Mutex::new(inner),

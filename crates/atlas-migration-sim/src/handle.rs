@@ -189,6 +189,11 @@ impl Simulator {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Requests refused with 429 by the simulator's rate limits (not by injected faults).
+    pub fn rate_limited(&self) -> usize {
+        self.shared.inner.lock().meter.refused()
+    }
+
     /// Requests answered 401.
     pub fn unauthorized_count(&self) -> usize {
         self.shared.inner.lock().log.with_status(401)

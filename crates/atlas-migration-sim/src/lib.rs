@@ -57,6 +57,13 @@
 //!   and never answers ([`Fault::hang`]), and a body dripped one byte per interval
 //!   ([`Fault::drip`]). Every request to either endpoint is counted
 //!   ([`Simulator::token_requests`], [`Simulator::count`]).
+//! * **Rate limits** ([`SimulatorBuilder::rate_limit`]) follow Atlas's rate-limit page
+//!   (token buckets per endpoint set and scope, refilled by `refillRate` every period, 429
+//!   with `Retry-After`, the page's example body, `RateLimit-Limit` / `RateLimit-Remaining`
+//!   that may be omitted). Invented: which operations share a set and the sizes (the test
+//!   chooses; Atlas publishes neither for these endpoints), that a 401 costs no token, that a
+//!   request takes one token from every set it belongs to, and that `RateLimit-Remaining`
+//!   reports the emptiest of them.
 //! * **Faults** model other servers and networks, not Atlas: every [`FaultKind`] is a test
 //!   mode. Status faults are decided before processing, so a faulted request changed
 //!   nothing; [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
@@ -115,6 +122,7 @@ mod handle;
 mod handlers;
 mod hostile;
 mod log;
+mod metering;
 mod pipeline;
 mod rng;
 mod server;
@@ -137,5 +145,6 @@ pub use errors::FieldViolation;
 pub use faults::{Fault, FaultKind, FaultPlan};
 pub use handle::Simulator;
 pub use log::{OAUTH_REVOKE, OAUTH_TOKEN, RequestRecord};
+pub use metering::{RateLimit, RateScope};
 pub use state::{MigrationRecord, MigrationStatus, MigrationView, ValidationStatus};
 pub use token_reply::TokenReply;

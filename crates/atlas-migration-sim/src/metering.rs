@@ -103,8 +103,6 @@ pub(crate) struct Subject<'a> {
     pub(crate) org: Option<&'a str>,
     pub(crate) group: Option<&'a str>,
     pub(crate) user: &'a str,
-    /// The simulator's organization, which every project belongs to.
-    pub(crate) home_org: &'a str,
 }
 
 #[derive(Debug)]
@@ -137,6 +135,8 @@ pub(crate) struct Refusal {
 /// The buckets of every set and scope, and whether replies carry the headers.
 #[derive(Debug, Default)]
 pub(crate) struct Meter {
+    /// The simulator's organization, which every project belongs to.
+    home_org: String,
     limits: Vec<RateLimit>,
     buckets: HashMap<(usize, String), Bucket>,
     omit_headers: bool,
@@ -144,8 +144,9 @@ pub(crate) struct Meter {
 }
 
 impl Meter {
-    pub(crate) fn new(limits: Vec<RateLimit>, omit_headers: bool) -> Self {
+    pub(crate) fn new(home_org: String, limits: Vec<RateLimit>, omit_headers: bool) -> Self {
         Self {
+            home_org,
             limits,
             omit_headers,
             ..Self::default()
@@ -165,7 +166,7 @@ impl Meter {
             .iter()
             .enumerate()
             .filter(|(_, l)| l.covers(subject.endpoint))
-            .map(|(i, l)| (i, scope_key(l.scope, subject)))
+            .map(|(i, l)| (i, scope_key(l.scope, subject, &self.home_org)))
             .collect();
         if keys.is_empty() {
             return Metered::Free;
@@ -227,9 +228,15 @@ impl Meter {
         });
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after_secs));
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(refusal.retry_after_secs),
+        );
         if !self.omit_headers {
-            headers.insert(RATE_LIMIT_LIMIT.clone(), HeaderValue::from(refusal.capacity));
+            headers.insert(
+                RATE_LIMIT_LIMIT.clone(),
+                HeaderValue::from(refusal.capacity),
+            );
             headers.insert(RATE_LIMIT_REMAINING.clone(), HeaderValue::from(0u32));
         }
         resp
@@ -239,9 +246,9 @@ impl Meter {
 static RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 
-fn scope_key(scope: RateScope, s: &Subject<'_>) -> String {
+fn scope_key(scope: RateScope, s: &Subject<'_>, home_org: &str) -> String {
     match scope {
-        RateScope::Organization => s.org.unwrap_or(s.home_org).to_owned(),
+        RateScope::Organization => s.org.unwrap_or(home_org).to_owned(),
         RateScope::Project => s.group.unwrap_or("").to_owned(),
         RateScope::User => s.user.to_owned(),
         RateScope::Ip => "127.0.0.1".to_owned(),
@@ -283,7 +290,6 @@ mod tests {
             org: None,
             group: Some(group),
             user: "key",
-            home_org: "org",
         }
     }
 
@@ -296,10 +302,13 @@ mod tests {
         let limit = RateLimit::new("reads", RateScope::Project)
             .capacity(3)
             .refill(2, secs(10));
-        let mut meter = Meter::new(vec![limit], false);
+        let mut meter = Meter::new("org".into(), vec![limit], false);
         for remaining in [2, 1, 0] {
             match meter.take(&subject("a"), secs(0)) {
-                Metered::Allowed { limit, remaining: r } => assert_eq!((limit, r), (3, remaining)),
+                Metered::Allowed {
+                    limit,
+                    remaining: r,
+                } => assert_eq!((limit, r), (3, remaining)),
                 other => panic!("{other:?}"),
             }
         }
@@ -307,16 +316,29 @@ mod tests {
             Metered::Refused(r) => assert_eq!(r.retry_after_secs, 6),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(meter.take(&subject("b"), secs(4)), Metered::Allowed { .. }), "another project has its own bucket");
-        assert!(matches!(meter.take(&subject("a"), secs(10)), Metered::Allowed { remaining: 1, .. }));
-        assert!(matches!(meter.take(&subject("a"), secs(35)), Metered::Allowed { remaining: 2, .. }), "refills stop at capacity");
+        assert!(
+            matches!(meter.take(&subject("b"), secs(4)), Metered::Allowed { .. }),
+            "another project has its own bucket"
+        );
+        assert!(matches!(
+            meter.take(&subject("a"), secs(10)),
+            Metered::Allowed { remaining: 1, .. }
+        ));
+        assert!(
+            matches!(
+                meter.take(&subject("a"), secs(35)),
+                Metered::Allowed { remaining: 2, .. }
+            ),
+            "refills stop at capacity"
+        );
         assert_eq!(meter.refused(), 1);
     }
 
     #[test]
     fn endpoints_outside_every_set_are_free() {
-        let limit = RateLimit::new("creates", RateScope::Project).endpoints([atlas_migration_sys::operations::CREATE_PUSH_MIGRATION]);
-        let mut meter = Meter::new(vec![limit], true);
+        let limit = RateLimit::new("creates", RateScope::Project)
+            .endpoints([atlas_migration_sys::operations::CREATE_PUSH_MIGRATION]);
+        let mut meter = Meter::new("org".into(), vec![limit], true);
         assert!(matches!(meter.take(&subject("a"), secs(0)), Metered::Free));
     }
 }

@@ -16,6 +16,7 @@ use crate::faults::FaultKind;
 use crate::handlers;
 use crate::hostile::{self, Spoil};
 use crate::log::RequestRecord;
+use crate::metering::{Metered, Subject};
 use crate::server::ConnectionKill;
 use crate::shared::{Inner, Shared, UnauthorizedPacing};
 use crate::split_body;
@@ -202,6 +203,7 @@ pub(crate) async fn handle_operation(
     let mut req = Incoming::read(req, Some(op.name)).await;
     let kill = req.kill();
     let params = path_params(&mut req.parts).await;
+    let mut budget = None;
     let next = 'decide: {
         let mut inner = shared.inner.lock();
         let auth = match authenticate(&mut inner, &mut req, shared.pacing) {
@@ -212,6 +214,27 @@ pub(crate) async fn handle_operation(
             AuthResult::Digest { nonce } => Some(nonce.clone()),
             _ => None,
         };
+        // Atlas's rate limits, metered after authentication and before anything else.
+        let subject = Subject {
+            endpoint: op.name,
+            org: params.get("orgId").map(String::as_str),
+            group: params.get("groupId").map(String::as_str),
+            user: if digest_nonce.is_some() {
+                "api key"
+            } else {
+                "service account"
+            },
+        };
+        let now = inner.clock.now();
+        match inner.meter.take(&subject, now) {
+            Metered::Free => {}
+            Metered::Allowed { limit, remaining } => budget = Some((limit, remaining)),
+            Metered::Refused(refusal) => {
+                req.record.fault = Some("rate_limited");
+                let resp = inner.meter.refuse(&refusal);
+                break 'decide Next::Answer(finish(&mut inner, req.record.clone(), resp));
+            }
+        }
         let fault = inner.faults.pick(op.name, true, digest_nonce.is_some());
         req.record.fault = fault.as_ref().map(FaultKind::name);
         match fault {
@@ -271,10 +294,13 @@ pub(crate) async fn handle_operation(
     };
     let answered = {
         let mut inner = shared.inner.lock();
-        let resp = match check_media_types(op, &req) {
+        let mut resp = match check_media_types(op, &req) {
             Err(e) => e.into_response(),
             Ok(()) => handlers::execute(&shared, &mut inner, op, &params, &mut req),
         };
+        if let Some((limit, remaining)) = budget {
+            inner.meter.annotate(resp.headers_mut(), limit, remaining);
+        }
         if let After::Drop = after {
             inner.log.push(req.record);
             None

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::{SourceProject, Timings};
 use crate::faults::Faults;
 use crate::log::RequestLog;
+use crate::metering::Meter;
 use crate::rng::Rng;
 use crate::state::Lifecycle;
 
@@ -22,6 +23,7 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     pub(crate) log: RequestLog,
     pub(crate) lifecycle: Lifecycle,
+    pub(crate) meter: Meter,
 }
 
 /// Shared simulator state.
