@@ -1,8 +1,9 @@
 //! Client for the MongoDB Atlas Admin API v2 **Cloud Migration Service**: push live migrations
 //! from Cloud Manager or Ops Manager into Atlas.
 //!
-//! * Authenticates with a programmatic API key (HTTP Digest, challenge cached so each call
-//!   costs one exchange) or a service account (OAuth2 client credentials, token cached and
+//! * Authenticates with a programmatic API key (HTTP Digest; challenges cached, each answered
+//!   by one request at a time, so each call costs one exchange and nonce counts reach strict
+//!   servers in order) or a service account (OAuth2 client credentials, token cached and
 //!   refreshed before it expires).
 //! * Retries transient failures with exponential backoff, honouring `Retry-After`, without
 //!   ever repeating a `POST` the server may have acted on.
