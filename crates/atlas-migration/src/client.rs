@@ -118,7 +118,12 @@ impl Client {
                 let probe = parsed
                     .join("api/atlas/v2")
                     .map_err(|e| Error::invalid_input("base_url", None, e.to_string()))?;
-                Auth::Digest(DigestAuth::new(public_key, private_key, probe))
+                Auth::Digest(DigestAuth::new(
+                    public_key,
+                    private_key,
+                    probe,
+                    b.max_in_flight,
+                ))
             }
             Kind::ServiceAccount {
                 client_id,

@@ -32,16 +32,17 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 pub(crate) use challenge::{authorization_for, parse_challenge};
-use pool::{ChallengePool, MAX_CHALLENGES};
+use pool::ChallengePool;
 
 use super::Failure;
 use crate::body::{self, MAX_ERROR_BODY};
-use crate::error::{AuthError, Error};
+use crate::deadline;
+use crate::error::{AuthError, BudgetError, Error};
 
 /// How many stale-nonce challenges one attempt answers before giving up.
 pub(crate) const MAX_STALE_RENEWALS: usize = 3;
 
-/// How long a call waits for a free challenge when its request has no timeout.
+/// How long a call waits for a free challenge when it has neither a timeout nor a deadline.
 const WAIT_WITHOUT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Longest time spent reading the body of a 401 or probe reply before dropping it (and with
@@ -97,12 +98,19 @@ impl Verdict {
 }
 
 impl DigestAuth {
-    pub(crate) fn new(username: String, password: SecretString, probe_url: reqwest::Url) -> Self {
+    /// Digest authentication keeping at most `max_challenges` challenges: as many as the
+    /// client keeps requests in flight, so that no call waits for one.
+    pub(crate) fn new(
+        username: String,
+        password: SecretString,
+        probe_url: reqwest::Url,
+        max_challenges: usize,
+    ) -> Self {
         Self {
             username,
             password,
             probe_url,
-            challenges: ChallengePool::new(MAX_CHALLENGES),
+            challenges: ChallengePool::new(max_challenges),
         }
     }
 
@@ -135,18 +143,21 @@ impl DigestAuth {
         parse_challenge(&headers).map_err(|why| unusable(why, &headers))
     }
 
+    /// Sends `request` (for the operation `during`) with `Authorization`.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
+        during: &'static str,
     ) -> Result<reqwest::Response, Failure> {
         let timeout = request.timeout().copied();
-        let wait = timeout.unwrap_or(WAIT_WITHOUT_TIMEOUT);
-        let Some(mut lease) = self.challenges.take(Instant::now() + wait).await else {
-            return Err(Failure::Unprocessed(Error::auth(format!(
-                "no digest challenge came free within {} ms ({MAX_CHALLENGES} requests in \
-                 flight); the request was not sent",
-                wait.as_millis()
+        let now = Instant::now();
+        let own = now + timeout.unwrap_or(WAIT_WITHOUT_TIMEOUT);
+        let wait_until = deadline::current().map_or(own, |caller| caller.min(own));
+        let Some(mut lease) = self.challenges.take(wait_until).await else {
+            // Nothing was sent: as when no request slot comes free in time.
+            return Err(Failure::Unprocessed(Error::Budget(BudgetError::new(
+                during, None, wait_until,
             ))));
         };
         if lease.challenge().is_none() {

@@ -138,7 +138,7 @@ impl Auth {
     ) -> Result<reqwest::Response, Failure> {
         let sent = request.url().clone();
         let reply = match self {
-            Auth::Digest(d) => d.send(http, request).await,
+            Auth::Digest(d) => d.send(http, request, during).await,
             Auth::ServiceAccount(s) => s.send(http, request).await,
         }?;
         refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))

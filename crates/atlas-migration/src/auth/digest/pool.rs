@@ -5,18 +5,14 @@
 //! nonces (RFC 7616 section 5.5) accepts each nonce once. Requests in flight at the same
 //! time reach the server in any order, so they never share a nonce: a call takes an idle
 //! challenge, answers it and gives it back. With none idle it fetches a new one while fewer
-//! than the cap exist; past the cap it waits for one to come back, no longer than its
-//! deadline.
+//! than the cap exist (the client's requests in flight at most, so calls do not wait here);
+//! past the cap it waits for one to come back, no longer than its deadline.
 
 use std::sync::{Mutex, MutexGuard};
 
 use http_auth::DigestClient;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// Most challenges one client keeps, so also the most digest requests it has in flight at
-/// once; further calls wait for a challenge to come back.
-pub(crate) const MAX_CHALLENGES: usize = 64;
 
 /// Idle challenges and a count of those lent out.
 pub(crate) struct ChallengePool {
