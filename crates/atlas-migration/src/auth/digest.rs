@@ -42,7 +42,8 @@ use crate::error::{AuthError, BudgetError, Error};
 /// How many stale-nonce challenges one attempt answers before giving up.
 pub(crate) const MAX_STALE_RENEWALS: usize = 3;
 
-/// How long a call waits for a free challenge when it has neither a timeout nor a deadline.
+/// How long a call waits for a free challenge when it has neither a timeout (or one too
+/// long to add to the clock) nor a deadline.
 const WAIT_WITHOUT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Longest time spent reading the body of a 401 or probe reply before dropping it (and with
@@ -152,7 +153,9 @@ impl DigestAuth {
     ) -> Result<reqwest::Response, Failure> {
         let timeout = request.timeout().copied();
         let now = Instant::now();
-        let own = now + timeout.unwrap_or(WAIT_WITHOUT_TIMEOUT);
+        let own = timeout
+            .and_then(|t| now.checked_add(t))
+            .unwrap_or(now + WAIT_WITHOUT_TIMEOUT);
         let wait_until = deadline::current().map_or(own, |caller| caller.min(own));
         let Some(mut lease) = self.challenges.take(wait_until).await else {
             // Nothing was sent: as when no request slot comes free in time.
