@@ -157,3 +157,28 @@ async fn a_redirected_revoke_never_sends_the_token_elsewhere() {
     assert_refused(&error, 307, &elsewhere);
     assert!(!elsewhere.received().contains("tok-redirect-secret"));
 }
+
+#[tokio::test]
+async fn a_redirected_challenge_probe_is_refused() {
+    let elsewhere = Elsewhere::start().await;
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/atlas/v2");
+            then.status(308).header("location", elsewhere.url.as_str());
+        })
+        .await;
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .api_key("redirectpub", "redirect-private-key".to_owned())
+        .build()
+        .unwrap();
+    let error = client
+        .get_migration(
+            &"32b6e34b3d91647abb20e7b8".parse().unwrap(),
+            &"507f1f77bcf86cd799439011".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_refused(&error, 308, &elsewhere);
+}

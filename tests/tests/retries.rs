@@ -114,9 +114,9 @@ async fn retry_after_is_a_floor_stretched_by_repeats_never_cut_by_max_backoff() 
         .await
         .unwrap();
     let took = start.elapsed();
-    // 1 s, then 2 s after the second 429 (each with up to half again of jitter).
+    // 1 s, then 2 s after the second 429 (each with up to as long again of jitter).
     assert!(took >= Duration::from_secs(3), "{took:?}");
-    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(client.throttle_status().refusals, 2);
 }
 

@@ -11,6 +11,7 @@ pub const OAUTH_REVOKE: Endpoint = Endpoint::OAUTH_REVOKE;
 
 /// One request as the simulator saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestRecord {
     /// Position in the log, starting at 0.
     pub index: usize,
@@ -33,6 +34,8 @@ pub struct RequestRecord {
     pub fault: Option<&'static str>,
     /// Id of the migration or validation this request created, if any.
     pub created_id: Option<String>,
+    /// When the request arrived (real time, whatever the simulator's clock).
+    pub received_at: std::time::Instant,
 }
 
 /// Append-only request log.

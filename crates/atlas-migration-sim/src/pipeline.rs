@@ -48,6 +48,7 @@ impl Incoming {
             had_body: !body.is_empty(),
             fault: None,
             created_id: None,
+            received_at: std::time::Instant::now(),
         };
         Self {
             parts,

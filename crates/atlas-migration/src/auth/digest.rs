@@ -37,7 +37,7 @@ use pool::ChallengePool;
 use super::Failure;
 use crate::body::{self, MAX_ERROR_BODY};
 use crate::deadline;
-use crate::error::{AuthError, BudgetError, Error};
+use crate::error::{AuthError, BudgetError, Error, refuse_redirect};
 
 /// How many stale-nonce challenges one attempt answers before giving up.
 pub(crate) const MAX_STALE_RENEWALS: usize = 3;
@@ -130,6 +130,8 @@ impl DigestAuth {
         }
         tracing::debug!("fetching a digest challenge");
         let reply = http.execute(probe).await.map_err(Failure::Transport)?;
+        let reply = refuse_redirect(&self.probe_url, reply, "digest challenge probe")
+            .map_err(|e| Failure::Fatal(Error::Redirect(e)))?;
         let status = reply.status();
         let headers = reply.headers().clone();
         discard_body(reply, request.timeout().copied()).await;

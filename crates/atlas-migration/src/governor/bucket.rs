@@ -20,8 +20,8 @@ const MAX_STRIKE_DOUBLINGS: u32 = 5;
 pub(crate) const MAX_BUDGET_WAIT: Duration = Duration::from_secs(3600);
 
 /// The share of a refused wait added at random on top when the refill rate is unknown, so
-/// callers refused together come back spread out.
-const REFUSAL_JITTER: f64 = 0.5;
+/// callers refused together come back spread over as long again.
+const REFUSAL_JITTER: f64 = 1.0;
 
 /// The share of a slot added at random on top of a paced wait.
 const SLOT_JITTER: f64 = 0.1;
@@ -241,7 +241,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn without_a_known_rate_refused_callers_are_spread_over_half_the_wait() {
+    async fn without_a_known_rate_refused_callers_are_spread_over_as_long_again() {
         let now = Instant::now();
         let mut b = Bucket::new(now);
         b.learn(
@@ -253,8 +253,8 @@ mod tests {
             now,
         );
         assert_eq!(b.reserve(now, 0.0) - now, secs(10.0));
-        assert_eq!(b.reserve(now, 0.5) - now, secs(12.5));
-        assert_eq!(b.reserve(now, 0.999_999) - now, secs(14.999_995));
+        assert_eq!(b.reserve(now, 0.5) - now, secs(15.0));
+        assert_eq!(b.reserve(now, 0.999_999) - now, secs(19.999_99));
     }
 
     #[tokio::test(start_paused = true)]
