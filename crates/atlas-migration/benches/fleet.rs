@@ -10,7 +10,7 @@
 //! 3. 10,000 watched migrations on one client with default settings: peak RSS per
 //!    migration (goal ≤ 40 KB) and open sockets (goal ≤ the in-flight cap, 64).
 //!
-//! Run with `cargo bench -p atlas-migration --bench fleet`.
+//! Run with `cargo bench -p atlas-migration --bench fleet` (add `-- 1` to run part 1 only).
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,14 @@ async fn metered_fleet() {
     let started = Instant::now();
     let report = fleet.run().await;
     let took = started.elapsed();
+    if std::env::var_os("FLEET_DEBUG").is_some() {
+        println!("{:#?}", client.throttle_status());
+        let reqs = sim.requests();
+        let t0 = reqs[0].received_at;
+        for r in reqs.iter().filter(|r| r.status == Some(429)).take(40) {
+            println!("429 at {:?} {}", r.received_at - t0, r.path);
+        }
+    }
     let requests = sim.requests();
     let project_requests: Vec<_> = requests
         .iter()
@@ -289,9 +297,22 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    client.block_on(metered_fleet());
-    client.block_on(retry_burst(true));
-    client.block_on(retry_burst(false));
+    // `cargo bench --bench fleet -- 2 3` runs only those parts.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a.len() == 1)
+        .collect();
+    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if run("1") {
+        client.block_on(metered_fleet());
+    }
+    if run("2") {
+        client.block_on(retry_burst(true));
+        client.block_on(retry_burst(false));
+    }
+    if !run("3") {
+        return;
+    }
     let sim = server.block_on(async {
         Simulator::builder()
             .timings(Timings::manual())

@@ -98,7 +98,7 @@ impl Transport {
                     let sent = tokio::time::Instant::now();
                     let out = match self.auth.send(&self.http, request, operation.name).await {
                         Ok(reply) => Ok(Admitted {
-                            reply: self.learn(scope, reply).await,
+                            reply: self.learn(scope, sent, reply).await,
                             _slot: slot,
                         }),
                         Err(e) => Err(e),
@@ -200,13 +200,19 @@ struct Admitted<'a> {
 }
 
 impl Transport {
-    /// Lets the governor learn from `reply` (its rate-limit headers; for a 429 also the
-    /// error's detail, which means reading the capped body and handing back a copy).
-    async fn learn(&self, scope: &str, reply: reqwest::Response) -> reqwest::Response {
+    /// Lets the governor learn from `reply` to a request sent at `sent` (its rate-limit
+    /// headers; for a 429 also the error's detail, which means reading the capped body and
+    /// handing back a copy).
+    async fn learn(
+        &self,
+        scope: &str,
+        sent: tokio::time::Instant,
+        reply: reqwest::Response,
+    ) -> reqwest::Response {
         let status = reply.status();
         if status != StatusCode::TOO_MANY_REQUESTS {
             self.governor
-                .learn(scope, status.as_u16(), reply.headers(), None);
+                .learn(scope, sent, status.as_u16(), reply.headers(), None);
             return reply;
         }
         let headers = reply.headers().clone();
@@ -215,7 +221,7 @@ impl Transport {
             .ok()
             .and_then(|v| v.get("detail")?.as_str().map(str::to_owned));
         self.governor
-            .learn(scope, status.as_u16(), &headers, detail.as_deref());
+            .learn(scope, sent, status.as_u16(), &headers, detail.as_deref());
         let mut copy = http::Response::new(body);
         *copy.status_mut() = status;
         *copy.headers_mut() = headers;

@@ -23,6 +23,11 @@ pub(crate) const MAX_BUDGET_WAIT: Duration = Duration::from_secs(3600);
 /// callers refused together come back spread over as long again.
 const REFUSAL_JITTER: f64 = 1.0;
 
+/// The share of the learned refill rate the client uses: Atlas refills whole batches at
+/// intervals whose phase the client cannot see, so pacing at the full rate would meet an
+/// empty bucket now and then.
+const PACE_SHARE: f64 = 0.9;
+
 /// The share of a slot added at random on top of a paced wait.
 const SLOT_JITTER: f64 = 0.1;
 
@@ -39,8 +44,11 @@ pub(crate) struct Bucket {
     tat: Instant,
     /// No request before this (a 429's `Retry-After`, stretched by repeated refusals).
     pub(crate) blocked_until: Instant,
-    /// 429s in a row.
+    /// 429s in a row, counting one per episode: refusals of requests sent before the
+    /// previous refusal was learned belong to it.
     pub(crate) strikes: u32,
+    /// When the latest refusal was learned.
+    refused_at: Option<Instant>,
     /// 429s seen on this bucket in all.
     pub(crate) refusals: u64,
     /// Time callers spent waiting for budget here.
@@ -69,6 +77,7 @@ impl Bucket {
             tat: now,
             blocked_until: now,
             strikes: 0,
+            refused_at: None,
             refusals: 0,
             waited: Duration::ZERO,
         }
@@ -114,16 +123,17 @@ impl Bucket {
         self.strikes == 0 && self.blocked_until <= now && self.tat <= now
     }
 
-    /// The time one token takes to refill, once the rate is known.
+    /// The time between paced requests once the refill rate is known: a token's refill
+    /// time at [`PACE_SHARE`] of the rate.
     fn interval(&self) -> Option<Duration> {
-        let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)?;
+        let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)? * PACE_SHARE;
         Some(Duration::from_secs_f64(
             (1.0 / rate).min(MAX_BUDGET_WAIT.as_secs_f64()),
         ))
     }
 
-    /// Learns from one reply.
-    pub(crate) fn learn(&mut self, lesson: Lesson, now: Instant) {
+    /// Learns from the reply to a request sent at `sent`.
+    pub(crate) fn learn(&mut self, lesson: Lesson, sent: Instant, now: Instant) {
         if let Some(c) = lesson.capacity.filter(|c| *c > 0) {
             self.capacity = Some(c);
         }
@@ -133,7 +143,12 @@ impl Bucket {
         self.remaining = lesson.remaining.or(self.remaining);
         if lesson.refused {
             self.refusals = self.refusals.saturating_add(1);
-            self.strikes = self.strikes.saturating_add(1);
+            // Requests already in flight when a refusal was learned are refused with it: one
+            // episode, one strike.
+            if self.refused_at.is_none_or(|at| sent > at) {
+                self.strikes = self.strikes.saturating_add(1);
+            }
+            self.refused_at = Some(now);
             let floor = lesson.retry_after.unwrap_or(Duration::from_secs(1));
             let stretch = 1u32 << self.strikes.saturating_sub(1).min(MAX_STRIKE_DOUBLINGS);
             let wait = floor.saturating_mul(stretch).min(MAX_BUDGET_WAIT);
@@ -146,7 +161,9 @@ impl Bucket {
             }
             return;
         }
-        self.strikes = 0;
+        if self.refused_at.is_none_or(|at| sent > at) {
+            self.strikes = 0;
+        }
         if let Some(after) = lesson.retry_after {
             // A Retry-After on another reply (e.g. 503) is honoured as a floor, unstretched.
             self.blocked_until = self.blocked_until.max(now + after.min(MAX_BUDGET_WAIT));
@@ -189,9 +206,11 @@ mod tests {
                 ..Lesson::default()
             },
             now,
+            now,
         );
         let at: Vec<_> = (0..6).map(|_| b.reserve(now, 0.0) - now).collect();
-        assert_eq!(at, [0.0, 0.0, 0.0, 0.5, 1.0, 1.5].map(secs));
+        let slot = secs(1.0 / (2.0 * PACE_SHARE));
+        assert_eq!(at, [0, 0, 0, 1, 2, 3].map(|k| slot * k), "a tenth below the rate");
     }
 
     #[tokio::test(start_paused = true)]
@@ -203,15 +222,45 @@ mod tests {
             retry_after: Some(secs(10.0)),
             ..Lesson::default()
         };
-        b.learn(refused, now);
+        b.learn(refused, now, now);
         assert_eq!(b.blocked_until - now, secs(10.0));
-        b.learn(refused, now);
-        assert_eq!(b.blocked_until - now, secs(20.0), "second refusal doubles");
-        b.learn(refused, now);
-        assert_eq!(b.blocked_until - now, secs(40.0));
+        // Sent after the block lifted, refused again: twice as long, then four times.
+        let t1 = now + secs(10.0);
+        b.learn(refused, t1, t1);
+        assert_eq!(b.blocked_until - t1, secs(20.0), "second refusal doubles");
+        let t2 = t1 + secs(20.0);
+        b.learn(refused, t2, t2 + secs(0.1));
+        assert_eq!(b.blocked_until - (t2 + secs(0.1)), secs(40.0));
         assert_eq!((b.strikes, b.refusals), (3, 3));
-        b.learn(Lesson::default(), now);
+        let t3 = t2 + secs(41.0);
+        b.learn(Lesson::default(), t3, t3);
         assert_eq!(b.strikes, 0, "a success ends the run");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_when_refused_belong_to_the_same_episode() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now);
+        let refused = Lesson {
+            refused: true,
+            retry_after: Some(secs(1.0)),
+            ..Lesson::default()
+        };
+        let later = now + secs(0.01);
+        b.learn(refused, now, later);
+        for _ in 0..63 {
+            // Sent before the first refusal was learned.
+            b.learn(refused, now, later + secs(0.001));
+        }
+        assert_eq!(b.strikes, 1, "one episode");
+        assert_eq!(b.refusals, 64);
+        assert!(
+            b.blocked_until - later <= secs(1.01),
+            "not stretched 2^63 times"
+        );
+        // A success of a request sent before the refusal does not end the episode.
+        b.learn(Lesson::default(), now, later);
+        assert_eq!(b.strikes, 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -227,15 +276,18 @@ mod tests {
                 ..Lesson::default()
             },
             now,
+            now,
         );
         let at: Vec<_> = (0..20).map(|_| b.reserve(now, 0.0) - now).collect();
         assert_eq!(at[0], secs(1.0), "not before Retry-After");
+        let slot = secs(1.0 / (10.0 * PACE_SHARE));
         for pair in at.windows(2) {
-            assert_eq!(pair[1] - pair[0], secs(0.1), "one slot per refill interval");
+            assert_eq!(pair[1] - pair[0], slot, "one slot per refill interval");
         }
         let jittered = b.reserve(now, 0.99) - now;
+        let expected = secs(1.0) + slot * 20;
         assert!(
-            jittered > secs(3.0) && jittered < secs(3.01),
+            jittered > expected && jittered < expected + slot / 10,
             "{jittered:?}"
         );
     }
@@ -250,6 +302,7 @@ mod tests {
                 retry_after: Some(secs(10.0)),
                 ..Lesson::default()
             },
+            now,
             now,
         );
         assert_eq!(b.reserve(now, 0.0) - now, secs(10.0));
@@ -270,6 +323,7 @@ mod tests {
                     retry_after: Some(Duration::MAX),
                     refused: true,
                 },
+                now,
                 now,
             );
             assert!(b.reserve(now, 0.99) <= now + MAX_BUDGET_WAIT);

@@ -112,10 +112,12 @@ impl Governor {
         .map_err(|_| no_slot())
     }
 
-    /// Learns from one reply about `scope`: its headers, and for a 429 the error's detail.
+    /// Learns from the reply to a request about `scope` sent at `sent`: its headers, and for
+    /// a 429 the error's detail.
     pub(crate) fn learn(
         &self,
         scope: &str,
+        sent: Instant,
         status: u16,
         headers: &HeaderMap,
         detail: Option<&str>,
@@ -136,7 +138,7 @@ impl Governor {
         self.lock()
             .entry(scope.to_owned())
             .or_insert_with(|| Bucket::new(now))
-            .learn(lesson, now);
+            .learn(lesson, sent, now);
     }
 
     /// What the governor knows now.
