@@ -11,14 +11,13 @@ use atlas_migration_sys::operations::Operation;
 use bytes::Bytes;
 use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
-use tokio::sync::SemaphorePermit;
 use tracing::Instrument;
 
 use crate::auth::{Auth, Failure};
 use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
-use crate::governor::{self, Governor};
+use crate::governor::{self, Admission, Governor};
 use crate::retry::{self, RetryPolicy};
 
 /// A success reply, body read whole.
@@ -196,7 +195,7 @@ impl Transport {
 /// A reply, and the request slot it holds until its body is read.
 struct Admitted<'a> {
     reply: reqwest::Response,
-    _slot: SemaphorePermit<'a>,
+    _slot: Admission<'a>,
 }
 
 impl Transport {

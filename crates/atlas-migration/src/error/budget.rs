@@ -66,8 +66,8 @@ impl fmt::Display for BudgetError {
             ),
             None => write!(
                 f,
-                "{op} was not sent: no request slot came free before the caller's deadline \
-                 ({left:.1} s away)"
+                "{op} was not sent: neither a request slot nor rate-limit budget came free \
+                 before the caller's deadline ({left:.1} s away)"
             ),
         }
     }

@@ -9,8 +9,10 @@
 //! request reserves the next slot, so callers queue in order instead of racing for a token,
 //! and never in lockstep.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The most a run of 429s stretches a wait beyond `Retry-After` (2^5 = 32×).
@@ -26,14 +28,52 @@ const REFUSAL_JITTER: f64 = 1.0;
 /// The share of the learned refill rate the client uses: Atlas refills whole batches at
 /// intervals whose phase the client cannot see, so pacing at the full rate would meet an
 /// empty bucket now and then.
-const PACE_SHARE: f64 = 0.9;
+const PACE_SHARE: f64 = 0.95;
 
 /// The share of a slot added at random on top of a paced wait.
 const SLOT_JITTER: f64 = 0.1;
 
+/// Requests in flight to a scope nobody has heard from, at most, while waiting for the
+/// first reply to say whether (and how) the scope is metered; and how long to hold the rest.
+const FIRST_REPLY_IN_FLIGHT: u32 = 8;
+const FIRST_REPLY_GRACE: Duration = Duration::from_secs(2);
+
+/// What replies have said about metering here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Knowledge {
+    /// No reply yet.
+    Unknown,
+    /// Replies came without any rate-limit header or 429 (Atlas may omit the headers).
+    Silent,
+    /// A reply carried rate-limit headers, or was a 429.
+    Metered,
+}
+
+/// Whether a request may go (at the given time) or must wait for a reply to teach more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Send at this time.
+    At(Instant),
+    /// The bucket is known to be empty (or nothing is known yet) while requests are in
+    /// flight: wait for one of their replies.
+    AwaitReply,
+}
+
 /// One bucket as far as the client can tell.
 #[derive(Debug)]
 pub(crate) struct Bucket {
+    knowledge: Knowledge,
+    /// Requests admitted and not yet finished.
+    pub(crate) in_flight: u32,
+    /// Tokens the server has left, as far as the latest `RateLimit-Remaining` and the
+    /// requests sent since tell (used only while the refill rate is unknown).
+    tokens: Option<f64>,
+    /// When the request whose reply last set `tokens` was sent.
+    tokens_sent: Option<Instant>,
+    /// When the first request here was admitted.
+    first_admitted: Option<Instant>,
+    /// Wakes requests held for a reply (`Turn::AwaitReply`) when one finishes or teaches.
+    pub(crate) wake: Arc<Notify>,
     /// Tokens the bucket holds at most (`RateLimit-Limit`, or the 429's detail).
     pub(crate) capacity: Option<u32>,
     /// Tokens left at the last reply (`RateLimit-Remaining`).
@@ -71,6 +111,12 @@ pub(crate) struct Lesson {
 impl Bucket {
     pub(crate) fn new(now: Instant) -> Self {
         Self {
+            knowledge: Knowledge::Unknown,
+            in_flight: 0,
+            tokens: None,
+            tokens_sent: None,
+            first_admitted: None,
+            wake: Arc::new(Notify::new()),
             capacity: None,
             remaining: None,
             rate: None,
@@ -83,9 +129,44 @@ impl Bucket {
         }
     }
 
+    /// Admits one request: when it may be sent, or that it must wait for a reply first.
+    ///
+    /// While the refill rate is unknown, the tokens the server reported are spent one request
+    /// each; once they are gone (or before anything is known, for a short while) requests go
+    /// a few at a time, so that a cold fleet does not throw its first burst at an empty bucket.
+    /// One request always goes when none is in flight: its reply teaches the rest.
+    pub(crate) fn take_turn(&mut self, now: Instant, draw: f64) -> Turn {
+        if self.interval().is_none() && self.blocked_until <= now && self.in_flight > 0 {
+            let hold = match self.knowledge {
+                Knowledge::Unknown => {
+                    self.in_flight >= FIRST_REPLY_IN_FLIGHT
+                        && self
+                            .first_admitted
+                            .is_some_and(|first| now < first + FIRST_REPLY_GRACE)
+                }
+                Knowledge::Metered => self.tokens.is_some_and(|t| t < 1.0),
+                Knowledge::Silent => false,
+            };
+            if hold {
+                return Turn::AwaitReply;
+            }
+        }
+        if let Some(t) = self.tokens.as_mut() {
+            *t = (*t - 1.0).max(0.0);
+        }
+        self.in_flight = self.in_flight.saturating_add(1);
+        self.first_admitted.get_or_insert(now);
+        Turn::At(self.reserve(now, draw))
+    }
+
+    /// A request admitted here is finished (replied, failed or abandoned).
+    pub(crate) fn finish(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
     /// Reserves the next slot for one request and says when it may be sent. `draw` in
     /// `[0, 1)` places it within the jitter of a refused wait.
-    pub(crate) fn reserve(&mut self, now: Instant, draw: f64) -> Instant {
+    fn reserve(&mut self, now: Instant, draw: f64) -> Instant {
         let draw = if draw.is_finite() {
             draw.clamp(0.0, 1.0)
         } else {
@@ -120,7 +201,7 @@ impl Bucket {
 
     /// Whether nothing about this bucket matters any more (it may be forgotten).
     pub(crate) fn is_idle(&self, now: Instant) -> bool {
-        self.strikes == 0 && self.blocked_until <= now && self.tat <= now
+        self.in_flight == 0 && self.strikes == 0 && self.blocked_until <= now && self.tat <= now
     }
 
     /// The time between paced requests once the refill rate is known: a token's refill
@@ -141,6 +222,26 @@ impl Bucket {
             self.rate = Some(rate);
         }
         self.remaining = lesson.remaining.or(self.remaining);
+        if lesson.refused || lesson.capacity.is_some() || lesson.remaining.is_some() {
+            self.knowledge = Knowledge::Metered;
+        } else if self.knowledge == Knowledge::Unknown {
+            self.knowledge = Knowledge::Silent;
+        }
+        if let Some(left) = lesson.remaining {
+            // Others admitted since this request may have spent some of what it reports; and
+            // a reply overtaken by a newer one may only lower the estimate.
+            let others = f64::from(self.in_flight.saturating_sub(1));
+            let estimate = (f64::from(left) - others).max(0.0);
+            if self.tokens_sent.is_none_or(|newest| sent >= newest) {
+                self.tokens = Some(estimate);
+                self.tokens_sent = Some(sent);
+            } else {
+                self.tokens = Some(self.tokens.map_or(estimate, |t| t.min(estimate)));
+            }
+        }
+        if lesson.refused {
+            self.tokens = Some(0.0);
+        }
         if lesson.refused {
             self.refusals = self.refusals.saturating_add(1);
             // Requests already in flight when a refusal was learned are refused with it: one
@@ -186,12 +287,21 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
+    /// Admits one request that must be given a time, and finishes it at once.
+    fn admitted_at(b: &mut Bucket, now: Instant, draw: f64) -> Instant {
+        let Turn::At(at) = b.take_turn(now, draw) else {
+            panic!("held for a reply");
+        };
+        b.finish();
+        at
+    }
+
     #[tokio::test(start_paused = true)]
     async fn unknown_buckets_do_not_delay() {
         let now = Instant::now();
         let mut b = Bucket::new(now);
         for _ in 0..100 {
-            assert_eq!(b.reserve(now, 0.5), now);
+            assert_eq!(admitted_at(&mut b, now, 0.5), now);
         }
     }
 
@@ -208,9 +318,15 @@ mod tests {
             now,
             now,
         );
-        let at: Vec<_> = (0..6).map(|_| b.reserve(now, 0.0) - now).collect();
+        let at: Vec<_> = (0..6)
+            .map(|_| admitted_at(&mut b, now, 0.0) - now)
+            .collect();
         let slot = secs(1.0 / (2.0 * PACE_SHARE));
-        assert_eq!(at, [0, 0, 0, 1, 2, 3].map(|k| slot * k), "a tenth below the rate");
+        assert_eq!(
+            at,
+            [0, 0, 0, 1, 2, 3].map(|k| slot * k),
+            "a tenth below the rate"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -278,13 +394,15 @@ mod tests {
             now,
             now,
         );
-        let at: Vec<_> = (0..20).map(|_| b.reserve(now, 0.0) - now).collect();
+        let at: Vec<_> = (0..20)
+            .map(|_| admitted_at(&mut b, now, 0.0) - now)
+            .collect();
         assert_eq!(at[0], secs(1.0), "not before Retry-After");
         let slot = secs(1.0 / (10.0 * PACE_SHARE));
         for pair in at.windows(2) {
             assert_eq!(pair[1] - pair[0], slot, "one slot per refill interval");
         }
-        let jittered = b.reserve(now, 0.99) - now;
+        let jittered = admitted_at(&mut b, now, 0.99) - now;
         let expected = secs(1.0) + slot * 20;
         assert!(
             jittered > expected && jittered < expected + slot / 10,
@@ -305,9 +423,70 @@ mod tests {
             now,
             now,
         );
-        assert_eq!(b.reserve(now, 0.0) - now, secs(10.0));
-        assert_eq!(b.reserve(now, 0.5) - now, secs(15.0));
-        assert_eq!(b.reserve(now, 0.999_999) - now, secs(19.999_99));
+        assert_eq!(admitted_at(&mut b, now, 0.0) - now, secs(10.0));
+        assert_eq!(admitted_at(&mut b, now, 0.5) - now, secs(15.0));
+        assert_eq!(admitted_at(&mut b, now, 0.999_999) - now, secs(19.999_99));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cold_scope_sends_a_few_requests_until_a_reply_says_more() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now);
+        for _ in 0..FIRST_REPLY_IN_FLIGHT {
+            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
+        }
+        assert_eq!(
+            b.take_turn(now, 0.0),
+            Turn::AwaitReply,
+            "a few before a reply"
+        );
+        // The first reply: 10 of 50 tokens left, rate unknown; 7 others still in flight.
+        let metered = Lesson {
+            capacity: Some(50),
+            remaining: Some(10),
+            ..Lesson::default()
+        };
+        b.learn(metered, now, now);
+        for _ in 0..FIRST_REPLY_IN_FLIGHT {
+            b.finish();
+        }
+        for _ in 0..3 {
+            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
+        }
+        assert_eq!(
+            b.take_turn(now, 0.0),
+            Turn::AwaitReply,
+            "the reported tokens are spent"
+        );
+        for _ in 0..3 {
+            b.finish();
+        }
+        assert_eq!(
+            b.take_turn(now, 0.0),
+            Turn::At(now),
+            "nothing in flight: one goes to learn"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scope_that_replies_without_headers_is_not_held() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now);
+        assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
+        b.learn(Lesson::default(), now, now);
+        for _ in 0..100 {
+            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
+        }
+        let later = now + secs(3.0);
+        let mut cold = Bucket::new(now);
+        for _ in 0..FIRST_REPLY_IN_FLIGHT {
+            assert_eq!(cold.take_turn(now, 0.0), Turn::At(now));
+        }
+        assert_eq!(
+            cold.take_turn(later, 0.0),
+            Turn::At(later),
+            "no reply within the grace: go"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -326,7 +505,7 @@ mod tests {
                 now,
                 now,
             );
-            assert!(b.reserve(now, 0.99) <= now + MAX_BUDGET_WAIT);
+            assert!(admitted_at(&mut b, now, 0.99) <= now + MAX_BUDGET_WAIT);
         }
     }
 }

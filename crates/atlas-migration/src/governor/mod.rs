@@ -26,7 +26,7 @@ pub use status::{RateLimitStatus, ThrottleStatus};
 
 use crate::deadline;
 use crate::error::{BudgetError, Error};
-use bucket::{Bucket, MAX_BUDGET_WAIT};
+use bucket::{Bucket, MAX_BUDGET_WAIT, Turn};
 
 /// Requests one client keeps in flight at most, unless configured otherwise.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 64;
@@ -60,35 +60,44 @@ impl Governor {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until `scope`'s bucket has budget for one request and a slot in flight is free,
-    /// then holds the slot until the permit drops. Fails at once, sending nothing, if the wait
-    /// would run past the caller's deadline (or past an hour without one).
+    /// Waits until `scope`'s bucket has budget for one request and a slot in flight is free;
+    /// both are held until the returned admission drops. Fails at once, sending nothing, if
+    /// the wait would run past the caller's deadline (or past an hour without one).
     pub(crate) async fn admit(
         &self,
         scope: &str,
         operation: &'static Operation,
-    ) -> Result<SemaphorePermit<'_>, Error> {
-        let now = Instant::now();
-        let send_at = {
-            let mut buckets = self.lock();
-            if buckets.len() >= MAX_BUCKETS {
-                buckets.retain(|_, b| !b.is_idle(now));
+    ) -> Result<Admission<'_>, Error> {
+        let deadline = deadline::current().unwrap_or(Instant::now() + MAX_BUDGET_WAIT);
+        let too_late = |wait| Error::Budget(BudgetError::new(operation.name, wait, deadline));
+        let (send_at, asked_at) = loop {
+            let wake = self.with_bucket(scope, |b| b.wake.clone());
+            // Registered before looking, so a reply in between is not missed.
+            let woken = wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let now = Instant::now();
+            let turn = self.with_bucket(scope, |b| {
+                let turn = b.take_turn(now, fastrand::f64());
+                if let Turn::At(at) = turn {
+                    b.waited = b.waited.saturating_add(at - now);
+                }
+                turn
+            });
+            if let Turn::At(at) = turn {
+                break (at, now);
             }
-            let bucket = buckets
-                .entry(scope.to_owned())
-                .or_insert_with(|| Bucket::new(now));
-            let at = bucket.reserve(now, fastrand::f64());
-            bucket.waited = bucket.waited.saturating_add(at - now);
-            at
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return Err(too_late(None));
+            }
         };
-        let wait = send_at.saturating_duration_since(now);
-        let deadline = deadline::current().unwrap_or(now + MAX_BUDGET_WAIT);
+        let ticket = Ticket {
+            governor: self,
+            scope: scope.to_owned(),
+        };
+        let wait = send_at.saturating_duration_since(asked_at);
         if send_at > deadline {
-            return Err(Error::Budget(BudgetError::new(
-                operation.name,
-                Some(wait),
-                deadline,
-            )));
+            return Err(too_late(Some(wait)));
         }
         if !wait.is_zero() {
             self.waits.fetch_add(1, Ordering::Relaxed);
@@ -101,15 +110,27 @@ impl Governor {
             );
             tokio::time::sleep_until(send_at).await;
         }
-        let no_slot = || Error::Budget(BudgetError::new(operation.name, None, deadline));
-        let slot = self.in_flight.acquire();
-        match deadline::current() {
-            Some(deadline) => tokio::time::timeout_at(deadline, slot)
-                .await
-                .map_err(|_| no_slot())?,
-            None => slot.await,
+        let slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
+            .await
+            .map_err(|_| too_late(None))?
+            .map_err(|_| too_late(None))?;
+        Ok(Admission {
+            _slot: slot,
+            _ticket: ticket,
+        })
+    }
+
+    /// Runs `f` on `scope`'s bucket (created if new).
+    fn with_bucket<T>(&self, scope: &str, f: impl FnOnce(&mut Bucket) -> T) -> T {
+        let now = Instant::now();
+        let mut buckets = self.lock();
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, b| !b.is_idle(now));
         }
-        .map_err(|_| no_slot())
+        let bucket = buckets
+            .entry(scope.to_owned())
+            .or_insert_with(|| Bucket::new(now));
+        f(bucket)
     }
 
     /// Learns from the reply to a request about `scope` sent at `sent`: its headers, and for
@@ -135,10 +156,11 @@ impl Governor {
             );
         }
         let now = Instant::now();
-        self.lock()
-            .entry(scope.to_owned())
-            .or_insert_with(|| Bucket::new(now))
-            .learn(lesson, sent, now);
+        let wake = self.with_bucket(scope, |b| {
+            b.learn(lesson, sent, now);
+            b.wake.clone()
+        });
+        wake.notify_waiters();
     }
 
     /// What the governor knows now.
@@ -158,6 +180,28 @@ impl Governor {
             waits: self.waits.load(Ordering::Relaxed),
             waited: Duration::from_micros(self.waited_micros.load(Ordering::Relaxed)),
         }
+    }
+}
+
+/// A request's place: a slot in flight and its scope's count of requests in flight, both
+/// given back when it drops (after the reply's body is read, or when the request fails).
+pub(crate) struct Admission<'a> {
+    _slot: SemaphorePermit<'a>,
+    _ticket: Ticket<'a>,
+}
+
+struct Ticket<'a> {
+    governor: &'a Governor,
+    scope: String,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let wake = self.governor.with_bucket(&self.scope, |b| {
+            b.finish();
+            b.wake.clone()
+        });
+        wake.notify_waiters();
     }
 }
 
