@@ -70,26 +70,34 @@ impl Governor {
     ) -> Result<Admission<'_>, Error> {
         let deadline = deadline::current().unwrap_or(Instant::now() + MAX_BUDGET_WAIT);
         let too_late = |wait| Error::Budget(BudgetError::new(operation.name, wait, deadline));
-        let (send_at, asked_at) = loop {
-            let wake = self.with_bucket(scope, |b| b.wake.clone());
-            // Registered before looking, so a reply in between is not missed.
-            let woken = wake.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            let now = Instant::now();
-            let turn = self.with_bucket(scope, |b| {
+        let take_turn = |now: Instant| {
+            self.with_bucket(scope, |b| {
                 let turn = b.take_turn(now, fastrand::f64());
                 if let Turn::At(at) = turn {
                     b.waited = b.waited.saturating_add(at - now);
                 }
                 turn
-            });
-            if let Turn::At(at) = turn {
+            })
+        };
+        let mut now = Instant::now();
+        let (send_at, asked_at) = loop {
+            if let Turn::At(at) = take_turn(now) {
+                break (at, now);
+            }
+            // Held for a reply: register for the wake-up, then look again so that a reply in
+            // between is not missed.
+            let wake = self.with_bucket(scope, |b| b.wake.clone());
+            let woken = wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            now = Instant::now();
+            if let Turn::At(at) = take_turn(now) {
                 break (at, now);
             }
             if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 return Err(too_late(None));
             }
+            now = Instant::now();
         };
         let ticket = Ticket {
             governor: self,
@@ -110,10 +118,13 @@ impl Governor {
             );
             tokio::time::sleep_until(send_at).await;
         }
-        let slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
-            .await
-            .map_err(|_| too_late(None))?
-            .map_err(|_| too_late(None))?;
+        let slot = match self.in_flight.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => tokio::time::timeout_at(deadline, self.in_flight.acquire())
+                .await
+                .map_err(|_| too_late(None))?
+                .map_err(|_| too_late(None))?,
+        };
         Ok(Admission {
             _slot: slot,
             _ticket: ticket,
@@ -127,10 +138,10 @@ impl Governor {
         if buckets.len() >= MAX_BUCKETS {
             buckets.retain(|_, b| !b.is_idle(now));
         }
-        let bucket = buckets
-            .entry(scope.to_owned())
-            .or_insert_with(|| Bucket::new(now));
-        f(bucket)
+        if let Some(bucket) = buckets.get_mut(scope) {
+            return f(bucket);
+        }
+        f(buckets.entry(scope.to_owned()).or_insert(Bucket::new(now)))
     }
 
     /// Learns from the reply to a request about `scope` sent at `sent`: its headers, and for
@@ -144,9 +155,6 @@ impl Governor {
         detail: Option<&str>,
     ) {
         let lesson = lesson::read(status, headers, detail);
-        if lesson == bucket::Lesson::default() {
-            return;
-        }
         if lesson.refused {
             self.refusals.fetch_add(1, Ordering::Relaxed);
             tracing::info!(
