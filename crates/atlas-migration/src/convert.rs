@@ -201,6 +201,8 @@ impl From<&Source> for types::Source {
                 Some(username.clone()),
                 Some(password.expose_secret().to_owned()),
             ),
+            // Refused before sending (`MigrationRequest::require_secrets`).
+            SourceAuth::PasswordNotStored { username } => (Some(username.clone()), None),
             SourceAuth::None | SourceAuth::Managed => (None, None),
         };
         Self {

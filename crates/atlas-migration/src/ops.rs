@@ -134,6 +134,7 @@ impl Client {
         request: &MigrationRequest,
     ) -> Result<Validation, Error> {
         let op = &VALIDATE_MIGRATION;
+        request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
         let reply = self
             .transport()
@@ -182,6 +183,7 @@ impl Client {
         request: &MigrationRequest,
     ) -> Result<LiveMigration, Error> {
         let op = &CREATE_PUSH_MIGRATION;
+        request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
         let reply = self
             .transport()

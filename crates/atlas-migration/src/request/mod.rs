@@ -5,11 +5,14 @@
 mod destination;
 mod sharding;
 mod source;
+mod stored;
 
 pub use destination::{Destination, HostnameSchema};
 pub use sharding::{ShardEntry, ShardKeyKind, Sharding};
 pub use source::Source;
 pub(crate) use source::SourceAuth;
+
+use secrecy::SecretString;
 
 use crate::error::Error;
 use crate::ids::GroupId;
@@ -51,6 +54,53 @@ impl MigrationRequest {
     /// ```
     pub fn builder() -> MigrationRequestBuilder {
         MigrationRequestBuilder::default()
+    }
+
+    /// Whether the source user's password is missing: a request read back from storage
+    /// (serde never writes the password) needs it again before it can be sent.
+    ///
+    /// ```
+    /// # fn f(stored: atlas_migration::MigrationRequest) {
+    /// let request = if stored.needs_source_password() {
+    ///     stored.source_password(std::env::var("SOURCE_PASSWORD").unwrap_or_default())
+    /// } else {
+    ///     stored
+    /// };
+    /// # }
+    /// ```
+    pub fn needs_source_password(&self) -> bool {
+        matches!(self.source.auth, SourceAuth::PasswordNotStored { .. })
+    }
+
+    /// Gives the source user's password again (for a request read back from storage); does
+    /// nothing when the request authenticates otherwise or already has it.
+    ///
+    /// ```
+    /// # fn f(stored: atlas_migration::MigrationRequest) {
+    /// let request = stored.source_password("s3cr3t".to_owned());
+    /// # }
+    /// ```
+    pub fn source_password(mut self, password: impl Into<SecretString>) -> Self {
+        if let SourceAuth::PasswordNotStored { username } = &self.source.auth {
+            self.source.auth = SourceAuth::Password {
+                username: username.clone(),
+                password: password.into(),
+            };
+        }
+        self
+    }
+
+    /// The typed error for a request that cannot be sent as it is (its password was not
+    /// stored), before any request.
+    pub(crate) fn require_secrets(&self) -> Result<(), Error> {
+        if self.needs_source_password() {
+            return Err(Error::invalid_input(
+                "source.password",
+                None,
+                "was not stored with the request; give it again with MigrationRequest::source_password",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the request asks Atlas to drop the destination's data first.

@@ -15,6 +15,10 @@ pub(crate) enum SourceAuth {
         username: String,
         password: SecretString,
     },
+    /// Read back from storage, where the password is never written: it must be given again.
+    PasswordNotStored {
+        username: String,
+    },
 }
 
 /// The source cluster in Cloud or Ops Manager.
@@ -172,6 +176,9 @@ impl fmt::Debug for Source {
             SourceAuth::Managed => "managed".to_owned(),
             SourceAuth::Password { username, .. } => {
                 format!("user {username:?}, password [REDACTED]")
+            }
+            SourceAuth::PasswordNotStored { username } => {
+                format!("user {username:?}, password not given yet")
             }
         };
         f.debug_struct("Source")
