@@ -212,7 +212,11 @@ async fn fifty_concurrent_cold_calls_cost_at_most_two_exchanges_each() {
     let exchanges = sim.requests().len();
     assert!(exchanges <= 100, "{exchanges} exchanges for 50 calls");
     assert_eq!(sim.unauthorized_count(), probes(&sim));
-    // Warm now: the next 50 concurrent calls cost one exchange each.
+    // The rate governor lets a few calls out before a cold scope's first reply, so fewer
+    // than 50 may have been in flight at once: one more round of 50 fills the pool. After
+    // it, 50 concurrent calls cost one exchange each.
+    let errors = calls_from_tasks(&client, &org, 50, 50).await;
+    assert!(errors.is_empty(), "{errors:?}");
     sim.clear_requests();
     let errors = calls_from_tasks(&client, &org, 50, 50).await;
     assert!(errors.is_empty(), "{errors:?}");
