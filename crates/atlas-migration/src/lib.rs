@@ -76,6 +76,7 @@ pub mod fuzzing;
 mod governor;
 mod identity;
 mod ids;
+pub mod journal;
 mod model;
 mod ops;
 mod request;
