@@ -3,7 +3,8 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::ids::LiveMigrationId;
+use crate::ids::{GroupId, LiveMigrationId};
+use crate::journal::JournalError;
 use crate::model::{LiveMigration, Validation};
 use crate::wait::WaiterError;
 use crate::workflow::Step;
@@ -34,6 +35,30 @@ pub enum WorkflowFailure {
     /// support) and [`resume`](crate::workflow::PushMigration::resume) it by id, or create
     /// again only once you know there is none.
     CreateOutcomeUnknown(Error),
+    /// The journal could not be locked, read or written; nothing was sent after the failure.
+    Journal(JournalError),
+    /// The journal records a create request whose reply never arrived (the process stopped
+    /// or the reply was lost): a migration into `destination_cluster` of `group` may exist.
+    /// Look for it in Atlas, then run again with
+    /// [`confirm_migration`](crate::workflow::PushMigration::confirm_migration) or
+    /// [`confirm_no_migration`](crate::workflow::PushMigration::confirm_no_migration); the
+    /// workflow never creates again before either.
+    CreateUnconfirmed {
+        /// The journal record.
+        key: String,
+        /// The destination project.
+        group: GroupId,
+        /// The destination cluster, when the request is recorded.
+        destination_cluster: Option<String>,
+    },
+    /// The journal record does not fit the workflow (another project or request), or lacks
+    /// what recovery needs.
+    RecordMismatch {
+        /// The journal record.
+        key: String,
+        /// What does not fit.
+        why: String,
+    },
 }
 
 impl fmt::Display for WorkflowFailure {
@@ -47,6 +72,20 @@ impl fmt::Display for WorkflowFailure {
                 "the migration may or may not have been created ({e}); look for an existing \
                  migration in the destination project and resume it instead of creating another"
             ),
+            Self::Journal(e) => e.fmt(f),
+            Self::CreateUnconfirmed {
+                key,
+                group,
+                destination_cluster,
+            } => write!(
+                f,
+                "journal record {key}: a create request for cluster {} in project {group} may \
+                 have reached Atlas without its reply arriving; look for that migration in \
+                 Atlas, then run again with confirm_migration(id), or confirm_no_migration() if \
+                 there is none",
+                destination_cluster.as_deref().unwrap_or("(not recorded)")
+            ),
+            Self::RecordMismatch { key, why } => write!(f, "journal record {key}: {why}"),
         }
     }
 }
@@ -57,6 +96,8 @@ impl std::error::Error for WorkflowFailure {
             Self::Call(e) | Self::CreateOutcomeUnknown(e) => Some(e),
             Self::Validation(e) => Some(e),
             Self::Migration(e) => Some(e),
+            Self::Journal(e) => Some(e),
+            Self::CreateUnconfirmed { .. } | Self::RecordMismatch { .. } => None,
         }
     }
 }
@@ -120,6 +161,9 @@ impl WorkflowError {
                 Some(format!("migration is {}", last.status))
             }
             WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
+            WorkflowFailure::Journal(_)
+            | WorkflowFailure::CreateUnconfirmed { .. }
+            | WorkflowFailure::RecordMismatch { .. } => None,
         }
     }
 
@@ -133,6 +177,18 @@ impl WorkflowError {
     /// ```
     pub fn is_create_outcome_unknown(&self) -> bool {
         matches!(self.source, WorkflowFailure::CreateOutcomeUnknown(_))
+    }
+
+    /// Whether the journal records a create that may have happened and awaits the caller's
+    /// confirmation ([`WorkflowFailure::CreateUnconfirmed`]).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::workflow::WorkflowError) -> bool {
+    /// e.is_create_unconfirmed()
+    /// # }
+    /// ```
+    pub fn is_create_unconfirmed(&self) -> bool {
+        matches!(self.source, WorkflowFailure::CreateUnconfirmed { .. })
     }
 }
 

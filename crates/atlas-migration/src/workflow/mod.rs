@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod fleet;
 mod outcome;
+mod recorder;
 mod run;
 mod settings;
 mod step;
@@ -19,10 +20,12 @@ mod step;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
 use crate::ids::{GroupId, LiveMigrationId};
+use crate::journal::Journal;
 use crate::request::MigrationRequest;
 
 pub use error::{WorkflowError, WorkflowFailure};
@@ -34,7 +37,7 @@ use settings::Settings;
 pub use step::Step;
 
 /// Where a workflow begins.
-enum Start {
+pub(crate) enum Start {
     /// Validate and create from a request.
     Request(Box<MigrationRequest>),
     /// Continue an existing migration.
@@ -72,6 +75,7 @@ pub struct PushMigration {
     start: Start,
     auto_cutover: bool,
     settings: Settings,
+    journal: Option<recorder::Binding>,
 }
 
 impl fmt::Debug for PushMigration {
@@ -96,6 +100,7 @@ impl PushMigration {
             start,
             auto_cutover: false,
             settings: Settings::default(),
+            journal: None,
         }
     }
 
@@ -127,6 +132,71 @@ impl PushMigration {
     /// ```
     pub fn resume(client: &Client, group: &GroupId, migration: &LiveMigrationId) -> Self {
         Self::with_start(client, group, Start::Resume(migration.clone()))
+    }
+
+    /// Records the workflow in `journal` under `key` (1 to 128 of `A-Z a-z 0-9 . _ -`): each
+    /// step is saved, the intent to create strictly before the create request is sent, so a
+    /// process that crashes and runs the same workflow again continues where it stopped and
+    /// never creates a second migration. Only one process drives a record at a time.
+    ///
+    /// Run again with the same key after a restart: a known migration is resumed; a create
+    /// whose reply never arrived stops the workflow with
+    /// [`WorkflowFailure::CreateUnconfirmed`] until [`confirm_migration`](Self::confirm_migration)
+    /// or [`confirm_no_migration`](Self::confirm_no_migration) says what Atlas has.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use atlas_migration::journal::DirectoryJournal;
+    /// use atlas_migration::workflow::PushMigration;
+    ///
+    /// # async fn f(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #            request: atlas_migration::MigrationRequest) -> Result<(), Box<dyn std::error::Error>> {
+    /// let journal = Arc::new(DirectoryJournal::open("/var/lib/my-service/migrations")?);
+    /// let outcome = PushMigration::new(&client, &g, request)
+    ///     .journal(journal, "orders-cluster")
+    ///     .auto_cutover(true)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn journal(mut self, journal: Arc<dyn Journal>, key: impl Into<String>) -> Self {
+        self.journal = Some(recorder::Binding {
+            journal,
+            key: key.into(),
+            confirmation: None,
+        });
+        self
+    }
+
+    /// Says that Atlas has migration `id` for this workflow's journal record, whose create
+    /// request's reply never arrived: the workflow records it and resumes it. Only acts on
+    /// such a record (see [`journal`](Self::journal)).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration, id: atlas_migration::LiveMigrationId) {
+    /// let flow = flow.confirm_migration(id);
+    /// # }
+    /// ```
+    pub fn confirm_migration(mut self, id: LiveMigrationId) -> Self {
+        if let Some(binding) = self.journal.as_mut() {
+            binding.confirmation = Some(recorder::Confirmation::Migration(id));
+        }
+        self
+    }
+
+    /// Says that Atlas has no migration for this workflow's journal record (you looked for
+    /// one into the destination cluster and found none): the workflow may create it. Only
+    /// acts on a record whose create may have happened (see [`journal`](Self::journal)).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.confirm_no_migration();
+    /// # }
+    /// ```
+    pub fn confirm_no_migration(mut self) -> Self {
+        if let Some(binding) = self.journal.as_mut() {
+            binding.confirmation = Some(recorder::Confirmation::NoMigration);
+        }
+        self
     }
 
     /// Whether to cut over as soon as the migration is ready (default `false`: the workflow

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::ids::{GroupId, LiveMigrationId};
+use crate::journal::RecordedOutcome;
 use crate::model::LiveMigration;
 use crate::workflow::settings::Settings;
 use crate::workflow::{WorkflowError, run};
@@ -101,6 +102,18 @@ impl ReadyMigration {
     /// # }
     /// ```
     pub async fn cutover_and_wait(self) -> Result<LiveMigration, WorkflowError> {
-        run::cutover_and_wait(self).await
+        let recorder = self.settings.recorder.clone();
+        let result = run::cutover_and_wait(self).await;
+        if let Some(recorder) = recorder {
+            let outcome = match &result {
+                Ok(_) => RecordedOutcome::Complete,
+                Err(e) => RecordedOutcome::Failed {
+                    step: e.step.to_string(),
+                    message: e.source.to_string(),
+                },
+            };
+            recorder.finish(outcome).await;
+        }
+        result
     }
 }

@@ -8,24 +8,63 @@ use chrono::Utc;
 use crate::client::Client;
 use crate::error::Error;
 use crate::ids::{GroupId, LiveMigrationId};
+use crate::journal::RecordedOutcome;
 use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
 use crate::wait::{Acceptance, WaiterError};
+use crate::workflow::recorder::Recorder;
 use crate::workflow::settings::Settings;
 use crate::workflow::{
     ProgressEvent, PushMigration, PushOutcome, ReadyMigration, Start, Step, WorkflowError,
     WorkflowFailure,
 };
 
-/// Runs a workflow from its start to readiness, then cuts over if it was told to.
+/// Runs a workflow from its start to readiness, then cuts over if it was told to; with a
+/// journal, from where its record says, recording each step and the outcome.
 pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowError> {
     let PushMigration {
         client,
         group,
         start,
         auto_cutover,
-        settings,
+        mut settings,
+        journal,
     } = flow;
+    let start = match journal {
+        Some(binding) => {
+            let (recorder, start) = Recorder::open(binding, &group, start).await?;
+            settings.recorder = Some(recorder);
+            start
+        }
+        None => start,
+    };
+    let recorder = settings.recorder.clone();
+    let result = push_from(client, group, start, auto_cutover, settings).await;
+    if let Some(recorder) = recorder {
+        recorder.finish(recorded(&result)).await;
+    }
+    result
+}
+
+/// What the journal keeps of a workflow's result.
+fn recorded(result: &Result<PushOutcome, WorkflowError>) -> RecordedOutcome {
+    match result {
+        Ok(PushOutcome::Complete(_)) => RecordedOutcome::Complete,
+        Ok(_) => RecordedOutcome::ReadyForCutover,
+        Err(e) => RecordedOutcome::Failed {
+            step: e.step.to_string(),
+            message: e.source.to_string(),
+        },
+    }
+}
+
+async fn push_from(
+    client: Client,
+    group: GroupId,
+    start: Start,
+    auto_cutover: bool,
+    settings: Settings,
+) -> Result<PushOutcome, WorkflowError> {
     let id = match start {
         Start::Request(request) => {
             validate_and_create(&client, &group, &request, &settings).await?
@@ -72,6 +111,13 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
         });
         return Ok(PushOutcome::Complete(m));
     }
+    if let Some(recorder) = &settings.recorder {
+        recorder
+            .update(Step::WaitReady, |r| {
+                r.first_ready_at.get_or_insert_with(Utc::now);
+            })
+            .await?;
+    }
     settings.progress.emit(ProgressEvent::ReadyForCutover {
         at: Utc::now(),
         migration_id: id.clone(),
@@ -108,6 +154,13 @@ pub(super) async fn cutover_and_wait(
         .ensure_cutover_requested(&group, &id)
         .await
         .map_err(|e| failed(Step::Cutover, WorkflowFailure::Call(e)))?;
+    if let Some(recorder) = &settings.recorder {
+        recorder
+            .update(Step::Cutover, |r| {
+                r.cutover_requested_at.get_or_insert_with(Utc::now);
+            })
+            .await?;
+    }
     settings.progress.emit(ProgressEvent::CutoverStarted {
         at: Utc::now(),
         migration_id: id.clone(),
@@ -143,10 +196,23 @@ async fn validate_and_create(
         .poller(settings.validation.clone())
         .await
         .map_err(|e| fail(Step::WaitValidation, WorkflowFailure::Validation(e)))?;
+    if let Some(recorder) = &settings.recorder {
+        let id = validation_id.clone();
+        recorder
+            .update(Step::Validate, |r| r.validation_id = Some(id))
+            .await?;
+    }
     settings.progress.emit(ProgressEvent::Validated {
         at: Utc::now(),
         validation_id,
     });
+    // The intent is durable before the request leaves: a crash from here on never leads to a
+    // second create.
+    if let Some(recorder) = &settings.recorder {
+        recorder
+            .update(Step::Create, |r| r.create_intent_at = Some(Utc::now()))
+            .await?;
+    }
     let created = client.create_migration(group, request).await.map_err(|e| {
         if create_outcome_unknown(&e) {
             tracing::error!(error = %e, "create failed after sending; a migration may exist");
@@ -156,6 +222,12 @@ async fn validate_and_create(
         }
     })?;
     let id = created.id;
+    if let Some(recorder) = &settings.recorder {
+        let known = id.clone();
+        recorder
+            .update(Step::Create, |r| r.migration_id = Some(known))
+            .await?;
+    }
     settings.progress.emit(ProgressEvent::Created {
         at: Utc::now(),
         migration_id: id.clone(),

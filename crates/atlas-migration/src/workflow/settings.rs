@@ -1,17 +1,22 @@
 //! What a push migration and its ready handle share: the schedule of each wait and where
 //! progress goes.
 
+use std::sync::Arc;
+
 use crate::wait::Poller;
 use crate::wait::schedule;
 use crate::workflow::events::Progress;
+use crate::workflow::recorder::Recorder;
 
-/// The schedules of the workflow's three waits, and its progress sink.
+/// The schedules of the workflow's three waits, its progress sink, and its journal record
+/// once taken.
 #[derive(Clone)]
 pub(super) struct Settings {
     pub(super) validation: Poller,
     pub(super) ready: Poller,
     pub(super) complete: Poller,
     pub(super) progress: Progress,
+    pub(super) recorder: Option<Arc<Recorder>>,
 }
 
 impl Default for Settings {
@@ -22,6 +27,7 @@ impl Default for Settings {
             ready: schedule::READY.poller(),
             complete: schedule::COMPLETE.poller(),
             progress: Progress::default(),
+            recorder: None,
         }
     }
 }

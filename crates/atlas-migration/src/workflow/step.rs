@@ -10,6 +10,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Step {
+    /// Taking, reading or saving the workflow's journal record.
+    Journal,
     /// Starting the validation (`POST .../validate`).
     Validate,
     /// Waiting for the validation to pass.
@@ -27,6 +29,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Step::Journal => "journal",
             Step::Validate => "validate",
             Step::WaitValidation => "wait for validation",
             Step::Create => "create",
