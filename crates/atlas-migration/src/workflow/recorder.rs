@@ -93,6 +93,12 @@ impl Recorder {
             (None, Some(given)) => record.request = Some(given.clone()),
             _ => {}
         }
+        let no_request = || {
+            mismatch(
+                "the record has no request and no migration; start it with PushMigration::new"
+                    .to_owned(),
+            )
+        };
         let start = if let Some(id) = &record.migration_id {
             Start::Resume(id.clone())
         } else if record.create_may_have_happened() {
@@ -103,7 +109,7 @@ impl Recorder {
                 }
                 Some(Confirmation::NoMigration) => {
                     record.create_intent_at = None;
-                    request_start(&record, given, &key)?
+                    request_start(&record, given).ok_or_else(no_request)?
                 }
                 None => {
                     return Err(WorkflowError::new(
@@ -123,7 +129,7 @@ impl Recorder {
                     record.migration_id = Some(id.clone());
                     Start::Resume(id)
                 }
-                Start::Request(_) => request_start(&record, given, &key)?,
+                Start::Request(_) => request_start(&record, given).ok_or_else(no_request)?,
             }
         };
         let recorder = Arc::new(Recorder {
@@ -162,24 +168,10 @@ impl Recorder {
 }
 
 /// The request to validate and create with: the caller's (it carries the password), else the
-/// recorded one, which must not need a password.
-fn request_start(
-    record: &WorkflowRecord,
-    given: Option<&MigrationRequest>,
-    key: &str,
-) -> Result<Start, WorkflowError> {
-    let request = given.or(record.request.as_ref()).cloned().ok_or_else(|| {
-        WorkflowError::new(
-            Step::Journal,
-            WorkflowFailure::RecordMismatch {
-                key: key.to_owned(),
-                why: "the record has no request and no migration; start it with PushMigration::new"
-                    .to_owned(),
-            },
-            None,
-        )
-    })?;
-    Ok(Start::Request(Box::new(request)))
+/// recorded one; `None` when neither exists.
+fn request_start(record: &WorkflowRecord, given: Option<&MigrationRequest>) -> Option<Start> {
+    let request = given.or(record.request.as_ref()).cloned()?;
+    Some(Start::Request(Box::new(request)))
 }
 
 /// Whether two requests are the same apart from secrets.
