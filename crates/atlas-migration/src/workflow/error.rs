@@ -51,6 +51,22 @@ pub enum WorkflowFailure {
         /// The destination cluster, when the request is recorded.
         destination_cluster: Option<String>,
     },
+    /// A hook of the [`CutoverPolicy`](crate::workflow::CutoverPolicy) failed
+    /// (`before_cutover`: nothing was cut over; `after_complete`: the migration is complete).
+    Hook {
+        /// Which hook.
+        hook: &'static str,
+        /// Its error.
+        error: crate::workflow::HookError,
+    },
+    /// The migration expired: Atlas's 120-hour cutover window, counted from when it was first
+    /// seen ready, passed without a cutover.
+    CutoverWindowExpired {
+        /// When the migration was first seen ready.
+        first_ready_at: chrono::DateTime<chrono::Utc>,
+        /// When the window closed.
+        deadline: chrono::DateTime<chrono::Utc>,
+    },
     /// The journal record does not fit the workflow (another project or request), or lacks
     /// what recovery needs.
     RecordMismatch {
@@ -86,6 +102,15 @@ impl fmt::Display for WorkflowFailure {
                 destination_cluster.as_deref().unwrap_or("(not recorded)")
             ),
             Self::RecordMismatch { key, why } => write!(f, "journal record {key}: {why}"),
+            Self::Hook { hook, error } => write!(f, "the {hook} hook failed: {error}"),
+            Self::CutoverWindowExpired {
+                first_ready_at,
+                deadline,
+            } => write!(
+                f,
+                "the migration expired: first ready at {first_ready_at}, it was not cut over \
+                 before the 120-hour window closed at {deadline}"
+            ),
         }
     }
 }
@@ -97,7 +122,10 @@ impl std::error::Error for WorkflowFailure {
             Self::Validation(e) => Some(e),
             Self::Migration(e) => Some(e),
             Self::Journal(e) => Some(e),
-            Self::CreateUnconfirmed { .. } | Self::RecordMismatch { .. } => None,
+            Self::Hook { error, .. } => Some(error.as_ref()),
+            Self::CreateUnconfirmed { .. }
+            | Self::RecordMismatch { .. }
+            | Self::CutoverWindowExpired { .. } => None,
         }
     }
 }
@@ -163,7 +191,9 @@ impl WorkflowError {
             WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
             WorkflowFailure::Journal(_)
             | WorkflowFailure::CreateUnconfirmed { .. }
-            | WorkflowFailure::RecordMismatch { .. } => None,
+            | WorkflowFailure::RecordMismatch { .. }
+            | WorkflowFailure::Hook { .. }
+            | WorkflowFailure::CutoverWindowExpired { .. } => None,
         }
     }
 

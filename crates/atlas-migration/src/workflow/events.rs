@@ -80,6 +80,17 @@ pub enum ProgressEvent {
         /// The lag at that time, when known.
         lag: Option<Duration>,
     },
+    /// Atlas's cutover window closes soon: a migration not cut over by `deadline` (120 hours
+    /// after it was first seen ready) expires. Sent once per warning point of the
+    /// [`CutoverPolicy`](crate::workflow::CutoverPolicy) while it waits.
+    CutoverDeadline {
+        /// When it was observed.
+        at: DateTime<Utc>,
+        /// The migration.
+        migration_id: LiveMigrationId,
+        /// When the window closes.
+        deadline: DateTime<Utc>,
+    },
     /// The cutover was requested and accepted.
     CutoverStarted {
         /// When it was observed.

@@ -8,9 +8,11 @@
 //! Every wait is one of the [`wait`](crate::wait) module's waiters, with the same default
 //! schedules.
 
+mod cutover_policy;
 mod error;
 mod events;
 mod fleet;
+mod governed;
 mod outcome;
 mod recorder;
 mod run;
@@ -28,6 +30,7 @@ use crate::ids::{GroupId, LiveMigrationId};
 use crate::journal::Journal;
 use crate::request::MigrationRequest;
 
+pub use cutover_policy::{CUTOVER_WINDOW, CutoverPolicy, CutoverWindow, HookError};
 pub use error::{WorkflowError, WorkflowFailure};
 use events::Progress;
 pub use events::ProgressEvent;
@@ -196,6 +199,23 @@ impl PushMigration {
         if let Some(binding) = self.journal.as_mut() {
             binding.confirmation = Some(recorder::Confirmation::NoMigration);
         }
+        self
+    }
+
+    /// Cuts over automatically under `policy`: only when ready with the lag within bounds
+    /// for long enough, inside the allowed window, after the `before_cutover` hook succeeded;
+    /// then waits until complete and runs the `after_complete` hook. See [`CutoverPolicy`].
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// use std::time::Duration;
+    /// let flow = flow.cutover_policy(
+    ///     atlas_migration::workflow::CutoverPolicy::new().max_lag(Duration::from_secs(5)),
+    /// );
+    /// # }
+    /// ```
+    pub fn cutover_policy(mut self, policy: CutoverPolicy) -> Self {
+        self.settings.cutover_policy = Some(Arc::new(policy));
         self
     }
 

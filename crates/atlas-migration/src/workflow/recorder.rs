@@ -156,6 +156,22 @@ impl Recorder {
             .map_err(|e| failed(step, e))
     }
 
+    /// Changes the record, saves it, and reads a value from it.
+    pub(super) async fn update_and_read<T>(
+        &self,
+        step: Step,
+        change: impl FnOnce(&mut WorkflowRecord) -> T,
+    ) -> Result<T, WorkflowError> {
+        let mut record = self.record.lock().await;
+        let value = change(&mut record);
+        record.updated_at = Utc::now();
+        self.journal
+            .save(&record)
+            .await
+            .map_err(|e| failed(step, e))?;
+        Ok(value)
+    }
+
     /// Records how the workflow ended (best effort: the outcome is also the return value).
     pub(super) async fn finish(&self, outcome: RecordedOutcome) {
         if let Err(e) = self

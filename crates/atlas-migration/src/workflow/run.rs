@@ -12,6 +12,7 @@ use crate::journal::RecordedOutcome;
 use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
 use crate::wait::{Acceptance, WaiterError};
+use crate::workflow::governed;
 use crate::workflow::recorder::Recorder;
 use crate::workflow::settings::Settings;
 use crate::workflow::{
@@ -111,10 +112,13 @@ async fn push_from(
         });
         return Ok(PushOutcome::Complete(m));
     }
+    // Atlas's 120-hour window runs from readiness; a journal keeps the first sighting across
+    // restarts.
+    let mut first_ready = Utc::now();
     if let Some(recorder) = &settings.recorder {
-        recorder
-            .update(Step::WaitReady, |r| {
-                r.first_ready_at.get_or_insert_with(Utc::now);
+        first_ready = recorder
+            .update_and_read(Step::WaitReady, |r| {
+                *r.first_ready_at.get_or_insert(first_ready)
             })
             .await?;
     }
@@ -123,18 +127,47 @@ async fn push_from(
         migration_id: id.clone(),
         lag: m.lag,
     });
+    let policy = settings.cutover_policy.clone();
+    let mut snapshot = m;
+    if let Some(policy) = &policy {
+        snapshot =
+            governed::wait_for_conditions(&client, &group, &id, policy, first_ready, &settings)
+                .await?;
+        policy.run_before().await.map_err(|e| {
+            WorkflowError::new(
+                Step::BeforeCutover,
+                WorkflowFailure::Hook {
+                    hook: "before_cutover",
+                    error: e,
+                },
+                Some(&id),
+            )
+        })?;
+    }
     let ready = ReadyMigration {
         client,
         group,
-        id,
-        snapshot: m,
+        id: id.clone(),
+        snapshot,
         settings: Arc::new(settings),
     };
-    if auto_cutover {
-        Ok(PushOutcome::Complete(cutover_and_wait(ready).await?))
-    } else {
-        Ok(PushOutcome::ReadyForCutover(ready))
+    if !auto_cutover && policy.is_none() {
+        return Ok(PushOutcome::ReadyForCutover(ready));
     }
+    let done = cutover_and_wait(ready).await?;
+    if let Some(policy) = &policy {
+        policy.run_after().await.map_err(|e| {
+            WorkflowError::new(
+                Step::AfterComplete,
+                WorkflowFailure::Hook {
+                    hook: "after_complete",
+                    error: e,
+                },
+                Some(&id),
+            )
+        })?;
+    }
+    Ok(PushOutcome::Complete(done))
 }
 
 /// Requests the cutover of a ready migration (harmlessly again if it already was), then waits

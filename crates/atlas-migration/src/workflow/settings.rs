@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::wait::Poller;
 use crate::wait::schedule;
+use crate::workflow::cutover_policy::CutoverPolicy;
 use crate::workflow::events::Progress;
 use crate::workflow::recorder::Recorder;
 
@@ -17,6 +18,7 @@ pub(super) struct Settings {
     pub(super) complete: Poller,
     pub(super) progress: Progress,
     pub(super) recorder: Option<Arc<Recorder>>,
+    pub(super) cutover_policy: Option<Arc<CutoverPolicy>>,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             complete: schedule::COMPLETE.poller(),
             progress: Progress::default(),
             recorder: None,
+            cutover_policy: None,
         }
     }
 }

@@ -20,10 +20,14 @@ pub enum Step {
     Create,
     /// Waiting until the migration is ready for cutover (or, when resuming, complete).
     WaitReady,
+    /// The cutover policy's `before_cutover` hook (stop writes).
+    BeforeCutover,
     /// Requesting the cutover.
     Cutover,
     /// Waiting until the migration is complete.
     WaitComplete,
+    /// The cutover policy's `after_complete` hook (re-point applications).
+    AfterComplete,
 }
 
 impl fmt::Display for Step {
@@ -34,8 +38,10 @@ impl fmt::Display for Step {
             Step::WaitValidation => "wait for validation",
             Step::Create => "create",
             Step::WaitReady => "wait until ready for cutover",
+            Step::BeforeCutover => "before cutover",
             Step::Cutover => "cutover",
             Step::WaitComplete => "wait until complete",
+            Step::AfterComplete => "after complete",
         })
     }
 }
