@@ -155,3 +155,47 @@ async fn one_process_drives_a_record_and_bad_records_are_refused_untouched() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn recover_continues_every_record_of_the_journal() {
+    let dir = scratch("recover");
+    let journal = Arc::new(DirectoryJournal::open(&dir).unwrap());
+    let sim = linked(Simulator::builder().timings(Timings::fast())).await;
+    let client = digest_client(&sim);
+    // One record stopped before creating (its validation failed), one with its migration.
+    sim.fail_next_validation("Oplog window too short (scripted).");
+    assert!(flow(&sim, &client, &journal, "early").await.is_err());
+    let created = flow(&sim, &client, &journal, "created").await.unwrap();
+    assert_eq!(journal.keys().await.unwrap(), ["created", "early"]);
+    // A restarted service that kept nothing but the journal.
+    for key in journal.keys().await.unwrap() {
+        let recovered = PushMigration::recover(&client, journal.clone(), &key)
+            .await
+            .unwrap();
+        // Without the password the early one cannot validate: a typed error, nothing sent.
+        if key == "early" {
+            let sent = sim.requests().len();
+            let e = PushMigration::recover(&client, journal.clone(), &key)
+                .await
+                .unwrap()
+                .poll_delays(MIN, MAX)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("source.password"), "{e}");
+            assert_eq!(sim.requests().len(), sent, "nothing sent");
+        }
+        let outcome = recovered
+            .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
+            .poll_delays(MIN, MAX)
+            .auto_cutover(true)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, PushOutcome::Complete(_)), "{key}");
+        if key == "created" {
+            assert_eq!(outcome.migration_id(), created.migration_id());
+        }
+    }
+    assert_eq!(sim.migrations_created(), 2);
+    assert_eq!(sim.duplicate_creates(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

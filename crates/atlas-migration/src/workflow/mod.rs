@@ -137,6 +137,71 @@ impl PushMigration {
         Self::with_start(client, group, Start::Resume(migration.clone()))
     }
 
+    /// The workflow of record `key` in `journal`, continued from where it stopped: for a
+    /// service that lost track of its workflows (list them with
+    /// [`Journal::keys`](crate::journal::Journal::keys)). A record with a migration resumes
+    /// it; one without is validated and created from the recorded request, whose source
+    /// password must be given again with [`source_password`](Self::source_password). Run it
+    /// like any workflow; a create that may have happened still needs a confirmation.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use atlas_migration::journal::{DirectoryJournal, Journal};
+    /// use atlas_migration::workflow::PushMigration;
+    ///
+    /// # async fn f(client: atlas_migration::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let journal = Arc::new(DirectoryJournal::open("/var/lib/my-service/migrations")?);
+    /// for key in journal.keys().await? {
+    ///     let flow = PushMigration::recover(&client, journal.clone(), &key).await?;
+    ///     tokio::spawn(flow.source_password("from-the-vault".to_owned()).auto_cutover(true).run());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn recover(
+        client: &Client,
+        journal: Arc<dyn Journal>,
+        key: &str,
+    ) -> Result<Self, WorkflowError> {
+        let fail = |source| WorkflowError::new(Step::Journal, source, None);
+        crate::journal::check_key(key).map_err(|e| fail(WorkflowFailure::Call(e)))?;
+        let record = journal
+            .load(key)
+            .await
+            .map_err(|e| fail(WorkflowFailure::Journal(e)))?
+            .ok_or_else(|| {
+                fail(WorkflowFailure::RecordMismatch {
+                    key: key.to_owned(),
+                    why: "there is no such record".to_owned(),
+                })
+            })?;
+        let start = match (record.migration_id, record.request) {
+            (Some(id), _) => Start::Resume(id),
+            (None, Some(request)) => Start::Request(Box::new(request)),
+            (None, None) => {
+                return Err(fail(WorkflowFailure::RecordMismatch {
+                    key: key.to_owned(),
+                    why: "the record has neither a migration nor a request".to_owned(),
+                }));
+            }
+        };
+        Ok(Self::with_start(client, &record.group, start).journal(journal, key))
+    }
+
+    /// Gives the source password again to a workflow whose request came back from storage
+    /// (see [`recover`](Self::recover)); nothing changes otherwise.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.source_password("s3cr3t".to_owned());
+    /// # }
+    /// ```
+    pub fn source_password(mut self, password: impl Into<secrecy::SecretString>) -> Self {
+        if let Start::Request(request) = self.start {
+            self.start = Start::Request(Box::new(request.source_password(password)));
+        }
+        self
+    }
+
     /// Records the workflow in `journal` under `key` (1 to 128 of `A-Z a-z 0-9 . _ -`): each
     /// step is saved, the intent to create strictly before the create request is sent, so a
     /// process that crashes and runs the same workflow again continues where it stopped and
