@@ -148,6 +148,9 @@ impl Client {
                     timeout: b.timeout,
                     max_reply_size: b.max_reply_size,
                     governor: Governor::new(b.max_in_flight),
+                    interceptors: b.interceptors.0,
+                    server_address: parsed.host_str().unwrap_or_default().to_owned(),
+                    server_port: parsed.port_or_known_default().unwrap_or(443),
                 },
             }),
         })

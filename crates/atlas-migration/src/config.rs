@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     pub(crate) max_reply_size: usize,
     pub(crate) allow_insecure_http: bool,
     pub(crate) max_in_flight: usize,
+    pub(crate) interceptors: crate::interceptor::Interceptors,
 }
 
 impl Default for ClientBuilder {
@@ -75,6 +76,7 @@ impl Default for ClientBuilder {
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
             allow_insecure_http: false,
             max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
+            interceptors: Default::default(),
         }
     }
 }
@@ -325,6 +327,23 @@ impl ClientBuilder {
     /// ```
     pub fn max_in_flight(mut self, requests: usize) -> Self {
         self.max_in_flight = requests.max(1);
+        self
+    }
+
+    /// Adds an interceptor that sees every attempt of every call (add a `traceparent`,
+    /// count attempts, time them); several run in the order added. See [`Interceptor`](crate::Interceptor).
+    ///
+    /// ```
+    /// struct Tag;
+    /// impl atlas_migration::Interceptor for Tag {
+    ///     fn on_request(&self, r: &mut atlas_migration::AttemptRequest<'_>) {
+    ///         let _ = r.insert_header("x-caller", "billing");
+    ///     }
+    /// }
+    /// let b = atlas_migration::Client::builder().interceptor(Tag);
+    /// ```
+    pub fn interceptor(mut self, interceptor: impl crate::Interceptor) -> Self {
+        self.interceptors.0.push(std::sync::Arc::new(interceptor));
         self
     }
 

@@ -76,6 +76,7 @@ pub mod fuzzing;
 mod governor;
 mod identity;
 mod ids;
+mod interceptor;
 pub mod journal;
 mod model;
 mod ops;
@@ -96,6 +97,7 @@ pub use error::{
 };
 pub use governor::{RateLimitStatus, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
+pub use interceptor::{AttemptRequest, AttemptResponse, HeaderRefused, Interceptor};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
 pub use request::{
     Destination, HostnameSchema, MigrationRequest, MigrationRequestBuilder, ShardEntry,

@@ -5,11 +5,12 @@
 //! `auth/` (digest or bearer) → reqwest, and back as a [`Reply`] that `ops.rs` decodes once
 //! into the generated type and converts (`convert.rs`) into this crate's model.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use atlas_migration_sys::operations::Operation;
 use bytes::Bytes;
-use http::header::{HeaderValue, USER_AGENT};
+use http::header::{HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
 use tracing::Instrument;
 
@@ -18,6 +19,7 @@ use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
 use crate::governor::{self, Admission, Governor};
+use crate::interceptor::{AttemptRequest, AttemptResponse, Interceptor};
 use crate::retry::{self, RetryPolicy};
 
 /// A success reply, body read whole.
@@ -41,6 +43,11 @@ pub(crate) struct Transport {
     pub(crate) max_reply_size: usize,
     /// Paces requests to Atlas's rate limits and caps those in flight.
     pub(crate) governor: Governor,
+    /// The caller's interceptors, in the order added.
+    pub(crate) interceptors: Vec<Arc<dyn Interceptor>>,
+    /// The base URL's host and port, for spans.
+    pub(crate) server_address: String,
+    pub(crate) server_port: u16,
 }
 
 impl Transport {
@@ -53,13 +60,21 @@ impl Transport {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Reply, Error> {
+        // Shaped by OpenTelemetry's HTTP client conventions (stable attributes), so that a
+        // tracing-to-OpenTelemetry bridge exports a proper client span.
         let span = tracing::info_span!(
             "atlas_migration.call",
+            otel.name = %format_args!("{} {}", operation.method, operation.path),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
             operation = operation.name,
-            method = operation.method,
-            path = operation.path,
-            attempt = tracing::field::Empty,
-            status = tracing::field::Empty,
+            http.request.method = operation.method,
+            url.template = operation.path,
+            server.address = %self.server_address,
+            server.port = self.server_port,
+            http.request.resend_count = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
         self.send_in_span(operation, path, body)
@@ -84,8 +99,29 @@ impl Transport {
         let outcome = retry::run(
             &self.policy,
             |attempt| {
-                span.record("attempt", attempt);
-                let request = self.request(operation, method.clone(), url.clone(), body.clone());
+                if attempt > 1 {
+                    span.record("http.request.resend_count", attempt - 1);
+                }
+                let request = self.request(
+                    operation,
+                    attempt,
+                    method.clone(),
+                    url.clone(),
+                    body.clone(),
+                );
+                let attempt_span = tracing::info_span!(
+                    "atlas_migration.attempt",
+                    otel.kind = "client",
+                    http.request.method = operation.method,
+                    url.template = operation.path,
+                    http.request.resend_count = tracing::field::Empty,
+                    http.response.status_code = tracing::field::Empty,
+                    error.type = tracing::field::Empty,
+                );
+                if attempt > 1 {
+                    attempt_span.record("http.request.resend_count", attempt - 1);
+                }
+                let recorded = attempt_span.clone();
                 async move {
                     // Budget first (waiting for Atlas's rate limit as learned), then a slot
                     // in flight, held until the reply's body is read.
@@ -102,7 +138,24 @@ impl Transport {
                         }),
                         Err(e) => Err(e),
                     };
-                    let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    let elapsed = sent.elapsed();
+                    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+                    let (status, error_type) = attempt_result(&out);
+                    if let Some(status) = status {
+                        recorded.record("http.response.status_code", status);
+                    }
+                    if let Some(kind) = &error_type {
+                        recorded.record("error.type", kind.as_str());
+                    }
+                    for interceptor in &self.interceptors {
+                        interceptor.on_response(&AttemptResponse {
+                            operation: operation.name,
+                            attempt,
+                            status,
+                            elapsed,
+                            error_type: error_type.as_deref(),
+                        });
+                    }
                     match &out {
                         Ok(Admitted { reply: r, .. }) => tracing::debug!(
                             attempt,
@@ -119,6 +172,7 @@ impl Transport {
                     }
                     out
                 }
+                .instrument(attempt_span)
             },
             |out| judge(operation, out),
         )
@@ -127,23 +181,30 @@ impl Transport {
             "elapsed_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         );
+        let failed = |error_type: &str| {
+            span.record("error.type", error_type);
+            span.record("otel.status_code", "ERROR");
+        };
         let Admitted { reply, _slot } = match outcome {
             Ok(admitted) => admitted,
             Err(Failure::Transport(e)) => {
+                failed(transport_error_type(&e));
                 tracing::debug!(error = %e, "call failed");
                 return Err(Error::Transport(TransportError::new(e, Some(operation))));
             }
             Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
                 if let Some(status) = e.status() {
-                    span.record("status", status);
+                    span.record("http.response.status_code", status);
                 }
+                failed(&error_type(&e));
                 tracing::debug!(error = %e, "call failed");
                 return Err(e);
             }
         };
         let status = reply.status();
-        span.record("status", status.as_u16());
+        span.record("http.response.status_code", status.as_u16());
         if !status.is_success() {
+            failed(status.as_str());
             let headers = reply.headers().clone();
             let body = body::read_capped(reply, MAX_ERROR_BODY).await;
             let error = ApiError::from_reply(status.as_u16(), &headers, &body).during(operation);
@@ -153,6 +214,7 @@ impl Transport {
         match body::read_whole(reply, self.max_reply_size).await {
             Ok(body) => Ok(Reply { status, body }),
             Err(BodyError::Transport(e)) => {
+                failed(transport_error_type(&e));
                 Err(Error::Transport(TransportError::new(e, Some(operation))))
             }
             Err(BodyError::TooLarge) => Err(Error::Decode(
@@ -175,6 +237,7 @@ impl Transport {
     fn request(
         &self,
         operation: &'static Operation,
+        attempt: u32,
         method: Method,
         url: reqwest::Url,
         body: Option<Bytes>,
@@ -188,8 +251,64 @@ impl Transport {
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
         *request.timeout_mut() = self.timeout;
+        if !self.interceptors.is_empty() {
+            let mut added = HeaderMap::new();
+            for interceptor in &self.interceptors {
+                interceptor.on_request(&mut AttemptRequest {
+                    operation: operation.name,
+                    attempt,
+                    method: operation.method,
+                    url_template: operation.path,
+                    headers: &mut added,
+                });
+            }
+            request.headers_mut().extend(added);
+        }
         request
     }
+}
+
+/// The status and OpenTelemetry `error.type` of one attempt.
+fn attempt_result(out: &Result<Admitted<'_>, Failure>) -> (Option<u16>, Option<String>) {
+    match out {
+        Ok(Admitted { reply, .. }) => {
+            let status = reply.status();
+            let kind = (status.is_client_error() || status.is_server_error())
+                .then(|| status.as_str().to_owned());
+            (Some(status.as_u16()), kind)
+        }
+        Err(Failure::Transport(e)) => (None, Some(transport_error_type(e).to_owned())),
+        Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => (e.status(), Some(error_type(e))),
+    }
+}
+
+fn transport_error_type(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    }
+}
+
+/// OpenTelemetry's `error.type` for a failed call: the status code when there is one.
+fn error_type(e: &Error) -> String {
+    if let Some(status) = e.status().filter(|s| *s >= 400) {
+        return status.to_string();
+    }
+    match e {
+        Error::Auth(_) => "auth",
+        Error::Transport(t) if t.is_timeout() => "timeout",
+        Error::Transport(t) if t.is_connect() => "connect",
+        Error::Transport(_) => "transport",
+        Error::Decode(_) => "decode",
+        Error::Redirect(_) => "redirect",
+        Error::Budget(_) => "rate_limit_budget",
+        Error::InvalidInput(_) => "invalid_input",
+        _ => "_OTHER",
+    }
+    .to_owned()
 }
 
 /// A reply, and the request slot it holds until its body is read.

@@ -1,0 +1,142 @@
+//! What a service sees of each call: OpenTelemetry-shaped spans (a client span per call, a
+//! child span per attempt) and interceptors that add headers and observe every attempt.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use atlas_migration::{AttemptRequest, AttemptResponse, Client, Interceptor};
+use atlas_migration_sim::operations::LIST_SOURCE_PROJECTS;
+use atlas_migration_sim::{Fault, Simulator};
+use atlas_migration_tests::{TraceCapture, builder, linked, org};
+use httpmock::MockServer;
+use serde_json::json;
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[derive(Default)]
+struct Recorder {
+    attempts: AtomicU32,
+    seen: Mutex<Vec<(u32, Option<u16>, Option<String>)>>,
+    refused: Mutex<Vec<String>>,
+}
+
+struct Shared(Arc<Recorder>);
+
+impl Interceptor for Shared {
+    fn on_request(&self, request: &mut AttemptRequest<'_>) {
+        request.insert_header("traceparent", TRACEPARENT).unwrap();
+        for owned in ["authorization", "Accept", "content-type"] {
+            if let Err(e) = request.insert_header(owned, "x") {
+                self.0.refused.lock().unwrap().push(e.to_string());
+            }
+        }
+    }
+
+    fn on_response(&self, response: &AttemptResponse<'_>) {
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        self.0.seen.lock().unwrap().push((
+            response.attempt(),
+            response.status(),
+            response.error_type().map(str::to_owned),
+        ));
+    }
+}
+
+fn client_with(base_url: &str, recorder: &Arc<Recorder>, sim: Option<&Simulator>) -> Client {
+    let b = builder(base_url).interceptor(Shared(recorder.clone()));
+    match sim {
+        Some(sim) => b.api_key(sim.public_key(), sim.private_key().to_owned()),
+        None => b.service_account("mdb_sa_id_trace", "mdb_sa_sk_trace".to_owned()),
+    }
+    .build()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_interceptor_adds_traceparent_and_sees_every_attempt() {
+    // The header reaches the server (the mock answers only when it is there).
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/oauth/token");
+            then.status(200)
+                .json_body(json!({"access_token": "t", "expires_in": 3600}));
+        })
+        .await;
+    let listed = server
+        .mock_async(|when, then| {
+            when.path(
+                "/api/atlas/v2/orgs/4888442a3354817a7320eb61/liveMigrations/availableProjects",
+            )
+            .header("traceparent", TRACEPARENT)
+            .header_missing("x");
+            then.status(200)
+                .header("content-type", "application/vnd.atlas.2023-01-01+json")
+                .json_body(json!([]));
+        })
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let client = client_with(&server.base_url(), &recorder, None);
+    client
+        .list_source_projects(&"4888442a3354817a7320eb61".parse().unwrap())
+        .await
+        .unwrap();
+    listed.assert_async().await;
+    assert_eq!(
+        recorder.refused.lock().unwrap().len(),
+        3,
+        "the client's own headers are refused: {:?}",
+        recorder.refused.lock().unwrap()
+    );
+
+    // Every attempt is seen, retries included.
+    let sim = linked(Simulator::builder()).await;
+    sim.inject(Fault::on(LIST_SOURCE_PROJECTS).status(503));
+    let recorder = Arc::new(Recorder::default());
+    let client = client_with(&sim.base_url(), &recorder, Some(&sim));
+    client.list_source_projects(&org(&sim)).await.unwrap();
+    assert_eq!(recorder.attempts.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        *recorder.seen.lock().unwrap(),
+        [(1, Some(503), Some("503".to_owned())), (2, Some(200), None)]
+    );
+}
+
+#[tokio::test]
+async fn spans_carry_the_http_client_conventions() {
+    let sim = linked(Simulator::builder()).await;
+    let client = builder(&sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .build()
+        .unwrap();
+    sim.inject(Fault::on(LIST_SOURCE_PROJECTS).status(503));
+    let (capture, guard) = TraceCapture::install_with_spans();
+    client.list_source_projects(&org(&sim)).await.unwrap();
+    let missing = client
+        .get_migration(
+            &sim.group_id().parse().unwrap(),
+            &"0123456789abcdef01234567".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    drop(guard);
+    assert_eq!(missing.status(), Some(404));
+    let text = capture.text();
+    let port = sim.addr().port();
+    for expected in [
+        "atlas_migration.call{otel.name=GET /api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects",
+        "otel.kind=\"client\"",
+        "http.request.method=\"GET\"",
+        "url.template=\"/api/atlas/v2/orgs/{orgId}/liveMigrations/availableProjects\"",
+        "server.address=127.0.0.1",
+        &format!("server.port={port}"),
+        "http.request.resend_count=1",
+        "http.response.status_code=200",
+        "atlas_migration.attempt{",
+        "error.type=\"503\"",
+        "error.type=\"404\"",
+        "otel.status_code=\"ERROR\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
