@@ -13,10 +13,13 @@ use serde_json::json;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+/// One attempt as the interceptor saw it: number, status, error type.
+type Seen = (u32, Option<u16>, Option<String>);
+
 #[derive(Default)]
 struct Recorder {
     attempts: AtomicU32,
-    seen: Mutex<Vec<(u32, Option<u16>, Option<String>)>>,
+    seen: Mutex<Vec<Seen>>,
     refused: Mutex<Vec<String>>,
 }
 
