@@ -104,7 +104,7 @@ impl AttemptRequest<'_> {
     /// The operation's stable name, e.g. `get_push_migration`.
     ///
     /// ```
-    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &str { r.operation() }
+    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &'static str { r.operation() }
     /// ```
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -122,7 +122,7 @@ impl AttemptRequest<'_> {
     /// The HTTP method.
     ///
     /// ```
-    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &str { r.method() }
+    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &'static str { r.method() }
     /// ```
     pub fn method(&self) -> &'static str {
         self.method
@@ -131,7 +131,7 @@ impl AttemptRequest<'_> {
     /// The path template, e.g. `/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}`.
     ///
     /// ```
-    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &str { r.url_template() }
+    /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &'static str { r.url_template() }
     /// ```
     pub fn url_template(&self) -> &'static str {
         self.url_template
@@ -177,7 +177,7 @@ impl AttemptResponse<'_> {
     /// The operation's stable name.
     ///
     /// ```
-    /// # fn f(r: &atlas_migration::AttemptResponse<'_>) -> &str { r.operation() }
+    /// # fn f(r: &atlas_migration::AttemptResponse<'_>) -> &'static str { r.operation() }
     /// ```
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -215,7 +215,7 @@ impl AttemptResponse<'_> {
     /// success.
     ///
     /// ```
-    /// # fn f(r: &atlas_migration::AttemptResponse<'_>) -> Option<&str> { r.error_type() }
+    /// # fn f<'a>(r: &'a atlas_migration::AttemptResponse<'_>) -> Option<&'a str> { r.error_type() }
     /// ```
     pub fn error_type(&self) -> Option<&str> {
         self.error_type

@@ -60,8 +60,8 @@ pub enum Error {
     #[error(transparent)]
     InvalidInput(InvalidInput),
     /// The request could not be sent or the response not received (connect, timeout, I/O).
-    #[error("transport error: {0}")]
-    Transport(#[source] TransportError),
+    #[error(transparent)]
+    Transport(TransportError),
     /// A success response could not be decoded.
     #[error(transparent)]
     Decode(DecodeError),

@@ -49,9 +49,15 @@ impl TransportError {
     }
 }
 
+/// The message names the failure and includes the HTTP client's own message; `source()`
+/// continues below that (the HTTP client's causes), so a chain reads each message once.
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.source, f)
+        f.write_str("transport error")?;
+        if let Some(op) = self.operation {
+            write!(f, " during {}", op.name)?;
+        }
+        write!(f, ": {}", self.source)
     }
 }
 

@@ -173,9 +173,10 @@ impl<T: fmt::Display> fmt::Display for WaiterError<T> {
 }
 
 impl<T: fmt::Display + fmt::Debug> std::error::Error for WaiterError<T> {
+    /// Below the failed operation's error, whose message this one includes.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::OperationFailed(e) => Some(e),
+            Self::OperationFailed(e) => e.source(),
             _ => None,
         }
     }

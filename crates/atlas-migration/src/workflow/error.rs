@@ -115,14 +115,16 @@ impl fmt::Display for WorkflowFailure {
     }
 }
 
+/// Each message includes the wrapped error's; `source()` continues below it, so a chain
+/// reads every message once.
 impl std::error::Error for WorkflowFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Call(e) | Self::CreateOutcomeUnknown(e) => Some(e),
-            Self::Validation(e) => Some(e),
-            Self::Migration(e) => Some(e),
-            Self::Journal(e) => Some(e),
-            Self::Hook { error, .. } => Some(error.as_ref()),
+            Self::Call(e) | Self::CreateOutcomeUnknown(e) => e.source(),
+            Self::Validation(e) => e.source(),
+            Self::Migration(e) => e.source(),
+            Self::Journal(e) => e.source(),
+            Self::Hook { error, .. } => error.source(),
             Self::CreateUnconfirmed { .. }
             | Self::RecordMismatch { .. }
             | Self::CutoverWindowExpired { .. } => None,
@@ -232,8 +234,9 @@ impl fmt::Display for WorkflowError {
     }
 }
 
+/// The message includes the failure's; `source()` continues below it.
 impl std::error::Error for WorkflowError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        std::error::Error::source(&self.source)
     }
 }
