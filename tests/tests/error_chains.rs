@@ -1,7 +1,6 @@
 //! Errors read once: a wrapping error's message includes what it wraps, and its `source()`
 //! continues below that, so printing the whole chain never repeats a message.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use atlas_migration::workflow::PushMigration;

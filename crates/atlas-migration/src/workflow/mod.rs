@@ -139,7 +139,7 @@ impl PushMigration {
 
     /// The workflow of record `key` in `journal`, continued from where it stopped: for a
     /// service that lost track of its workflows (list them with
-    /// [`Journal::keys`](crate::journal::Journal::keys)). A record with a migration resumes
+    /// [`Journal::keys`]). A record with a migration resumes
     /// it; one without is validated and created from the recorded request, whose source
     /// password must be given again with [`source_password`](Self::source_password). Run it
     /// like any workflow; a create that may have happened still needs a confirmation.
