@@ -99,6 +99,7 @@ impl Client {
                 "must be visible ASCII",
             )
         })?;
+        install_tls_provider();
         let http = match b.http {
             Some(http) => http,
             // The Atlas Admin API does not redirect; following one would re-send bodies and
@@ -215,6 +216,15 @@ impl Client {
     }
 }
 
+/// With the `rustls-ring` feature (and not `rustls-aws-lc`), makes ring rustls's provider
+/// for this process unless the program installed one already.
+fn install_tls_provider() {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 impl Client {
     /// The transport every operation sends through.
     pub(crate) fn transport(&self) -> &Transport {
@@ -232,5 +242,20 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.transport.base_url)
             .field("auth", &auth)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Building a client builds its TLS backend: with `rustls-ring` this is where a missing
+    /// crypto provider would panic.
+    #[test]
+    fn builds_an_https_client_with_the_selected_tls_backend() {
+        let client = super::Client::builder()
+            .api_key("pub", "priv".to_owned())
+            .base_url("https://cloud.mongodb.com")
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), "https://cloud.mongodb.com");
     }
 }
