@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use atlas_migration::wait::WaiterError;
+use atlas_migration::{Client, GroupId, LiveMigrationId};
 use atlas_migration_sim::operations::{
     GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, VALIDATE_MIGRATION,
 };
@@ -15,51 +16,55 @@ use atlas_migration_tests::{builder, digest_client, group, linked, quick_retries
 /// Nothing here may take longer than this.
 const NO_HANG: Duration = Duration::from_secs(20);
 
-#[tokio::test]
-async fn another_migrations_reply_is_refused_not_returned() {
+/// A linked simulator, `client` (the kit's digest client unless given), the project and a
+/// migration created in it.
+async fn with_migration(
+    client: Option<fn(&Simulator) -> Client>,
+) -> (Simulator, Client, GroupId, LiveMigrationId) {
     let sim = linked(Simulator::builder()).await;
-    let client = digest_client(&sim);
+    let client = client.map_or_else(|| digest_client(&sim), |make| make(&sim));
     let group = group(&sim);
-    let migration = client
+    let id = client
         .create_migration(&group, &request(&sim, &group))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
+    (sim, client, group, id)
+}
+
+#[tokio::test]
+async fn another_migrations_reply_is_refused_not_returned() {
+    let (sim, client, group, migration_id) = with_migration(None).await;
     sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id());
     let error = client
-        .get_migration(&group, &migration.id)
+        .get_migration(&group, &migration_id)
         .await
         .unwrap_err();
     let atlas_migration::Error::Decode(decode) = &error else {
         panic!("expected a decode error, got {error:?}");
     };
     assert!(decode.is_mismatched(), "{error}");
-    assert!(error.to_string().contains(migration.id.as_str()), "{error}");
+    assert!(error.to_string().contains(migration_id.as_str()), "{error}");
     assert!(!error.is_transient());
     // The next, honest reply is accepted.
     assert_eq!(
         client
-            .get_migration(&group, &migration.id)
+            .get_migration(&group, &migration_id)
             .await
             .unwrap()
             .id,
-        migration.id
+        migration_id
     );
 }
 
 #[tokio::test]
 async fn a_wait_never_ends_on_another_migrations_state() {
-    let sim = linked(Simulator::builder()).await;
-    let client = digest_client(&sim);
-    let group = group(&sim);
-    let migration = client
-        .create_migration(&group, &request(&sim, &group))
-        .await
-        .unwrap();
+    let (sim, client, group, migration_id) = with_migration(None).await;
     sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id().always());
     let result = tokio::time::timeout(
         NO_HANG,
         client
-            .wait_until_ready_for_cutover(&group, &migration.id)
+            .wait_until_ready_for_cutover(&group, &migration_id)
             .min_delay(Duration::from_millis(5))
             .max_wait(Duration::from_secs(5))
             .wait(),
@@ -102,21 +107,18 @@ async fn a_validation_of_another_project_is_refused() {
 
 #[tokio::test]
 async fn an_oversize_reply_is_refused_while_streaming() {
-    let sim = linked(Simulator::builder()).await;
-    let client = builder(&sim.base_url())
-        .api_key(sim.public_key(), sim.private_key().to_owned())
-        .max_reply_size(64 * 1024)
-        .build()
-        .unwrap();
-    let group = group(&sim);
-    let migration = client
-        .create_migration(&group, &request(&sim, &group))
-        .await
-        .unwrap();
+    let (sim, client, group, migration_id) = with_migration(Some(|sim| {
+        builder(&sim.base_url())
+            .api_key(sim.public_key(), sim.private_key().to_owned())
+            .max_reply_size(64 * 1024)
+            .build()
+            .unwrap()
+    }))
+    .await;
     // 1 GiB, streamed without a length: only the cap stops it.
     sim.inject(Fault::on(GET_PUSH_MIGRATION).oversize(1 << 30));
     let started = Instant::now();
-    let error = tokio::time::timeout(NO_HANG, client.get_migration(&group, &migration.id))
+    let error = tokio::time::timeout(NO_HANG, client.get_migration(&group, &migration_id))
         .await
         .expect("refused long before the body ends")
         .unwrap_err();
@@ -130,24 +132,21 @@ async fn an_oversize_reply_is_refused_while_streaming() {
 
 #[tokio::test]
 async fn max_wait_bounds_a_poll_that_never_answers() {
-    let sim = linked(Simulator::builder()).await;
     // Three attempts of 10 s each would take 30 s; the wait's 1 s bound wins.
-    let client = builder(&sim.base_url())
-        .api_key(sim.public_key(), sim.private_key().to_owned())
-        .retry_policy(quick_retries(3))
-        .build()
-        .unwrap();
-    let group = group(&sim);
-    let migration = client
-        .create_migration(&group, &request(&sim, &group))
-        .await
-        .unwrap();
+    let (sim, client, group, migration_id) = with_migration(Some(|sim| {
+        builder(&sim.base_url())
+            .api_key(sim.public_key(), sim.private_key().to_owned())
+            .retry_policy(quick_retries(3))
+            .build()
+            .unwrap()
+    }))
+    .await;
     sim.inject(Fault::on(GET_PUSH_MIGRATION).hang().always());
     let started = Instant::now();
     let result = tokio::time::timeout(
         NO_HANG,
         client
-            .wait_until_ready_for_cutover(&group, &migration.id)
+            .wait_until_ready_for_cutover(&group, &migration_id)
             .max_wait(Duration::from_secs(1))
             .wait(),
     )
@@ -163,13 +162,7 @@ async fn max_wait_bounds_a_poll_that_never_answers() {
 
 #[tokio::test]
 async fn max_wait_bounds_a_reply_that_drips() {
-    let sim = linked(Simulator::builder()).await;
-    let client = digest_client(&sim);
-    let group = group(&sim);
-    let migration = client
-        .create_migration(&group, &request(&sim, &group))
-        .await
-        .unwrap();
+    let (sim, client, group, migration_id) = with_migration(None).await;
     sim.inject(
         Fault::on(GET_PUSH_MIGRATION)
             .drip(Duration::from_millis(200))
@@ -177,7 +170,7 @@ async fn max_wait_bounds_a_reply_that_drips() {
     );
     let started = Instant::now();
     let mut watch = client
-        .watch_migration(&group, &migration.id)
+        .watch_migration(&group, &migration_id)
         .max_wait(Duration::from_secs(1));
     let first = tokio::time::timeout(NO_HANG, futures::StreamExt::next(&mut watch))
         .await
