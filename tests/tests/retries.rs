@@ -181,3 +181,29 @@ async fn post_is_not_repeated_when_the_connection_drops_before_a_reply() {
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
     assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
 }
+
+#[tokio::test]
+async fn a_handle_with_its_own_timeout_and_retries_leaves_the_client_alone() {
+    let sim = linked_sim(Simulator::builder()).await;
+    sim.inject(
+        Fault::on(LIST_SOURCE_PROJECTS)
+            .latency(Duration::from_millis(400))
+            .times(2),
+    );
+    let client = support::digest_client(&sim); // 10 s per attempt, retries
+    let hasty = client
+        .with_timeout(Duration::from_millis(100))
+        .with_retry_policy(RetryPolicy::never());
+    let started = Instant::now();
+    let error = hasty
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The original handle keeps its own settings: it waits out the slow reply.
+    client
+        .list_source_projects(&support::org(&sim))
+        .await
+        .unwrap();
+}

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::header::HeaderValue;
@@ -14,6 +15,7 @@ use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::error::TransportError;
 use crate::governor::{Governor, ThrottleStatus};
+use crate::retry::RetryPolicy;
 use crate::transport::Transport;
 
 /// A client of the Atlas Cloud Migration Service.
@@ -34,6 +36,15 @@ use crate::transport::Transport;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// This handle's own timeout and retry policy, if set (see [`Client::with_timeout`]).
+    pub(crate) overrides: Option<Arc<CallOverrides>>,
+}
+
+/// A handle's own settings for its calls.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallOverrides {
+    pub(crate) timeout: Option<Option<Duration>>,
+    pub(crate) policy: Option<RetryPolicy>,
 }
 
 pub(crate) struct Inner {
@@ -139,6 +150,7 @@ impl Client {
             )?),
         };
         Ok(Self {
+            overrides: None,
             inner: Arc::new(Inner {
                 transport: Transport {
                     http,
@@ -226,6 +238,55 @@ fn install_tls_provider() {
 }
 
 impl Client {
+    /// The same client (sharing its authentication, rate governor and connections) whose
+    /// calls use `timeout` for each attempt instead of the configured one (`None`: no limit).
+    ///
+    /// ```no_run
+    /// # async fn f(client: atlas_migration::Client, g: atlas_migration::GroupId, id: atlas_migration::LiveMigrationId) -> Result<(), atlas_migration::Error> {
+    /// let quick = client.with_timeout(std::time::Duration::from_secs(5));
+    /// let migration = quick.get_migration(&g, &id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, timeout: impl Into<Option<Duration>>) -> Client {
+        let mut overrides = self.overrides.as_deref().cloned().unwrap_or_default();
+        overrides.timeout = Some(timeout.into());
+        self.with_overrides(overrides)
+    }
+
+    /// The same client whose calls retry under `policy` instead of the configured one.
+    ///
+    /// ```no_run
+    /// # async fn f(client: atlas_migration::Client, g: atlas_migration::GroupId, id: atlas_migration::LiveMigrationId) -> Result<(), atlas_migration::Error> {
+    /// let once = client.with_retry_policy(atlas_migration::RetryPolicy::never());
+    /// once.cutover(&g, &id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        let mut overrides = self.overrides.as_deref().cloned().unwrap_or_default();
+        overrides.policy = Some(policy);
+        self.with_overrides(overrides)
+    }
+
+    fn with_overrides(&self, overrides: CallOverrides) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            overrides: Some(Arc::new(overrides)),
+        }
+    }
+
+    /// Sends one operation with this handle's settings.
+    pub(crate) async fn send(
+        &self,
+        operation: &'static atlas_migration_sys::operations::Operation,
+        path: &str,
+        body: Option<bytes::Bytes>,
+    ) -> Result<crate::transport::Reply, Error> {
+        self.inner
+            .transport
+            .send(operation, path, body, self.overrides.as_deref())
+            .await
+    }
+
     /// The transport every operation sends through.
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport

@@ -69,7 +69,6 @@ impl Client {
         let body = convert::body(&convert::link_token_request(ips))?;
         let op = &CREATE_LINK_TOKEN;
         let reply = self
-            .transport()
             .send(op, &paths::create_link_token(org.as_str()), Some(body))
             .await?;
         Ok(convert::link_token(convert::decode::<types::TargetOrg>(
@@ -86,14 +85,13 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn delete_link_tokens(&self, org: &OrgId) -> Result<(), Error> {
-        self.transport()
-            .send(
-                &DELETE_LINK_TOKENS,
-                &paths::delete_link_tokens(org.as_str()),
-                None,
-            )
-            .await
-            .map(drop)
+        self.send(
+            &DELETE_LINK_TOKENS,
+            &paths::delete_link_tokens(org.as_str()),
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Lists the Cloud/Ops Manager projects that can be migrated into organization `org`
@@ -110,7 +108,6 @@ impl Client {
     pub async fn list_source_projects(&self, org: &OrgId) -> Result<Vec<AvailableProject>, Error> {
         let op = &LIST_SOURCE_PROJECTS;
         let reply = self
-            .transport()
             .send(op, &paths::list_source_projects(org.as_str()), None)
             .await?;
         convert::decode::<Vec<types::LiveImportAvailableProject>>(op, &reply)?
@@ -137,7 +134,6 @@ impl Client {
         request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
         let reply = self
-            .transport()
             .send(op, &paths::validate_migration(group.as_str()), Some(body))
             .await?;
         let validation = convert::validation(op, convert::decode(op, &reply)?)?;
@@ -161,7 +157,7 @@ impl Client {
     ) -> Result<Validation, Error> {
         let op = &GET_VALIDATION_STATUS;
         let path = paths::get_validation_status(group.as_str(), validation.as_str());
-        let reply = self.transport().send(op, &path, None).await?;
+        let reply = self.send(op, &path, None).await?;
         let reply = convert::validation(op, convert::decode(op, &reply)?)?;
         identity::validation(op, group, Some(validation), reply)
     }
@@ -186,7 +182,6 @@ impl Client {
         request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
         let reply = self
-            .transport()
             .send(
                 op,
                 &paths::create_push_migration(group.as_str()),
@@ -213,7 +208,7 @@ impl Client {
     ) -> Result<LiveMigration, Error> {
         let op = &GET_PUSH_MIGRATION;
         let path = paths::get_push_migration(group.as_str(), migration.as_str());
-        let reply = self.transport().send(op, &path, None).await?;
+        let reply = self.send(op, &path, None).await?;
         let reply = convert::live_migration(op, convert::decode(op, &reply)?)?;
         identity::migration(op, migration, reply)
     }
@@ -229,10 +224,7 @@ impl Client {
     /// ```
     pub async fn cutover(&self, group: &GroupId, migration: &LiveMigrationId) -> Result<(), Error> {
         let path = paths::cutover_migration(group.as_str(), migration.as_str());
-        self.transport()
-            .send(&CUTOVER_MIGRATION, &path, None)
-            .await
-            .map(drop)
+        self.send(&CUTOVER_MIGRATION, &path, None).await.map(drop)
     }
 }
 

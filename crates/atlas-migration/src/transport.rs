@@ -17,6 +17,7 @@ use tracing::Instrument;
 use crate::auth::{Auth, Failure};
 use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
+use crate::client::CallOverrides;
 use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
 use crate::governor::{self, Admission, Governor};
 use crate::interceptor::{AttemptRequest, AttemptResponse, Interceptor};
@@ -59,6 +60,7 @@ impl Transport {
         operation: &'static Operation,
         path: &str,
         body: Option<Bytes>,
+        overrides: Option<&CallOverrides>,
     ) -> Result<Reply, Error> {
         // Shaped by OpenTelemetry's HTTP client conventions (stable attributes), so that a
         // tracing-to-OpenTelemetry bridge exports a proper client span.
@@ -77,7 +79,7 @@ impl Transport {
             error.type = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.send_in_span(operation, path, body)
+        self.send_in_span(operation, path, body, overrides)
             .instrument(span)
             .await
     }
@@ -87,7 +89,12 @@ impl Transport {
         operation: &'static Operation,
         path: &str,
         body: Option<Bytes>,
+        overrides: Option<&CallOverrides>,
     ) -> Result<Reply, Error> {
+        let policy = overrides
+            .and_then(|o| o.policy.as_ref())
+            .unwrap_or(&self.policy);
+        let timeout = overrides.and_then(|o| o.timeout).unwrap_or(self.timeout);
         let url = format!("{}{path}", self.base_url);
         let url = reqwest::Url::parse(&url)
             .map_err(|e| Error::invalid_input("path", Some(path), e.to_string()))?;
@@ -97,7 +104,7 @@ impl Transport {
         let started = tokio::time::Instant::now();
         let scope = governor::scope_of(path);
         let outcome = retry::run(
-            &self.policy,
+            policy,
             |attempt| {
                 if attempt > 1 {
                     span.record("http.request.resend_count", attempt - 1);
@@ -105,6 +112,7 @@ impl Transport {
                 let request = self.request(
                     operation,
                     attempt,
+                    timeout,
                     method.clone(),
                     url.clone(),
                     body.clone(),
@@ -238,6 +246,7 @@ impl Transport {
         &self,
         operation: &'static Operation,
         attempt: u32,
+        timeout: Option<Duration>,
         method: Method,
         url: reqwest::Url,
         body: Option<Bytes>,
@@ -250,7 +259,7 @@ impl Transport {
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
-        *request.timeout_mut() = self.timeout;
+        *request.timeout_mut() = timeout;
         if !self.interceptors.is_empty() {
             let mut added = HeaderMap::new();
             for interceptor in &self.interceptors {
