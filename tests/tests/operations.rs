@@ -13,6 +13,7 @@ use atlas_migration::{
     MigrationStatus, OrgId, ShardEntry, ShardKeyKind, Sharding, Source, ValidationId,
     ValidationStatus,
 };
+use atlas_migration_httpmock::AuthStubsExt;
 use atlas_migration_httpmock::MockServerExt;
 use atlas_migration_sys::types;
 use httpmock::prelude::*;
@@ -31,14 +32,7 @@ const VAL: &str = "507f1f77bcf86cd799439011";
 
 async fn setup() -> (MockServer, Client) {
     let server = MockServer::start_async().await;
-    server.mock(|when, then| {
-        when.method(POST).path("/api/oauth/token");
-        then.status(200)
-            .header("content-type", "application/json")
-            .json_body(
-                json!({"access_token": "tok-abc", "expires_in": 3600, "token_type": "Bearer"}),
-            );
-    });
+    server.oauth_token("tok-abc", 3600);
     let client = support::builder(&server.base_url())
         .service_account("mdb_sa_id", "mdb_sa_sk".to_owned())
         .retry_policy(atlas_migration::RetryPolicy::never())
@@ -301,4 +295,22 @@ async fn an_oversize_success_reply_is_a_decode_error() {
     assert!(matches!(err, atlas_migration::Error::Decode(_)), "{err}");
     assert!(err.to_string().contains("larger than"), "{err}");
     assert_eq!(err.operation(), Some("get_push_migration"));
+}
+
+#[tokio::test]
+async fn an_api_key_client_authenticates_against_the_digest_challenge_stub() {
+    let server = MockServer::start_async().await;
+    let challenge = server.digest_challenge("stub-nonce");
+    let listed = server.list_source_projects(|when, then| {
+        when.org_id(ORG);
+        then.ok(&Vec::new());
+    });
+    let client = support::builder(&server.base_url())
+        .api_key("stubpub", "stub-private".to_owned())
+        .build()
+        .unwrap();
+    let (org, ..) = ids();
+    assert!(client.list_source_projects(&org).await.unwrap().is_empty());
+    challenge.assert_calls(1);
+    listed.assert_calls(1);
 }

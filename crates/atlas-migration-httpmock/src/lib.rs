@@ -23,6 +23,9 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+mod auth_stubs;
+pub use auth_stubs::{AuthStubsExt, DIGEST_REALM};
+
 // Generated code is reviewed through the generator, not linted line by line.
 #[allow(clippy::all)]
 mod generated;
