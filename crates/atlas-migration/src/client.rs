@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use http::header::HeaderValue;
 
 use crate::auth::digest::DigestAuth;
+use crate::auth::provider::ProvidedAuth;
 use crate::auth::service_account::ServiceAccountAuth;
-use crate::auth::{Auth, Kind};
+use crate::auth::{Auth, Credentials, Kind};
 use crate::base_url::{self, BaseUrl};
 use crate::config::ClientBuilder;
 use crate::error::Error;
@@ -81,14 +82,22 @@ impl Client {
     }
 
     pub(crate) fn from_builder(b: ClientBuilder) -> Result<Self, Error> {
-        let credentials = b.credentials.ok_or_else(|| {
-            Error::invalid_input(
-                "credentials",
-                None,
-                "are missing; call .api_key(..) or .service_account(..), or use Client::from_env()",
-            )
-        })?;
-        credentials.check()?;
+        let provider = b.credentials_provider.0.clone();
+        let credentials = match (&provider, b.credentials.clone()) {
+            (Some(_), _) => None,
+            (None, Some(credentials)) => Some(credentials),
+            (None, None) => {
+                return Err(Error::invalid_input(
+                    "credentials",
+                    None,
+                    "are missing; call .api_key(..), .service_account(..) or \
+                     .credentials_provider(..), or use Client::from_env()",
+                ));
+            }
+        };
+        if let Some(credentials) = &credentials {
+            credentials.check()?;
+        }
         let BaseUrl {
             text: base_url,
             url: parsed,
@@ -122,32 +131,43 @@ impl Client {
                 .build()
                 .map_err(|e| Error::Transport(TransportError::new(e, None)))?,
         };
-        let auth = match credentials.0 {
-            Kind::ApiKey {
-                public_key,
-                private_key,
-            } => {
-                let probe = parsed
-                    .join("api/atlas/v2")
-                    .map_err(|e| Error::invalid_input("base_url", None, e.to_string()))?;
-                Auth::Digest(DigestAuth::new(
+        let probe = parsed
+            .join("api/atlas/v2")
+            .map_err(|e| Error::invalid_input("base_url", None, e.to_string()))?;
+        let (max_in_flight, margin, per_minute) = (
+            b.max_in_flight,
+            b.token_refresh_margin,
+            b.token_requests_per_minute,
+        );
+        let (for_auth, agent_for_auth) = (parsed.clone(), user_agent.clone());
+        let make_auth = move |credentials: Credentials| -> Result<Auth, Error> {
+            Ok(match credentials.0 {
+                Kind::ApiKey {
                     public_key,
                     private_key,
-                    probe,
-                    b.max_in_flight,
-                ))
-            }
-            Kind::ServiceAccount {
-                client_id,
-                client_secret,
-            } => Auth::ServiceAccount(ServiceAccountAuth::new(
-                client_id,
-                client_secret,
-                &parsed,
-                user_agent.clone(),
-                b.token_refresh_margin,
-                b.token_requests_per_minute,
-            )?),
+                } => Auth::Digest(DigestAuth::new(
+                    public_key,
+                    private_key,
+                    probe.clone(),
+                    max_in_flight,
+                )),
+                Kind::ServiceAccount {
+                    client_id,
+                    client_secret,
+                } => Auth::ServiceAccount(ServiceAccountAuth::new(
+                    client_id,
+                    client_secret,
+                    &for_auth,
+                    agent_for_auth.clone(),
+                    margin,
+                    per_minute,
+                )?),
+            })
+        };
+        let auth = match (provider, credentials) {
+            (Some(provider), _) => Auth::Provided(ProvidedAuth::new(provider, Box::new(make_auth))),
+            (None, Some(credentials)) => make_auth(credentials)?,
+            (None, None) => unreachable!("checked above"),
         };
         Ok(Self {
             overrides: None,
@@ -205,10 +225,14 @@ impl Client {
     /// # }
     /// ```
     pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
-        match &self.inner.transport.auth {
-            Auth::ServiceAccount(s) => s.token_expiry(),
-            Auth::Digest(_) => None,
+        fn of(auth: &Auth) -> Option<DateTime<Utc>> {
+            match auth {
+                Auth::ServiceAccount(s) => s.token_expiry(),
+                Auth::Provided(p) => p.peek().and_then(|inner| of(&inner)),
+                Auth::Digest(_) => None,
+            }
         }
+        of(&self.inner.transport.auth)
     }
 
     /// Revokes the cached service account token (`POST /api/oauth/revoke`) and forgets it;
@@ -221,9 +245,20 @@ impl Client {
     /// ```
     pub async fn revoke(&self) -> Result<(), Error> {
         let transport = self.transport();
-        match &transport.auth {
+        let provided;
+        let auth = match &transport.auth {
+            Auth::Provided(p) => match p.peek() {
+                Some(inner) => {
+                    provided = inner;
+                    provided.as_ref()
+                }
+                None => return Ok(()),
+            },
+            other => other,
+        };
+        match auth {
             Auth::ServiceAccount(s) => s.revoke(&transport.http, transport.timeout).await,
-            Auth::Digest(_) => Ok(()),
+            Auth::Digest(_) | Auth::Provided(_) => Ok(()),
         }
     }
 }
@@ -298,6 +333,7 @@ impl fmt::Debug for Client {
         let auth = match &self.inner.transport.auth {
             Auth::Digest(_) => "api key (digest)",
             Auth::ServiceAccount(_) => "service account (bearer)",
+            Auth::Provided(_) => "from a credentials provider",
         };
         f.debug_struct("Client")
             .field("base_url", &self.inner.transport.base_url)

@@ -58,6 +58,21 @@ pub struct ClientBuilder {
     pub(crate) allow_insecure_http: bool,
     pub(crate) max_in_flight: usize,
     pub(crate) interceptors: crate::interceptor::Interceptors,
+    pub(crate) credentials_provider: ProviderSlot,
+}
+
+/// The builder's credentials provider, if any.
+#[derive(Clone, Default)]
+pub(crate) struct ProviderSlot(pub(crate) Option<std::sync::Arc<dyn crate::CredentialsProvider>>);
+
+impl std::fmt::Debug for ProviderSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(provider)"
+        } else {
+            "None"
+        })
+    }
 }
 
 impl Default for ClientBuilder {
@@ -77,6 +92,7 @@ impl Default for ClientBuilder {
             allow_insecure_http: false,
             max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
             interceptors: Default::default(),
+            credentials_provider: ProviderSlot::default(),
         }
     }
 }
@@ -153,6 +169,19 @@ impl ClientBuilder {
     /// ```
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Gets the credentials from `provider`, when first needed and again whenever the
+    /// current ones are refused (see [`CredentialsProvider`](crate::CredentialsProvider));
+    /// replaces [`credentials`](Self::credentials).
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder()
+    ///     .credentials_provider(atlas_migration::EnvironmentCredentials);
+    /// ```
+    pub fn credentials_provider(mut self, provider: impl crate::CredentialsProvider) -> Self {
+        self.credentials_provider = ProviderSlot(Some(std::sync::Arc::new(provider)));
         self
     }
 

@@ -89,6 +89,7 @@ pub mod wait;
 pub mod workflow;
 
 pub use auth::Credentials;
+pub use auth::provider::{CredentialsFuture, CredentialsProvider, EnvironmentCredentials};
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
 pub use error::{

@@ -2,6 +2,7 @@
 //! programmatic API key, and OAuth2 client credentials with a service account.
 
 pub(crate) mod digest;
+pub(crate) mod provider;
 pub(crate) mod service_account;
 
 use std::fmt;
@@ -125,6 +126,8 @@ impl From<Error> for Failure {
 pub(crate) enum Auth {
     Digest(digest::DigestAuth),
     ServiceAccount(service_account::ServiceAccountAuth),
+    /// Credentials from a provider: one of the above, rebuilt when they change.
+    Provided(provider::ProvidedAuth),
 }
 
 impl Auth {
@@ -140,6 +143,7 @@ impl Auth {
         let reply = match self {
             Auth::Digest(d) => d.send(http, request, during).await,
             Auth::ServiceAccount(s) => s.send(http, request).await,
+            Auth::Provided(p) => p.send(http, request, during).await,
         }?;
         refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))
     }
