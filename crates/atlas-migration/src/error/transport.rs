@@ -37,6 +37,20 @@ impl TransportError {
         self.source.is_connect()
     }
 
+    /// Whether the request may have reached the server: everything but a connection that
+    /// could not be opened (or a request that could not be built). A request that may have
+    /// been sent may have been processed; see
+    /// [`Error::is_retryable`](crate::Error::is_retryable) before sending it again.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::TransportError) -> bool {
+    /// e.is_request_sent()
+    /// # }
+    /// ```
+    pub fn is_request_sent(&self) -> bool {
+        !(self.source.is_connect() || self.source.is_builder())
+    }
+
     /// Whether the call ran out of time.
     ///
     /// ```
