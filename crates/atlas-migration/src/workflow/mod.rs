@@ -344,6 +344,19 @@ impl PushMigration {
         self
     }
 
+    /// Polls every few milliseconds (5–25 ms) for each wait: for tests against a fast
+    /// simulator (`atlas_migration_sim::Timings::fast`), where a whole workflow then takes
+    /// well under a second. Never against Atlas, whose rate limits such polling would exhaust.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.test_speed();
+    /// # }
+    /// ```
+    pub fn test_speed(self) -> Self {
+        self.poll_delays(Duration::from_millis(5), Duration::from_millis(25))
+    }
+
     /// Longest wait for the validation (default
     /// [`crate::wait::DEFAULT_VALIDATION_MAX_WAIT`]).
     ///
