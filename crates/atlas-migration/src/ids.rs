@@ -30,6 +30,17 @@ macro_rules! object_id {
         #[doc = concat!("assert!(\"not-an-id\".parse::<", stringify!($name), ">().is_err());")]
         /// # Ok::<(), atlas_migration::Error>(())
         /// ```
+        ///
+        /// It serializes as its string; deserializing checks the format just as parsing does,
+        /// so a stored value cannot smuggle in a malformed id.
+        ///
+        /// ```
+        #[doc = concat!("use atlas_migration::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let id: ", stringify!($name), " = serde_json::from_str(\"\\\"", $example, "\\\"\").unwrap();")]
+        #[doc = concat!("assert_eq!(serde_json::to_string(&id).unwrap(), \"\\\"", $example, "\\\"\");")]
+        #[doc = concat!("assert!(serde_json::from_str::<", stringify!($name), ">(\"\\\"not-an-id\\\"\").is_err());")]
+        /// ```
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
 
@@ -197,5 +208,34 @@ mod tests {
             "\"4888442a3354817a7320eb61\""
         );
         assert!(serde_json::from_str::<OrgId>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn every_id_round_trips_and_refuses_malformed_values() {
+        fn check<T>(good: &str)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+        {
+            let json = format!("{good:?}");
+            let id: T = serde_json::from_str(&json).unwrap();
+            assert_eq!(serde_json::to_string(&id).unwrap(), json);
+            for bad in [
+                "\"\"",
+                "\"32B6E34B3D91647ABB20E7B8\"",
+                "\"32b6e34b3d91647abb20e7b\"",
+                "\" 32b6e34b3d91647abb20e7b8\"",
+                "\"../b6e34b3d91647abb20e7b8\"",
+                "null",
+                "42",
+                "[\"32b6e34b3d91647abb20e7b8\"]",
+            ] {
+                assert!(serde_json::from_str::<T>(bad).is_err(), "{bad}");
+            }
+        }
+        check::<OrgId>("4888442a3354817a7320eb61");
+        check::<GroupId>("32b6e34b3d91647abb20e7b8");
+        check::<ProjectId>("32b6e34b3d91647abb20e7b8");
+        check::<LiveMigrationId>("6296fb4c7c7aa997cf94e9a8");
+        check::<ValidationId>("507f1f77bcf86cd799439011");
     }
 }

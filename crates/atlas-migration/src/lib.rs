@@ -46,6 +46,34 @@
 //! | [`Client::get_migration`] | `GET /groups/{groupId}/liveMigrations/{liveMigrationId}` |
 //! | [`Client::cutover`] | `PUT /groups/{groupId}/liveMigrations/{liveMigrationId}/cutover` |
 //!
+//! # Types that serialize
+//!
+//! The values the operations return ([`LiveMigration`], [`Validation`], [`AvailableProject`],
+//! [`Deployment`]), the ids ([`OrgId`], [`GroupId`], [`LiveMigrationId`], [`ValidationId`])
+//! and the states ([`MigrationStatus`], [`ValidationStatus`]) serialize and deserialize with
+//! `serde`, so they can be stored and logged:
+//!
+//! * The form is Atlas's own JSON for the resource, field for field: camelCase names, `_id`
+//!   for ids, `lagTimeSeconds` as whole seconds (a fraction is dropped), `mongoDBVersion` and
+//!   `oplogSizeMB` spelled as Atlas does. Absent values are written as `null`, so every field
+//!   is always present; a stored value and an Atlas reply read the same way.
+//! * Ids deserialize only in their documented format (24 lowercase hexadecimal digits), as
+//!   parsing checks it. States accept any string: an unknown one is kept as `Unknown` and
+//!   written back verbatim.
+//! * None of them holds a secret. [`LinkToken`] has no `Serialize` at all, and
+//!   [`MigrationRequest`] is written without the source password.
+//!
+//! ```
+//! use atlas_migration::{LiveMigration, MigrationStatus};
+//!
+//! let stored = r#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"PAUSED","readyForCutover":false,
+//!                  "lagTimeSeconds":null,"migrationHosts":[]}"#;
+//! let m: LiveMigration = serde_json::from_str(stored).unwrap();
+//! assert_eq!(m.status, MigrationStatus::Unknown("PAUSED".into()));
+//! assert!(serde_json::to_string(&m).unwrap().contains(r#""status":"PAUSED""#));
+//! assert!(serde_json::from_str::<LiveMigration>(r#"{"_id":"not-an-id"}"#).is_err());
+//! ```
+//!
 //! # Configuration from the environment
 //!
 //! [`Client::from_env`] reads `MONGODB_ATLAS_PUBLIC_API_KEY`/`MONGODB_ATLAS_PRIVATE_API_KEY`

@@ -17,6 +17,22 @@ pub use secrecy::{ExposeSecret, SecretString};
 /// assert_eq!(format!("{token:?}"), "LinkToken([REDACTED])");
 /// assert_eq!(token.expose_secret(), "aGVsbG8=");
 /// ```
+///
+/// It deliberately implements neither `Serialize` nor `Deserialize`: a value that stores or
+/// logs the models of this crate cannot carry a link token along by accident. To keep one,
+/// write [`expose_secret`](ExposeSecret::expose_secret) to a store meant for credentials.
+///
+/// ```compile_fail
+/// fn store<T: serde::Serialize>(_: &T) {}
+/// store(&atlas_migration::LinkToken::from("aGVsbG8=".to_owned())); // no Serialize
+/// ```
+///
+/// (The same call compiles for a type that serializes:)
+///
+/// ```
+/// fn store<T: serde::Serialize>(_: &T) {}
+/// store(&atlas_migration::MigrationStatus::Working);
+/// ```
 #[derive(Clone)]
 pub struct LinkToken(SecretString);
 

@@ -23,6 +23,17 @@ macro_rules! open_enum {
         $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }
     ) => {
         $(#[$doc])*
+        ///
+        /// It serializes as Atlas spells it; any string deserializes, and a value this client
+        /// does not know is kept as `Unknown` and serialized back verbatim.
+        ///
+        /// ```
+        #[doc = concat!("use atlas_migration::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let s: ", stringify!($name), " = serde_json::from_str(\"\\\"PAUSED\\\"\").unwrap();")]
+        #[doc = concat!("assert_eq!(s, ", stringify!($name), "::Unknown(\"PAUSED\".into()));")]
+        /// assert_eq!(serde_json::to_string(&s).unwrap(), "\"PAUSED\"");
+        /// ```
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
@@ -206,6 +217,38 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"PAUSED\"");
         let v: ValidationStatus = serde_json::from_str("\"SUCCESS\"").unwrap();
         assert!(v.is_terminal() && v.is_success());
+    }
+
+    #[test]
+    fn every_state_round_trips_and_non_strings_are_refused() {
+        for wire in [
+            "NEW", "WORKING", "FAILED", "COMPLETE", "EXPIRED", "", "paused", "é\u{0}",
+        ] {
+            let json = serde_json::to_string(wire).unwrap();
+            let s: MigrationStatus = serde_json::from_str(&json).unwrap();
+            assert_eq!(s.as_str(), wire);
+            assert_eq!(serde_json::to_string(&s).unwrap(), json);
+        }
+        for wire in ["PENDING", "SUCCESS", "FAILED", "QUEUED"] {
+            let json = serde_json::to_string(wire).unwrap();
+            let s: ValidationStatus = serde_json::from_str(&json).unwrap();
+            assert_eq!(serde_json::to_string(&s).unwrap(), json);
+        }
+        // Known spellings win over a lookalike: case matters, as on the wire.
+        assert_eq!(
+            serde_json::from_str::<MigrationStatus>("\"working\"").unwrap(),
+            MigrationStatus::Unknown("working".into())
+        );
+        for bad in ["1", "null", "[\"NEW\"]", "{\"status\":\"NEW\"}"] {
+            assert!(
+                serde_json::from_str::<MigrationStatus>(bad).is_err(),
+                "{bad}"
+            );
+            assert!(
+                serde_json::from_str::<ValidationStatus>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
