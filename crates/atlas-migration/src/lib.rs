@@ -7,7 +7,8 @@
 //!   refreshed before it expires).
 //! * Retries transient failures with exponential backoff, honouring `Retry-After`, without
 //!   ever repeating a `POST` the server may have acted on.
-//! * Checks ids and migration requests locally, before anything is sent.
+//! * Checks ids and migration requests locally, before anything is sent, and checks a request
+//!   against what Atlas reports about the source before validating it ([`preflight`]).
 //! * Keeps passwords, keys, tokens and link tokens out of `Debug`, `Display`, errors and logs.
 //! * Emits one `tracing` span per call (operation, method, path template, attempt, status,
 //!   elapsed time), never bodies.
@@ -108,6 +109,7 @@ mod interceptor;
 pub mod journal;
 mod model;
 mod ops;
+pub mod preflight;
 mod request;
 mod retry;
 mod secret;

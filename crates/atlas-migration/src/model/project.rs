@@ -16,7 +16,7 @@ use crate::ids::GroupId;
 /// # }
 /// ```
 ///
-/// Building one by hand (for a test) and storing it:
+/// Building one by hand (for a test or a [preflight](crate::preflight) check) and storing it:
 ///
 /// ```
 /// use atlas_migration::{AvailableProject, Deployment};
