@@ -35,7 +35,7 @@ fn request_for(sim: &Simulator, cluster: &str, host: &str) -> MigrationRequest {
 }
 
 #[tokio::test]
-async fn the_default_request_passes_with_only_the_documented_patch_warning() {
+async fn the_default_request_passes_clean() {
     let sim = support::linked(Simulator::builder()).await;
     let client = support::digest_client(&sim);
     let request = support::request(&sim, &support::group(&sim));
@@ -43,16 +43,8 @@ async fn the_default_request_passes_with_only_the_documented_patch_warning() {
         .preflight(&support::org(&sim), &request)
         .await
         .unwrap();
-    // The simulator's cluster runs 7.0.12, below the 7.0.13 the migration page lists: a
-    // warning, which does not block.
-    assert_eq!(
-        codes(&report),
-        [(
-            Severity::Warning,
-            FindingCode::VersionBelowDocumentedMinimum
-        )],
-        "{report}"
-    );
+    // The simulator's cluster runs 7.0.14, at or above every documented minimum.
+    assert_eq!(codes(&report), [], "{report}");
     assert!(report.is_ok(), "{report}");
     assert_eq!(sim.count(LIST_SOURCE_PROJECTS), 1);
     assert_eq!(sim.count(VALIDATE_MIGRATION), 0);

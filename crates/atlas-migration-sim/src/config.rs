@@ -107,7 +107,7 @@ impl Deployment {
             db_size_bytes: 1_073_741_824,
             feature_compatibility_version: "7.0".to_string(),
             managed: true,
-            mongodb_version: "7.0.12".to_string(),
+            mongodb_version: "7.0.14".to_string(),
             oplog_size_mb: 2048,
             sharded: false,
             shards_size: 0,
