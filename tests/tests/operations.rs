@@ -13,8 +13,8 @@ use atlas_migration::{
     MigrationStatus, OrgId, ShardEntry, ShardKeyKind, Sharding, Source, ValidationId,
     ValidationStatus,
 };
-use atlas_migration_httpmock::AuthStubsExt;
 use atlas_migration_httpmock::MockServerExt;
+use atlas_migration_httpmock::{AnyReply, AuthStubsExt};
 use atlas_migration_sys::types;
 use httpmock::prelude::*;
 use serde::de::DeserializeOwned;
@@ -313,4 +313,20 @@ async fn an_api_key_client_authenticates_against_the_digest_challenge_stub() {
     assert!(client.list_source_projects(&org).await.unwrap().is_empty());
     challenge.assert_calls(1);
     listed.assert_calls(1);
+}
+
+#[tokio::test]
+async fn stubs_answer_with_this_crates_own_models() {
+    let (server, client) = setup().await;
+    let (_, group, id, _) = ids();
+    let mut expected =
+        atlas_migration::LiveMigration::new(id.clone(), atlas_migration::MigrationStatus::Working);
+    expected.ready_for_cutover = true;
+    expected.lag = Some(Duration::from_secs(7));
+    expected.migration_hosts = vec!["mirror-1.example.com".to_owned()];
+    server.get_push_migration(|when, then| {
+        when.group_id(GROUP).live_migration_id(MIG);
+        then.ok_with(&expected);
+    });
+    assert_eq!(client.get_migration(&group, &id).await.unwrap(), expected);
 }

@@ -23,7 +23,9 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+mod any_reply;
 mod auth_stubs;
+pub use any_reply::AnyReply;
 pub use auth_stubs::{AuthStubsExt, DIGEST_REALM};
 
 // Generated code is reviewed through the generator, not linted line by line.
