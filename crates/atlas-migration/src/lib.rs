@@ -75,6 +75,17 @@
 //! assert!(serde_json::from_str::<LiveMigration>(r#"{"_id":"not-an-id"}"#).is_err());
 //! ```
 //!
+//! # Cargo features
+//!
+//! - `rustls-aws-lc` (default), `rustls-ring`, `native-tls`: the TLS of the client this
+//!   crate builds.
+//! - `metrics`: counters and histograms through the `metrics` facade, for the program's own
+//!   recorder: `atlas_migration_requests_total` (`operation`, `outcome`),
+//!   `atlas_migration_request_duration_seconds`, `atlas_migration_retries_total`,
+//!   `atlas_migration_rate_limited_total`, `atlas_migration_token_requests_total`
+//!   (`outcome`), `atlas_migration_migration_status_total` (`status`) and
+//!   `atlas_migration_lag_seconds`.
+//!
 //! # Configuration from the environment
 //!
 //! [`Client::from_env`] reads `MONGODB_ATLAS_PUBLIC_API_KEY`/`MONGODB_ATLAS_PRIVATE_API_KEY`
@@ -114,6 +125,7 @@ mod request;
 mod retry;
 mod secret;
 mod status;
+mod telemetry;
 mod transport;
 pub mod wait;
 pub mod workflow;

@@ -155,6 +155,12 @@ impl Transport {
                     if let Some(kind) = &error_type {
                         recorded.record("error.type", kind.as_str());
                     }
+                    let outcome = match (&error_type, status) {
+                        (Some(kind), _) => kind.as_str(),
+                        (None, Some(_)) => "ok",
+                        (None, None) => "unknown",
+                    };
+                    crate::telemetry::attempt(operation.name, attempt, outcome, elapsed);
                     for interceptor in &self.interceptors {
                         interceptor.on_response(&AttemptResponse {
                             operation: operation.name,

@@ -127,6 +127,13 @@ impl Progress {
     /// Logs `event` and hands it to the caller.
     pub(super) fn emit(&self, event: ProgressEvent) {
         tracing::debug!(?event, "push migration progress");
+        match &event {
+            ProgressEvent::StatusChanged { status, .. } => {
+                crate::telemetry::migration_status(status.as_str())
+            }
+            ProgressEvent::Lag { lag, .. } => crate::telemetry::lag(*lag),
+            _ => {}
+        }
         if let Some(sink) = &self.sink {
             // A callback that panicked once still gets later events.
             let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());

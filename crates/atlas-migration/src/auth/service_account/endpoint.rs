@@ -81,11 +81,13 @@ impl TokenEndpoint {
             .timeout(budget)
             .send()
             .await
+            .inspect_err(|_| crate::telemetry::token_request("no_reply"))
             .map_err(lost)?;
         let reply = refuse_redirect(&self.token_url, reply, "oauth_token")
             .map_err(TokenFailure::Redirect)?;
         let status = reply.status();
         let headers = reply.headers().clone();
+        crate::telemetry::token_request(if status.is_success() { "ok" } else { "refused" });
         if !status.is_success() {
             let body = body::read_capped(reply, MAX_ERROR_BODY).await;
             return Err(TokenFailure::Auth(refusal(
