@@ -79,6 +79,8 @@
 //!
 //! - `rustls-aws-lc` (default), `rustls-ring`, `native-tls`: the TLS of the client this
 //!   crate builds.
+//! - `atlas-cli`: `AtlasCliProfile`, credentials from an Atlas CLI
+//!   profile.
 //! - `metrics`: counters and histograms through the `metrics` facade, for the program's own
 //!   recorder: `atlas_migration_requests_total` (`operation`, `outcome`),
 //!   `atlas_migration_request_duration_seconds`, `atlas_migration_retries_total`,
@@ -131,6 +133,8 @@ pub mod wait;
 pub mod workflow;
 
 pub use auth::Credentials;
+#[cfg(feature = "atlas-cli")]
+pub use auth::cli_profile::AtlasCliProfile;
 pub use auth::provider::{CredentialsFuture, CredentialsProvider, EnvironmentCredentials};
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};

@@ -1,6 +1,8 @@
 //! Credentials and the two ways Atlas authenticates API calls: HTTP Digest with a
 //! programmatic API key, and OAuth2 client credentials with a service account.
 
+#[cfg(feature = "atlas-cli")]
+pub(crate) mod cli_profile;
 pub(crate) mod digest;
 pub(crate) mod provider;
 pub(crate) mod service_account;
