@@ -105,7 +105,9 @@ impl Polling {
             // Spread the first polls of waiters started together over a share of the first
             // pause, so that they do not arrive at Atlas in one burst.
             let spread = self.schedule.first_poll_spread(self.rng.f64());
-            tokio::time::sleep(spread.min(max_wait / 2)).await;
+            if !spread.is_zero() {
+                tokio::time::sleep(spread.min(max_wait / 2)).await;
+            }
         } else {
             let remaining = max_wait.saturating_sub(self.start.elapsed());
             let reserve = final_poll_reserve(max_wait);
