@@ -33,6 +33,15 @@ fn client(sim: &Simulator) -> Client {
         .expect("valid configuration")
 }
 
+/// Links `sim`'s organization, as migrations need.
+async fn link(client: &Client, sim: &Simulator) {
+    let org = sim.org_id().parse().expect("valid id");
+    client
+        .create_link_token(&org, Vec::<String>::new())
+        .await
+        .expect("link token");
+}
+
 fn request(sim: &Simulator, group: &GroupId, n: usize) -> MigrationRequest {
     let project = &sim.source_projects()[0];
     MigrationRequest::builder()
@@ -67,13 +76,7 @@ async fn metered_fleet() {
         .await
         .expect("simulator starts");
     let client = client(&sim);
-    client
-        .create_link_token(
-            &sim.org_id().parse().expect("valid id"),
-            Vec::<String>::new(),
-        )
-        .await
-        .expect("link token");
+    link(&client, &sim).await;
     sim.clear_requests();
     let groups = group_ids();
     let mut fleet = Fleet::new().concurrency(MIGRATIONS);
@@ -141,13 +144,7 @@ async fn retry_burst(with_detail: bool) {
     let sim = builder.start().await.expect("simulator starts");
     let client = client(&sim);
     let g: GroupId = sim.group_id().parse().expect("valid id");
-    client
-        .create_link_token(
-            &sim.org_id().parse().expect("valid id"),
-            Vec::<String>::new(),
-        )
-        .await
-        .expect("link token");
+    link(&client, &sim).await;
     let id: LiveMigrationId = client
         .create_migration(&g, &request(&sim, &g, 0))
         .await
@@ -250,13 +247,7 @@ async fn watched(sim: &Simulator) {
     const WATCHED: usize = 10_000;
     let client = client(sim);
     let g: GroupId = sim.group_id().parse().expect("valid id");
-    client
-        .create_link_token(
-            &sim.org_id().parse().expect("valid id"),
-            Vec::<String>::new(),
-        )
-        .await
-        .expect("link token");
+    link(&client, sim).await;
     let mut ids = Vec::with_capacity(WATCHED);
     for n in 0..WATCHED {
         ids.push(
