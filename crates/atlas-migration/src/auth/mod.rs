@@ -145,7 +145,8 @@ impl Auth {
         let reply = match self {
             Auth::Digest(d) => d.send(http, request, during).await,
             Auth::ServiceAccount(s) => s.send(http, request).await,
-            Auth::Provided(p) => p.send(http, request, during).await,
+            // The inner authentication's own `send` has checked the reply already.
+            Auth::Provided(p) => return p.send(http, request, during).await,
         }?;
         refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))
     }

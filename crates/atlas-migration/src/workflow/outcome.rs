@@ -105,14 +105,9 @@ impl ReadyMigration {
         let recorder = self.settings.recorder.clone();
         let result = run::cutover_and_wait(self).await;
         if let Some(recorder) = recorder {
-            let outcome = match &result {
-                Ok(_) => RecordedOutcome::Complete,
-                Err(e) => RecordedOutcome::Failed {
-                    step: e.step.to_string(),
-                    message: e.source.to_string(),
-                },
-            };
-            recorder.finish(outcome).await;
+            recorder
+                .finish_with(&result, |_| RecordedOutcome::Complete)
+                .await;
         }
         result
     }

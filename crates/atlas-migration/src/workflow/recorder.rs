@@ -147,13 +147,7 @@ impl Recorder {
         step: Step,
         change: impl FnOnce(&mut WorkflowRecord),
     ) -> Result<(), WorkflowError> {
-        let mut record = self.record.lock().await;
-        change(&mut record);
-        record.updated_at = Utc::now();
-        self.journal
-            .save(&record)
-            .await
-            .map_err(|e| failed(step, e))
+        self.update_and_read(step, change).await
     }
 
     /// Changes the record, saves it, and reads a value from it.
@@ -170,6 +164,22 @@ impl Recorder {
             .await
             .map_err(|e| failed(step, e))?;
         Ok(value)
+    }
+
+    /// Records how the workflow ended: `result` as the outcome, `Ok` being `success`.
+    pub(super) async fn finish_with<T>(
+        &self,
+        result: &Result<T, WorkflowError>,
+        success: impl FnOnce(&T) -> RecordedOutcome,
+    ) {
+        let outcome = match result {
+            Ok(value) => success(value),
+            Err(e) => RecordedOutcome::Failed {
+                step: e.step.to_string(),
+                message: e.source.to_string(),
+            },
+        };
+        self.finish(outcome).await;
     }
 
     /// Records how the workflow ended (best effort: the outcome is also the return value).

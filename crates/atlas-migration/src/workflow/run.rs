@@ -42,21 +42,14 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
     let recorder = settings.recorder.clone();
     let result = push_from(client, group, start, auto_cutover, settings).await;
     if let Some(recorder) = recorder {
-        recorder.finish(recorded(&result)).await;
+        recorder
+            .finish_with(&result, |outcome| match outcome {
+                PushOutcome::Complete(_) => RecordedOutcome::Complete,
+                _ => RecordedOutcome::ReadyForCutover,
+            })
+            .await;
     }
     result
-}
-
-/// What the journal keeps of a workflow's result.
-fn recorded(result: &Result<PushOutcome, WorkflowError>) -> RecordedOutcome {
-    match result {
-        Ok(PushOutcome::Complete(_)) => RecordedOutcome::Complete,
-        Ok(_) => RecordedOutcome::ReadyForCutover,
-        Err(e) => RecordedOutcome::Failed {
-            step: e.step.to_string(),
-            message: e.source.to_string(),
-        },
-    }
 }
 
 async fn push_from(
