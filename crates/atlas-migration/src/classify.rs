@@ -41,6 +41,10 @@ pub(crate) enum Decision {
     Repeat {
         /// The server's `Retry-After`, if any.
         after: Option<Duration>,
+        /// Whether the server refused the request for want of rate-limit budget (a 429):
+        /// documented as not processed, so repeating it costs no attempt while the caller
+        /// has a deadline.
+        refused: bool,
     },
     /// Do not send again.
     Stop,
@@ -63,20 +67,21 @@ pub(crate) fn is_transient_status(status: u16) -> bool {
 
 /// Whether an attempt of an operation (`idempotent` per its HTTP method) may be repeated.
 pub(crate) fn decide(idempotent: bool, attempt: Attempt<'_>) -> Decision {
-    let repeat = |headers: Option<&HeaderMap>| Decision::Repeat {
+    let repeat = |headers: Option<&HeaderMap>, refused| Decision::Repeat {
         after: headers
             .and_then(RetryAfter::from_headers)
             .map(|hint| hint.delay),
+        refused,
     };
     match attempt {
-        Attempt::ConnectFailed | Attempt::NotProcessed => repeat(None),
-        Attempt::NoReply if idempotent => repeat(None),
+        Attempt::ConnectFailed | Attempt::NotProcessed => repeat(None, false),
+        Attempt::NoReply if idempotent => repeat(None, false),
         Attempt::Replied {
             status: 429,
             headers,
-        } => repeat(Some(headers)),
+        } => repeat(Some(headers), true),
         Attempt::Replied { status, headers } if idempotent && is_transient_status(status) => {
-            repeat(Some(headers))
+            repeat(Some(headers), false)
         }
         Attempt::NoReply | Attempt::Replied { .. } | Attempt::Final => Decision::Stop,
     }
@@ -178,7 +183,8 @@ mod tests {
         assert_eq!(
             decision,
             Decision::Repeat {
-                after: Some(Duration::from_secs(7))
+                after: Some(Duration::from_secs(7)),
+                refused: true,
             }
         );
     }

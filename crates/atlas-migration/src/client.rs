@@ -180,7 +180,7 @@ impl Client {
                     user_agent,
                     timeout: b.timeout,
                     max_reply_size: b.max_reply_size,
-                    governor: Governor::new(b.max_in_flight),
+                    governor: Governor::new(b.max_in_flight, b.rate_limits),
                     interceptors: b.interceptors.0,
                     server_address: parsed.host_str().unwrap_or_default().to_owned(),
                     server_port: parsed.port_or_known_default().unwrap_or(443),
@@ -237,6 +237,13 @@ impl Client {
 
     /// Revokes the cached service account token (`POST /api/oauth/revoke`) and forgets it;
     /// the next call fetches a new one. Does nothing for API keys or when no token is cached.
+    ///
+    /// Call it when the service shuts down. Atlas allows a service account 100 live tokens,
+    /// each valid for an hour: a process that restarts often (a crash loop, a busy
+    /// deployment) and leaves its token behind each time can reach that limit, after which
+    /// Atlas refuses new tokens ("Access Token limit reached") until old ones expire. The
+    /// token is shared by every client of this process built with the same service account,
+    /// so revoking it affects them all (their next call fetches a new one).
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client) -> Result<(), atlas_migration::Error> {

@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     pub(crate) max_reply_size: usize,
     pub(crate) allow_insecure_http: bool,
     pub(crate) max_in_flight: usize,
+    pub(crate) rate_limits: crate::RateLimits,
     pub(crate) interceptors: crate::interceptor::Interceptors,
     pub(crate) credentials_provider: ProviderSlot,
 }
@@ -91,6 +92,7 @@ impl Default for ClientBuilder {
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
             allow_insecure_http: false,
             max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
+            rate_limits: crate::RateLimits::documented(),
             interceptors: Default::default(),
             credentials_provider: ProviderSlot::default(),
         }
@@ -356,6 +358,21 @@ impl ClientBuilder {
     /// ```
     pub fn max_in_flight(mut self, requests: usize) -> Self {
         self.max_in_flight = requests.max(1);
+        self
+    }
+
+    /// How the client paces itself against Atlas's rate limits (default
+    /// [`RateLimits::documented`](crate::RateLimits::documented): Atlas's published bucket
+    /// sizes, adapted to what Atlas actually gives this client). Set a
+    /// [`share`](crate::RateLimits::share) when several replicas spend one organization's
+    /// budget, or other bucket sizes for a test server.
+    ///
+    /// ```
+    /// let b = atlas_migration::Client::builder()
+    ///     .rate_limits(atlas_migration::RateLimits::documented().share(0.25));
+    /// ```
+    pub fn rate_limits(mut self, limits: crate::RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 

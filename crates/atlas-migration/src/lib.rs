@@ -142,7 +142,7 @@ pub use error::{
     ApiError, AuthError, BudgetError, DecodeError, Error, FieldViolation, InvalidInput,
     RedirectError, TransportError,
 };
-pub use governor::{RateLimitStatus, ThrottleStatus};
+pub use governor::{RateLimitStatus, RateLimits, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
 pub use interceptor::{AttemptRequest, AttemptResponse, HeaderRefused, Interceptor};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::backoff::backoff_delay;
 use crate::classify::Decision;
+use crate::deadline;
 
 /// How failed calls are retried: exponential backoff with optional jitter.
 ///
@@ -126,6 +127,11 @@ impl RetryPolicy {
 }
 
 /// Runs `attempt` (numbered from 1) until `judge` says stop or the policy is spent.
+///
+/// A refusal for want of rate-limit budget (429) was not processed: while the caller has a
+/// deadline (a workflow step, a waiter's poll) it spends no attempt, and the call rides the
+/// rate limit out until the governor says the deadline would pass. Without a deadline it
+/// counts like any other attempt.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     mut attempt: F,
@@ -136,12 +142,20 @@ where
     Fut: Future<Output = T>,
 {
     let mut n = 1;
+    let mut spent = 0;
     loop {
         let outcome = attempt(n).await;
-        let Decision::Repeat { after: hint } = judge(&outcome) else {
+        let Decision::Repeat {
+            after: hint,
+            refused,
+        } = judge(&outcome)
+        else {
             return outcome;
         };
-        if n >= policy.max_attempts {
+        if !(refused && deadline::current().is_some()) {
+            spent += 1;
+        }
+        if spent >= policy.max_attempts {
             tracing::debug!(attempt = n, "retries exhausted");
             return outcome;
         }
@@ -159,7 +173,7 @@ where
             "retrying after a transient failure"
         );
         tokio::time::sleep(delay).await;
-        n += 1;
+        n = n.saturating_add(1);
     }
 }
 
@@ -171,9 +185,13 @@ mod tests {
 
     fn judge(status: &u16) -> Decision {
         match status {
-            503 => Decision::Repeat { after: None },
+            503 => Decision::Repeat {
+                after: None,
+                refused: false,
+            },
             429 => Decision::Repeat {
                 after: Some(Duration::from_secs(120)),
+                refused: true,
             },
             _ => Decision::Stop,
         }
@@ -219,6 +237,21 @@ mod tests {
             [0, 0].map(Duration::from_secs),
             "the loop adds nothing; the governor's admission waits"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_spend_no_attempt_while_the_caller_has_a_deadline() {
+        let policy = RetryPolicy::default().max_attempts(2).jitter(false);
+        let refusals = vec![429; 20];
+        let (out, at) = schedule(policy.clone(), refusals.clone()).await;
+        assert_eq!(
+            (out, at.len()),
+            (429, 2),
+            "no deadline: the policy's attempts"
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (out, at) = deadline::within(deadline, schedule(policy, refusals)).await;
+        assert_eq!((out, at.len()), (200, 21), "ridden out under a deadline");
     }
 
     #[tokio::test(start_paused = true)]

@@ -19,7 +19,7 @@ use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::client::CallOverrides;
 use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
-use crate::governor::{self, Admission, Governor};
+use crate::governor::{self, Admission, ErrorBody, Governor};
 use crate::interceptor::{AttemptRequest, AttemptResponse, Interceptor};
 use crate::retry::{self, RetryPolicy};
 
@@ -103,6 +103,7 @@ impl Transport {
         let span = tracing::Span::current();
         let started = tokio::time::Instant::now();
         let scope = governor::scope_of(path);
+        let refusals = std::sync::atomic::AtomicU32::new(0);
         let outcome = retry::run(
             policy,
             |attempt| {
@@ -188,7 +189,13 @@ impl Transport {
                 }
                 .instrument(attempt_span)
             },
-            |out| judge(operation, out),
+            |out| {
+                let decision = judge(operation, out);
+                if matches!(decision, Decision::Repeat { refused: true, .. }) {
+                    refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                decision
+            },
         )
         .await;
         span.record(
@@ -207,6 +214,12 @@ impl Transport {
                 return Err(Error::Transport(TransportError::new(e, Some(operation))));
             }
             Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
+                let e = match e {
+                    Error::Budget(b) => Error::Budget(
+                        b.after_refusals(refusals.load(std::sync::atomic::Ordering::Relaxed)),
+                    ),
+                    other => other,
+                };
                 if let Some(status) = e.status() {
                     span.record("http.response.status_code", status);
                 }
@@ -333,9 +346,9 @@ struct Admitted<'a> {
 }
 
 impl Transport {
-    /// Lets the governor learn from `reply` to a request sent at `sent` (its rate-limit
-    /// headers; for a 429 also the error's detail, which means reading the capped body and
-    /// handing back a copy).
+    /// Lets the governor learn from `reply` to a request sent at `sent`: its status and
+    /// rate-limit headers; for a 429 or 503 also the error's code and detail, which means
+    /// reading the capped body and handing back a copy.
     async fn learn(
         &self,
         scope: &str,
@@ -343,18 +356,30 @@ impl Transport {
         reply: reqwest::Response,
     ) -> reqwest::Response {
         let status = reply.status();
-        if status != StatusCode::TOO_MANY_REQUESTS {
-            self.governor
-                .learn(scope, sent, status.as_u16(), reply.headers(), None);
+        if !matches!(status.as_u16(), 429 | 503) {
+            self.governor.learn(
+                scope,
+                sent,
+                status.as_u16(),
+                reply.headers(),
+                ErrorBody::default(),
+            );
             return reply;
         }
         let headers = reply.headers().clone();
         let body = body::read_capped(reply, MAX_ERROR_BODY).await;
-        let detail = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("detail")?.as_str().map(str::to_owned));
-        self.governor
-            .learn(scope, sent, status.as_u16(), &headers, detail.as_deref());
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        let text = |key| parsed.as_ref()?.get(key)?.as_str();
+        self.governor.learn(
+            scope,
+            sent,
+            status.as_u16(),
+            &headers,
+            ErrorBody {
+                error_code: text("errorCode"),
+                detail: text("detail"),
+            },
+        );
         let mut copy = http::Response::new(body);
         *copy.status_mut() = status;
         *copy.headers_mut() = headers;

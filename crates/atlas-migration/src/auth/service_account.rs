@@ -9,13 +9,19 @@
 //! `flight.rs`), and at most [`DEFAULT_TOKEN_REQUESTS_PER_MINUTE`] go out a minute unless
 //! configured otherwise: a failing token endpoint sees a trickle, not one request per call.
 //!
+//! Clients of one process built with the same service account share one token and one
+//! flight (`shared.rs`), so a process holds one live token per service account however
+//! many clients it builds; [`Client::revoke`](crate::Client::revoke) on shutdown retires it.
+//!
 //! The rooms: `token.rs` (what a token is, read from an untrusted reply), `endpoint.rs`
-//! (the token and revoke exchanges), `flight.rs` (single flight, backoff, cap) and
-//! `failure.rs` (the failure every waiter receives a copy of).
+//! (the token and revoke exchanges), `flight.rs` (single flight, backoff, cap), `shared.rs`
+//! (one flight per service account per process) and `failure.rs` (the failure every waiter
+//! receives a copy of).
 
 mod endpoint;
 mod failure;
 mod flight;
+mod shared;
 mod token;
 
 use std::sync::Arc;
@@ -63,14 +69,11 @@ impl ServiceAccountAuth {
         refresh_margin: Duration,
         requests_per_minute: u32,
     ) -> Result<Self, Error> {
+        let endpoint = TokenEndpoint::new(client_id, client_secret, base_url, user_agent)?;
+        let flight = endpoint.shared_flight(requests_per_minute);
         Ok(Self {
-            endpoint: Arc::new(TokenEndpoint::new(
-                client_id,
-                client_secret,
-                base_url,
-                user_agent,
-            )?),
-            flight: Arc::new(TokenFlight::new(requests_per_minute)),
+            endpoint: Arc::new(endpoint),
+            flight,
             refresh_margin,
         })
     }

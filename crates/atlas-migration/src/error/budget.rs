@@ -23,6 +23,7 @@ pub struct BudgetError {
     pub(super) operation: &'static str,
     wait: Option<Duration>,
     deadline_in: Duration,
+    refusals: u32,
 }
 
 impl BudgetError {
@@ -31,7 +32,24 @@ impl BudgetError {
             operation,
             wait,
             deadline_in: deadline.saturating_duration_since(Instant::now()),
+            refusals: 0,
         }
+    }
+
+    /// The same error for a call whose earlier attempts Atlas refused `refusals` times.
+    pub(crate) fn after_refusals(mut self, refusals: u32) -> Self {
+        self.refusals = refusals;
+        self
+    }
+
+    /// How many times Atlas's rate limit refused this call's earlier attempts (429) before
+    /// the client gave up waiting for budget.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::BudgetError) -> u32 { e.refusals() }
+    /// ```
+    pub fn refusals(&self) -> u32 {
+        self.refusals
     }
 
     /// The operation that was not sent.
@@ -63,13 +81,22 @@ impl fmt::Display for BudgetError {
                 "{op} was not sent: Atlas's rate limit would hold it {:.1} s, past the caller's \
                  deadline ({left:.1} s away)",
                 wait.as_secs_f64()
-            ),
+            )?,
             None => write!(
                 f,
                 "{op} was not sent: neither a request slot nor rate-limit budget came free \
                  before the caller's deadline ({left:.1} s away)"
-            ),
+            )?,
         }
+        if self.refusals > 0 {
+            write!(
+                f,
+                "; Atlas's rate limit refused it {} time{} before (429)",
+                self.refusals,
+                if self.refusals == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
     }
 }
 

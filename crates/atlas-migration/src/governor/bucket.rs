@@ -1,13 +1,17 @@
-//! What the client knows of one Atlas token bucket, and when its next request may go.
+//! What the client knows of one Atlas token bucket, and whether its next request may go now.
 //!
 //! Atlas describes its buckets ("Atlas Administration API Rate Limits",
 //! <https://www.mongodb.com/docs/atlas/api/api-rate-limit/>): `capacity` tokens, refilled
 //! by `refillRate` every `refillDurationSeconds`, one token per request, 429 with
 //! `Retry-After` when empty. The page asks clients to wait at least `Retry-After` and then
-//! "significantly longer" after each further failure. The client mirrors a bucket once it
-//! has learned its refill rate, spacing requests with the generic cell rate algorithm: each
-//! request reserves the next slot, so callers queue in order instead of racing for a token,
-//! and never in lockstep.
+//! "significantly longer" after each further failure. The bucket is shared with every other
+//! caller of the organization, so the client paces at the rate its
+//! [controller](super::controller) has learned the bucket gives *it*, spends tokens that
+//! `RateLimit-Remaining` reports as a burst when the server says so, and after a refusal sends
+//! nothing before `Retry-After` has passed.
+//!
+//! Nothing is reserved ahead: a caller asks at the moment it would send, so a caller that
+//! gives up takes nothing with it (see [`Governor::admit`](super::Governor::admit)).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,112 +19,109 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// The most a run of 429s stretches a wait beyond `Retry-After` (2^5 = 32×).
+use super::controller::Controller;
+use super::estimate::BucketSize;
+
+/// The most a run of refusals stretches a wait beyond `Retry-After` (2^5 = 32×).
 const MAX_STRIKE_DOUBLINGS: u32 = 5;
+
+/// The shortest wait after a refusal, whatever `Retry-After` says (even 0).
+const MIN_REFUSAL_WAIT: Duration = Duration::from_millis(100);
 
 /// The longest any single budget wait may be, whatever a server says.
 pub(crate) const MAX_BUDGET_WAIT: Duration = Duration::from_secs(3600);
 
-/// The share of a refused wait added at random on top when the refill rate is unknown, so
-/// callers refused together come back spread over as long again.
-const REFUSAL_JITTER: f64 = 1.0;
-
-/// The share of the learned refill rate the client uses: Atlas refills whole batches at
-/// intervals whose phase the client cannot see, so pacing at the full rate would meet an
-/// empty bucket now and then.
+/// The share of the server's stated refill rate the client paces at, at most: Atlas refills
+/// whole batches at intervals whose phase the client cannot see.
 const PACE_SHARE: f64 = 0.95;
 
-/// The share of a slot added at random on top of a paced wait.
+/// The share of a paced slot added at random, so clients do not send in lockstep.
 const SLOT_JITTER: f64 = 0.1;
 
-/// Requests in flight to a scope nobody has heard from, at most, while waiting for the
-/// first reply to say whether (and how) the scope is metered; and how long to hold the rest.
-const FIRST_REPLY_IN_FLIGHT: u32 = 8;
-const FIRST_REPLY_GRACE: Duration = Duration::from_secs(2);
+/// The share of a refusal's wait added at random on top, so clients refused together do not
+/// come back together.
+const REFUSAL_JITTER: f64 = 0.2;
 
-/// What replies have said about metering here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Knowledge {
-    /// No reply yet.
-    Unknown,
-    /// Replies came without any rate-limit header or 429 (Atlas may omit the headers).
-    Silent,
-    /// A reply carried rate-limit headers, or was a 429.
-    Metered,
-}
+/// Tokens that `RateLimit-Remaining` reports are spent as a burst only down to this share of
+/// the bucket's capacity: the rest is left to paced requests and to the bucket's other users.
+const BURST_RESERVE: f64 = 0.1;
 
-/// Whether a request may go (at the given time) or must wait for a reply to teach more.
+/// Whether a request may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Turn {
-    /// Send at this time.
+    /// Now: the request has been counted.
+    Now,
+    /// Not before this time: ask again then (or when a reply teaches something).
     At(Instant),
-    /// The bucket is known to be empty (or nothing is known yet) while requests are in
-    /// flight: wait for one of their replies.
-    AwaitReply,
 }
 
 /// One bucket as far as the client can tell.
 #[derive(Debug)]
 pub(crate) struct Bucket {
-    knowledge: Knowledge,
+    controller: Controller,
     /// Requests admitted and not yet finished.
     pub(crate) in_flight: u32,
+    /// Callers waiting for their turn here.
+    pub(crate) waiting: u32,
+    /// Callers queue here in order; only the first waits for the bucket.
+    pub(crate) turnstile: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes the first caller when a reply changes what it waits for.
+    pub(crate) wake: Arc<Notify>,
     /// Tokens the server has left, as far as the latest `RateLimit-Remaining` and the
-    /// requests sent since tell (used only while the refill rate is unknown).
+    /// requests sent since tell.
     tokens: Option<f64>,
     /// When the request whose reply last set `tokens` was sent.
     tokens_sent: Option<Instant>,
-    /// When the first request here was admitted.
-    first_admitted: Option<Instant>,
-    /// Wakes requests held for a reply (`Turn::AwaitReply`) when one finishes or teaches.
-    pub(crate) wake: Arc<Notify>,
-    /// Tokens the bucket holds at most (`RateLimit-Limit`, or the 429's detail).
+    /// Tokens the bucket holds at most (`RateLimit-Limit`, a refusal's detail, or the
+    /// estimate).
     pub(crate) capacity: Option<u32>,
-    /// Tokens left at the last reply (`RateLimit-Remaining`).
+    /// Tokens left at the last reply that said (`RateLimit-Remaining`).
     pub(crate) remaining: Option<u32>,
-    /// Tokens per second, learned from a 429's detail.
-    pub(crate) rate: Option<f64>,
-    /// Theoretical arrival time of the next request (generic cell rate algorithm).
-    tat: Instant,
-    /// No request before this (a 429's `Retry-After`, stretched by repeated refusals).
+    /// The bucket's whole refill, tokens per second, when a refusal's detail stated it.
+    pub(crate) stated_rate: Option<f64>,
+    /// When the next paced request may go.
+    next_slot: Instant,
+    /// No request before this (`Retry-After`, stretched by repeated refusals).
     pub(crate) blocked_until: Instant,
-    /// 429s in a row, counting one per episode: refusals of requests sent before the
-    /// previous refusal was learned belong to it.
+    /// Refusals in a row, one per episode.
     pub(crate) strikes: u32,
     /// When the latest refusal was learned.
     refused_at: Option<Instant>,
-    /// 429s seen on this bucket in all.
+    /// Refusals (429, or 503 with `Retry-After`) seen here in all.
     pub(crate) refusals: u64,
     /// Time callers spent waiting for budget here.
     pub(crate) waited: Duration,
 }
 
-/// What a 429 or a reply's headers taught.
+/// What a reply taught about its bucket.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub(crate) struct Lesson {
     pub(crate) capacity: Option<u32>,
     pub(crate) remaining: Option<u32>,
-    /// Tokens per second.
+    /// The bucket's whole refill, tokens per second (a refusal's detail).
     pub(crate) rate: Option<f64>,
     /// The reply's `Retry-After`.
     pub(crate) retry_after: Option<Duration>,
-    /// Whether the reply was a 429.
+    /// Whether the reply refused the request for want of budget: a 429, or a 503 with
+    /// `Retry-After`.
     pub(crate) refused: bool,
 }
 
 impl Bucket {
-    pub(crate) fn new(now: Instant) -> Self {
+    /// A bucket nothing has been heard of, sized by the client's estimate (if any).
+    pub(crate) fn new(now: Instant, estimate: Option<BucketSize>) -> Self {
         Self {
-            knowledge: Knowledge::Unknown,
+            controller: Controller::new(estimate.map(|e| e.rate), now),
             in_flight: 0,
+            waiting: 0,
+            turnstile: Arc::new(tokio::sync::Mutex::new(())),
+            wake: Arc::new(Notify::new()),
             tokens: None,
             tokens_sent: None,
-            first_admitted: None,
-            wake: Arc::new(Notify::new()),
-            capacity: None,
+            capacity: estimate.map(|e| e.capacity),
             remaining: None,
-            rate: None,
-            tat: now,
+            stated_rate: None,
+            next_slot: now,
             blocked_until: now,
             strikes: 0,
             refused_at: None,
@@ -129,34 +130,49 @@ impl Bucket {
         }
     }
 
-    /// Admits one request: when it may be sent, or that it must wait for a reply first.
-    ///
-    /// While the refill rate is unknown, the tokens the server reported are spent one request
-    /// each; once they are gone (or before anything is known, for a short while) requests go
-    /// a few at a time, so that a cold fleet does not throw its first burst at an empty bucket.
-    /// One request always goes when none is in flight: its reply teaches the rest.
+    /// Whether one request may go now; if so it is counted (in flight, a token spent).
+    /// `draw` in `[0, 1)` places a wait within its jitter.
     pub(crate) fn take_turn(&mut self, now: Instant, draw: f64) -> Turn {
-        if self.interval().is_none() && self.blocked_until <= now && self.in_flight > 0 {
-            let hold = match self.knowledge {
-                Knowledge::Unknown => {
-                    self.in_flight >= FIRST_REPLY_IN_FLIGHT
-                        && self
-                            .first_admitted
-                            .is_some_and(|first| now < first + FIRST_REPLY_GRACE)
-                }
-                Knowledge::Metered => self.tokens.is_some_and(|t| t < 1.0),
-                Knowledge::Silent => false,
-            };
-            if hold {
-                return Turn::AwaitReply;
+        if now < self.blocked_until {
+            return Turn::At(self.blocked_until);
+        }
+        let burst = self.tokens.is_some_and(|t| t >= 1.0 + self.reserve());
+        if !burst && let Some(interval) = self.interval(now) {
+            if self.next_slot > now {
+                let jitter = interval.mul_f64(SLOT_JITTER * unit(draw));
+                return Turn::At(self.next_slot + jitter);
             }
+            self.next_slot = now.checked_add(interval).unwrap_or(now);
         }
         if let Some(t) = self.tokens.as_mut() {
             *t = (*t - 1.0).max(0.0);
         }
         self.in_flight = self.in_flight.saturating_add(1);
-        self.first_admitted.get_or_insert(now);
-        Turn::At(self.reserve(now, draw))
+        self.controller.sent(now);
+        Turn::Now
+    }
+
+    /// How long a caller that joins `waiting` others here may expect to wait, at least.
+    pub(crate) fn expected_wait(&mut self, now: Instant) -> Duration {
+        let blocked = self.blocked_until.saturating_duration_since(now);
+        let paced = self.interval(now).map_or(Duration::ZERO, |interval| {
+            interval.saturating_mul(self.waiting) + self.next_slot.saturating_duration_since(now)
+        });
+        blocked.max(paced).min(MAX_BUDGET_WAIT)
+    }
+
+    /// A request admitted here was never sent (its caller gave up after its turn): give
+    /// its slot and token back.
+    pub(crate) fn unsend(&mut self, now: Instant) {
+        self.finish();
+        if let Some(interval) = self.interval(now)
+            && self.next_slot > now
+        {
+            self.next_slot = self.next_slot.checked_sub(interval).unwrap_or(now).max(now);
+        }
+        if let Some(t) = self.tokens.as_mut() {
+            *t += 1.0;
+        }
     }
 
     /// A request admitted here is finished (replied, failed or abandoned).
@@ -164,69 +180,44 @@ impl Bucket {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
-    /// Reserves the next slot for one request and says when it may be sent. `draw` in
-    /// `[0, 1)` places it within the jitter of a refused wait.
-    fn reserve(&mut self, now: Instant, draw: f64) -> Instant {
-        let draw = if draw.is_finite() {
-            draw.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let start = now.max(self.blocked_until);
-        let at = match self.interval() {
-            // A known rate: the next slot, plus up to a tenth of a slot of jitter.
-            Some(interval) => {
-                let tolerance =
-                    interval.saturating_mul(self.capacity.unwrap_or(1).saturating_sub(1));
-                let tat = self.tat.max(start);
-                self.tat = tat.checked_add(interval).unwrap_or(tat);
-                let slot = tat.checked_sub(tolerance).unwrap_or(start).max(start);
-                if slot > now {
-                    slot + interval.mul_f64(SLOT_JITTER * draw)
-                } else {
-                    slot
-                }
-            }
-            // An unknown rate after a refusal: spread the returns over part of the wait.
-            None if start > now => {
-                start
-                    + start
-                        .saturating_duration_since(now)
-                        .mul_f64(REFUSAL_JITTER * draw)
-            }
-            None => start,
-        };
-        at.min(now + MAX_BUDGET_WAIT)
-    }
-
     /// Whether nothing about this bucket matters any more (it may be forgotten).
     pub(crate) fn is_idle(&self, now: Instant) -> bool {
-        self.in_flight == 0 && self.strikes == 0 && self.blocked_until <= now && self.tat <= now
+        self.in_flight == 0
+            && self.waiting == 0
+            && self.strikes == 0
+            && self.blocked_until <= now
+            && self.next_slot <= now
     }
 
-    /// The time between paced requests once the refill rate is known: a token's refill
-    /// time at [`PACE_SHARE`] of the rate.
-    fn interval(&self) -> Option<Duration> {
-        let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)? * PACE_SHARE;
+    /// The rate the client paces at here now (requests per second), if it paces.
+    pub(crate) fn pace(&mut self, now: Instant) -> Option<f64> {
+        self.controller.rate(now)
+    }
+
+    /// The time between paced requests.
+    fn interval(&mut self, now: Instant) -> Option<Duration> {
+        let rate = self.controller.rate(now)?;
         Some(Duration::from_secs_f64(
             (1.0 / rate).min(MAX_BUDGET_WAIT.as_secs_f64()),
         ))
     }
 
-    /// Learns from the reply to a request sent at `sent`.
-    pub(crate) fn learn(&mut self, lesson: Lesson, sent: Instant, now: Instant) {
+    /// Reported tokens left alone by a burst.
+    fn reserve(&self) -> f64 {
+        (f64::from(self.capacity.unwrap_or(1)) * BURST_RESERVE).max(1.0)
+    }
+
+    /// Learns from the reply to a request sent at `sent`; `draw` in `[0, 1)` places the
+    /// jitter after a refusal.
+    pub(crate) fn learn(&mut self, lesson: Lesson, sent: Instant, now: Instant, draw: f64) {
         if let Some(c) = lesson.capacity.filter(|c| *c > 0) {
             self.capacity = Some(c);
         }
         if let Some(rate) = lesson.rate.filter(|r| r.is_finite() && *r > 0.0) {
-            self.rate = Some(rate);
+            self.stated_rate = Some(rate);
+            self.controller.cap(rate * PACE_SHARE);
         }
         self.remaining = lesson.remaining.or(self.remaining);
-        if lesson.refused || lesson.capacity.is_some() || lesson.remaining.is_some() {
-            self.knowledge = Knowledge::Metered;
-        } else if self.knowledge == Knowledge::Unknown {
-            self.knowledge = Knowledge::Silent;
-        }
         if let Some(left) = lesson.remaining {
             // Others admitted since this request may have spent some of what it reports; and
             // a reply overtaken by a newer one may only lower the estimate.
@@ -240,42 +231,53 @@ impl Bucket {
             }
         }
         if lesson.refused {
-            self.tokens = Some(0.0);
-        }
-        if lesson.refused {
-            self.refusals = self.refusals.saturating_add(1);
-            // Requests already in flight when a refusal was learned are refused with it: one
-            // episode, one strike.
-            if self.refused_at.is_none_or(|at| sent > at) {
-                self.strikes = self.strikes.saturating_add(1);
-            }
-            self.refused_at = Some(now);
-            let floor = lesson.retry_after.unwrap_or(Duration::from_secs(1));
-            let stretch = 1u32 << self.strikes.saturating_sub(1).min(MAX_STRIKE_DOUBLINGS);
-            let wait = floor.saturating_mul(stretch).min(MAX_BUDGET_WAIT);
-            self.blocked_until = self.blocked_until.max(now + wait);
-            // After a refusal the bucket is empty: no burst when the block lifts.
-            if let Some(interval) = self.interval() {
-                let tolerance =
-                    interval.saturating_mul(self.capacity.unwrap_or(1).saturating_sub(1));
-                self.tat = self.tat.max(self.blocked_until + tolerance);
-            }
+            self.refuse(lesson.retry_after, sent, now, draw);
             return;
         }
+        self.controller.accepted(now);
         if self.refused_at.is_none_or(|at| sent > at) {
             self.strikes = 0;
         }
+        if lesson.remaining == Some(0) {
+            // The bucket ran dry without refusing yet: slow down before it does.
+            self.controller.cut(now, sent);
+        }
         if let Some(after) = lesson.retry_after {
-            // A Retry-After on another reply (e.g. 503) is honoured as a floor, unstretched.
+            // A Retry-After on another reply is honoured as a floor, unstretched.
             self.blocked_until = self.blocked_until.max(now + after.min(MAX_BUDGET_WAIT));
         }
-        // The server's count of tokens left bounds how early the next slot may be.
-        if let (Some(interval), Some(capacity), Some(left)) =
-            (self.interval(), self.capacity, lesson.remaining)
-        {
-            let owed = interval.saturating_mul(capacity.saturating_sub(left));
-            self.tat = self.tat.max(now + owed);
+    }
+
+    /// A refusal of a request sent at `sent`: nothing more before `Retry-After` (longer
+    /// after repeated refusals, with jitter), and a slower pace from then on.
+    fn refuse(&mut self, retry_after: Option<Duration>, sent: Instant, now: Instant, draw: f64) {
+        self.refusals = self.refusals.saturating_add(1);
+        self.tokens = Some(0.0);
+        // Requests already in flight when a refusal was learned are refused with it: one
+        // episode, one strike.
+        if self.refused_at.is_none_or(|at| sent > at) {
+            self.strikes = self.strikes.saturating_add(1);
         }
+        self.refused_at = Some(now);
+        self.controller.cut(now, sent);
+        let floor = retry_after
+            .unwrap_or(Duration::from_secs(1))
+            .max(MIN_REFUSAL_WAIT);
+        let stretch = 1u32 << self.strikes.saturating_sub(1).min(MAX_STRIKE_DOUBLINGS);
+        let wait = floor.saturating_mul(stretch).min(MAX_BUDGET_WAIT);
+        let jitter = wait.mul_f64(REFUSAL_JITTER * unit(draw));
+        let until = now + wait.saturating_add(jitter).min(MAX_BUDGET_WAIT);
+        self.blocked_until = self.blocked_until.max(until);
+        self.next_slot = self.next_slot.max(self.blocked_until);
+    }
+}
+
+/// `draw` as a number in `[0, 1]` (0 when it is not a number).
+fn unit(draw: f64) -> f64 {
+    if draw.is_finite() {
+        draw.clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -287,212 +289,176 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
-    /// Admits one request that must be given a time, and finishes it at once.
-    fn admitted_at(b: &mut Bucket, now: Instant, draw: f64) -> Instant {
-        let Turn::At(at) = b.take_turn(now, draw) else {
-            panic!("held for a reply");
-        };
-        b.finish();
-        at
+    fn size(capacity: u32, rate: f64) -> Option<BucketSize> {
+        Some(BucketSize { capacity, rate })
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn unknown_buckets_do_not_delay() {
-        let now = Instant::now();
-        let mut b = Bucket::new(now);
-        for _ in 0..100 {
-            assert_eq!(admitted_at(&mut b, now, 0.5), now);
+    /// Asks for a turn at `now`; returns `None` when the request went.
+    fn wait_at(b: &mut Bucket, now: Instant) -> Option<Instant> {
+        match b.take_turn(now, 0.0) {
+            Turn::Now => {
+                b.finish();
+                None
+            }
+            Turn::At(at) => Some(at),
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_learned_bucket_allows_its_burst_then_paces_at_the_refill_rate() {
+    async fn without_an_estimate_nothing_waits() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, None);
+        for _ in 0..100 {
+            assert_eq!(wait_at(&mut b, now), None);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_estimate_paces_from_the_first_request() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now, size(1_200, 2.0));
+        assert_eq!(wait_at(&mut b, now), None);
+        assert_eq!(wait_at(&mut b, now), Some(now + secs(0.5)));
+        assert_eq!(wait_at(&mut b, now + secs(0.5)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reported_tokens_are_spent_as_a_burst_down_to_a_reserve() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now, size(100, 1.0));
+        assert_eq!(wait_at(&mut b, now), None);
         b.learn(
             Lesson {
-                capacity: Some(3),
-                rate: Some(2.0),
+                capacity: Some(100),
+                remaining: Some(50),
                 ..Lesson::default()
             },
             now,
             now,
+            0.0,
         );
-        let at: Vec<_> = (0..6)
-            .map(|_| admitted_at(&mut b, now, 0.0) - now)
-            .collect();
-        let slot = secs(1.0 / (2.0 * PACE_SHARE));
-        assert_eq!(
-            at,
-            [0, 0, 0, 1, 2, 3].map(|k| slot * k),
-            "a tenth below the rate"
-        );
+        let mut burst = 0;
+        while wait_at(&mut b, now).is_none() {
+            burst += 1;
+        }
+        assert_eq!(burst, 40, "50 reported, 10 kept in reserve");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_429_blocks_for_retry_after_and_longer_after_each_repeat() {
+    async fn a_refusal_blocks_for_retry_after_longer_after_each_repeat() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, None);
         let refused = Lesson {
             refused: true,
             retry_after: Some(secs(10.0)),
             ..Lesson::default()
         };
-        b.learn(refused, now, now);
+        b.learn(refused, now, now, 0.0);
         assert_eq!(b.blocked_until - now, secs(10.0));
-        // Sent after the block lifted, refused again: twice as long, then four times.
+        assert_eq!(wait_at(&mut b, now + secs(1.0)), Some(now + secs(10.0)));
         let t1 = now + secs(10.0);
-        b.learn(refused, t1, t1);
+        b.learn(refused, t1, t1, 0.0);
         assert_eq!(b.blocked_until - t1, secs(20.0), "second refusal doubles");
         let t2 = t1 + secs(20.0);
-        b.learn(refused, t2, t2 + secs(0.1));
-        assert_eq!(b.blocked_until - (t2 + secs(0.1)), secs(40.0));
+        b.learn(refused, t2, t2, 0.99);
+        let wait = b.blocked_until - t2;
+        assert!(wait > secs(40.0) && wait < secs(48.0), "jittered: {wait:?}");
         assert_eq!((b.strikes, b.refusals), (3, 3));
-        let t3 = t2 + secs(41.0);
-        b.learn(Lesson::default(), t3, t3);
+        let t3 = t2 + secs(50.0);
+        b.learn(Lesson::default(), t3, t3, 0.0);
         assert_eq!(b.strikes, 0, "a success ends the run");
     }
 
     #[tokio::test(start_paused = true)]
     async fn requests_in_flight_when_refused_belong_to_the_same_episode() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, size(100, 10.0));
         let refused = Lesson {
             refused: true,
             retry_after: Some(secs(1.0)),
             ..Lesson::default()
         };
         let later = now + secs(0.01);
-        b.learn(refused, now, later);
+        b.learn(refused, now, later, 0.0);
+        let pace = b.pace(later).unwrap();
         for _ in 0..63 {
-            // Sent before the first refusal was learned.
-            b.learn(refused, now, later + secs(0.001));
+            b.learn(refused, now, later + secs(0.001), 0.0);
         }
         assert_eq!(b.strikes, 1, "one episode");
         assert_eq!(b.refusals, 64);
-        assert!(
-            b.blocked_until - later <= secs(1.01),
-            "not stretched 2^63 times"
-        );
-        // A success of a request sent before the refusal does not end the episode.
-        b.learn(Lesson::default(), now, later);
-        assert_eq!(b.strikes, 1);
+        assert!(b.blocked_until - later <= secs(1.01), "not stretched");
+        assert_eq!(b.pace(later).unwrap(), pace, "cut once");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn callers_refused_together_return_spread_over_the_slots() {
+    async fn a_refusal_slows_the_pace() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, size(10, 10.0));
+        let before = b.pace(now).unwrap();
         b.learn(
             Lesson {
+                refused: true,
+                ..Lesson::default()
+            },
+            now,
+            now,
+            0.0,
+        );
+        let after = b.pace(now).unwrap();
+        assert!(after < before * 0.75, "{before} -> {after}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stated_refill_rate_caps_the_pace() {
+        let now = Instant::now();
+        let mut b = Bucket::new(now, size(1_200, 8.0));
+        b.learn(
+            Lesson {
+                rate: Some(2.0),
                 refused: true,
                 retry_after: Some(secs(1.0)),
-                capacity: Some(10),
-                rate: Some(10.0),
                 ..Lesson::default()
             },
             now,
             now,
+            0.0,
         );
-        let at: Vec<_> = (0..20)
-            .map(|_| admitted_at(&mut b, now, 0.0) - now)
-            .collect();
-        assert_eq!(at[0], secs(1.0), "not before Retry-After");
-        let slot = secs(1.0 / (10.0 * PACE_SHARE));
-        for pair in at.windows(2) {
-            assert_eq!(pair[1] - pair[0], slot, "one slot per refill interval");
-        }
-        let jittered = admitted_at(&mut b, now, 0.99) - now;
-        let expected = secs(1.0) + slot * 20;
-        assert!(
-            jittered > expected && jittered < expected + slot / 10,
-            "{jittered:?}"
-        );
+        assert!(b.pace(now + secs(60.0)).unwrap() <= 2.0 * PACE_SHARE);
+        assert_eq!(b.stated_rate, Some(2.0));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn without_a_known_rate_refused_callers_are_spread_over_as_long_again() {
+    async fn an_empty_bucket_reported_on_a_success_slows_the_pace() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, size(50, 10.0));
+        let before = b.pace(now).unwrap();
         b.learn(
             Lesson {
-                refused: true,
-                retry_after: Some(secs(10.0)),
+                remaining: Some(0),
                 ..Lesson::default()
             },
             now,
             now,
+            0.0,
         );
-        assert_eq!(admitted_at(&mut b, now, 0.0) - now, secs(10.0));
-        assert_eq!(admitted_at(&mut b, now, 0.5) - now, secs(15.0));
-        assert_eq!(admitted_at(&mut b, now, 0.999_999) - now, secs(19.999_99));
+        assert!(b.pace(now).unwrap() < before);
+        assert_eq!(b.blocked_until, now, "no block without a refusal");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_cold_scope_sends_a_few_requests_until_a_reply_says_more() {
+    async fn a_turn_given_back_frees_its_slot() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
-        for _ in 0..FIRST_REPLY_IN_FLIGHT {
-            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
-        }
-        assert_eq!(
-            b.take_turn(now, 0.0),
-            Turn::AwaitReply,
-            "a few before a reply"
-        );
-        // The first reply: 10 of 50 tokens left, rate unknown; 7 others still in flight.
-        let metered = Lesson {
-            capacity: Some(50),
-            remaining: Some(10),
-            ..Lesson::default()
-        };
-        b.learn(metered, now, now);
-        for _ in 0..FIRST_REPLY_IN_FLIGHT {
-            b.finish();
-        }
-        for _ in 0..3 {
-            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
-        }
-        assert_eq!(
-            b.take_turn(now, 0.0),
-            Turn::AwaitReply,
-            "the reported tokens are spent"
-        );
-        for _ in 0..3 {
-            b.finish();
-        }
-        assert_eq!(
-            b.take_turn(now, 0.0),
-            Turn::At(now),
-            "nothing in flight: one goes to learn"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_scope_that_replies_without_headers_is_not_held() {
-        let now = Instant::now();
-        let mut b = Bucket::new(now);
-        assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
-        b.learn(Lesson::default(), now, now);
-        for _ in 0..100 {
-            assert_eq!(b.take_turn(now, 0.0), Turn::At(now));
-        }
-        let later = now + secs(3.0);
-        let mut cold = Bucket::new(now);
-        for _ in 0..FIRST_REPLY_IN_FLIGHT {
-            assert_eq!(cold.take_turn(now, 0.0), Turn::At(now));
-        }
-        assert_eq!(
-            cold.take_turn(later, 0.0),
-            Turn::At(later),
-            "no reply within the grace: go"
-        );
+        let mut b = Bucket::new(now, size(1, 1.0));
+        assert_eq!(b.take_turn(now, 0.0), Turn::Now);
+        b.unsend(now);
+        assert_eq!(b.in_flight, 0);
+        assert_eq!(wait_at(&mut b, now), None, "the slot is free again");
     }
 
     #[tokio::test(start_paused = true)]
     async fn hostile_numbers_neither_panic_nor_wait_forever() {
         let now = Instant::now();
-        let mut b = Bucket::new(now);
+        let mut b = Bucket::new(now, size(u32::MAX, f64::MAX));
         for rate in [f64::NAN, f64::INFINITY, 0.0, -1.0, 1e-300, 1e300] {
             b.learn(
                 Lesson {
@@ -504,8 +470,12 @@ mod tests {
                 },
                 now,
                 now,
+                f64::NAN,
             );
-            assert!(admitted_at(&mut b, now, 0.99) <= now + MAX_BUDGET_WAIT);
+            if let Some(at) = wait_at(&mut b, now) {
+                assert!(at <= now + MAX_BUDGET_WAIT + secs(3600.0));
+            }
+            assert!(b.expected_wait(now) <= MAX_BUDGET_WAIT);
         }
     }
 }

@@ -1,14 +1,20 @@
-//! One rate governor per client, shared by all its clones: it learns Atlas's token buckets
-//! from replies (`bucket.rs`, `lesson.rs`) and makes each request wait for budget before it
-//! is sent instead of sending it into a 429; it also caps the requests in flight, so a
-//! client watching thousands of migrations holds a bounded number of sockets.
+//! One rate governor per client, shared by all its clones: it learns what Atlas's token
+//! buckets give this client (`bucket.rs`, `controller.rs`, `lesson.rs`) and makes each
+//! request wait for its turn before it is sent instead of sending it into a 429; it also caps
+//! the requests in flight, so a client watching thousands of migrations holds a bounded
+//! number of sockets.
 //!
-//! Atlas meters requests per endpoint set and scope (organization, project, user or IP) and
-//! does not say which operations share a set. The governor assumes that requests about one
-//! project (the path's `groupId`), or one organization (`orgId`), share one bucket: if Atlas
-//! keeps them apart, the client only paces itself more carefully than needed.
+//! Atlas meters requests per endpoint set and scope. For this API the published sets are one
+//! per project (the path's `groupId`) and one per organization (`orgId`); the governor keeps
+//! one bucket for each, starting from the published sizes (`estimate.rs`).
+//!
+//! Waiting is cancel-safe: callers queue in order at their bucket's turnstile, only the first
+//! one waits for the bucket, and nothing is reserved ahead, so a caller dropped at any point
+//! takes nothing with it, and a turn it was given but did not use is given back.
 
 mod bucket;
+mod controller;
+mod estimate;
 mod lesson;
 mod status;
 
@@ -22,6 +28,8 @@ use http::HeaderMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+pub use estimate::RateLimits;
+pub(crate) use lesson::ErrorBody;
 pub use status::{RateLimitStatus, ThrottleStatus};
 
 use crate::deadline;
@@ -36,6 +44,7 @@ const MAX_BUCKETS: usize = 4096;
 
 pub(crate) struct Governor {
     buckets: Mutex<HashMap<String, Bucket>>,
+    limits: RateLimits,
     in_flight: Semaphore,
     max_in_flight: usize,
     refusals: AtomicU64,
@@ -44,10 +53,11 @@ pub(crate) struct Governor {
 }
 
 impl Governor {
-    pub(crate) fn new(max_in_flight: usize) -> Self {
+    pub(crate) fn new(max_in_flight: usize, limits: RateLimits) -> Self {
         let max_in_flight = max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             buckets: Mutex::new(HashMap::new()),
+            limits,
             in_flight: Semaphore::new(max_in_flight),
             max_in_flight,
             refusals: AtomicU64::new(0),
@@ -60,63 +70,71 @@ impl Governor {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until `scope`'s bucket has budget for one request and a slot in flight is free;
-    /// both are held until the returned admission drops. Fails at once, sending nothing, if
-    /// the wait would run past the caller's deadline (or past an hour without one).
+    /// Waits until `scope`'s bucket lets one request go and a slot in flight is free; both
+    /// are held until the returned admission drops. Fails, sending nothing, when the wait
+    /// would run past the caller's deadline (or past an hour without one): at once when the
+    /// queue ahead already says so.
     pub(crate) async fn admit(
         &self,
         scope: &str,
         operation: &'static Operation,
     ) -> Result<Admission<'_>, Error> {
-        let deadline = deadline::current().unwrap_or(Instant::now() + MAX_BUDGET_WAIT);
+        let asked = Instant::now();
+        let deadline = deadline::current().unwrap_or(asked + MAX_BUDGET_WAIT);
         let too_late = |wait| Error::Budget(BudgetError::new(operation.name, wait, deadline));
-        let take_turn = |now: Instant| {
-            self.with_bucket(scope, |b| {
-                let turn = b.take_turn(now, fastrand::f64());
-                if let Turn::At(at) = turn {
-                    b.waited = b.waited.saturating_add(at - now);
-                }
-                turn
-            })
+        let (turnstile, wake, expected) = self.with_bucket(scope, |b| {
+            let expected = b.expected_wait(asked);
+            b.waiting = b.waiting.saturating_add(1);
+            (b.turnstile.clone(), b.wake.clone(), expected)
+        });
+        let queued = Queued {
+            governor: self,
+            scope,
         };
-        let mut now = Instant::now();
-        let (send_at, asked_at) = loop {
-            if let Turn::At(at) = take_turn(now) {
-                break (at, now);
-            }
-            // Held for a reply: register for the wake-up, then look again so that a reply in
-            // between is not missed.
-            let wake = self.with_bucket(scope, |b| b.wake.clone());
+        if asked + expected > deadline {
+            return Err(too_late(Some(expected)));
+        }
+        let Ok(first) = tokio::time::timeout_at(deadline, turnstile.lock()).await else {
+            return Err(too_late(None));
+        };
+        loop {
+            // Register for a wake-up before looking, so a reply in between is not missed.
             let woken = wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            now = Instant::now();
-            if let Turn::At(at) = take_turn(now) {
-                break (at, now);
+            let now = Instant::now();
+            match self.with_bucket(scope, |b| b.take_turn(now, fastrand::f64())) {
+                Turn::Now => break,
+                Turn::At(at) if at > deadline => {
+                    return Err(too_late(Some(at.saturating_duration_since(asked))));
+                }
+                Turn::At(at) => {
+                    tracing::debug!(
+                        scope,
+                        wait_ms = at.saturating_duration_since(now).as_millis() as u64,
+                        "waiting for rate-limit budget"
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = woken => {}
+                    }
+                }
             }
-            if tokio::time::timeout_at(deadline, woken).await.is_err() {
-                return Err(too_late(None));
-            }
-            now = Instant::now();
-        };
-        let ticket = Ticket {
+        }
+        // The turn is taken: until the request is handed over, dropping gives it back.
+        let mut ticket = Ticket {
             governor: self,
             scope: scope.to_owned(),
+            sent: false,
         };
-        let wait = send_at.saturating_duration_since(asked_at);
-        if send_at > deadline {
-            return Err(too_late(Some(wait)));
-        }
-        if !wait.is_zero() {
+        drop(first);
+        drop(queued);
+        let waited = asked.elapsed();
+        if !waited.is_zero() {
             self.waits.fetch_add(1, Ordering::Relaxed);
-            let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+            let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
             self.waited_micros.fetch_add(micros, Ordering::Relaxed);
-            tracing::debug!(
-                scope,
-                wait_ms = wait.as_millis() as u64,
-                "waiting for rate-limit budget"
-            );
-            tokio::time::sleep_until(send_at).await;
+            self.with_bucket(scope, |b| b.waited = b.waited.saturating_add(waited));
         }
         let slot = match self.in_flight.try_acquire() {
             Ok(slot) => slot,
@@ -125,6 +143,7 @@ impl Governor {
                 .map_err(|_| too_late(None))?
                 .map_err(|_| too_late(None))?,
         };
+        ticket.sent = true;
         Ok(Admission {
             _slot: slot,
             _ticket: ticket,
@@ -141,31 +160,33 @@ impl Governor {
         if let Some(bucket) = buckets.get_mut(scope) {
             return f(bucket);
         }
-        f(buckets.entry(scope.to_owned()).or_insert(Bucket::new(now)))
+        let bucket = Bucket::new(now, self.limits.starting_size(scope));
+        f(buckets.entry(scope.to_owned()).or_insert(bucket))
     }
 
-    /// Learns from the reply to a request about `scope` sent at `sent`: its headers, and for
-    /// a 429 the error's detail.
+    /// Learns from the reply to a request about `scope` sent at `sent`: its status and
+    /// headers, and for an error the body's code and detail when they were read.
     pub(crate) fn learn(
         &self,
         scope: &str,
         sent: Instant,
         status: u16,
         headers: &HeaderMap,
-        detail: Option<&str>,
+        body: ErrorBody<'_>,
     ) {
-        let lesson = lesson::read(status, headers, detail);
+        let lesson = lesson::read(status, headers, body);
         if lesson.refused {
             self.refusals.fetch_add(1, Ordering::Relaxed);
             tracing::info!(
                 scope,
+                status,
                 retry_after_s = lesson.retry_after.map(|d| d.as_secs()),
                 "Atlas's rate limit refused a request; pacing this scope"
             );
         }
         let now = Instant::now();
         let wake = self.with_bucket(scope, |b| {
-            b.learn(lesson, sent, now);
+            b.learn(lesson, sent, now, fastrand::f64());
             b.wake.clone()
         });
         wake.notify_waiters();
@@ -176,7 +197,7 @@ impl Governor {
         let now = Instant::now();
         let mut buckets: Vec<RateLimitStatus> = self
             .lock()
-            .iter()
+            .iter_mut()
             .map(|(scope, b)| status::of(scope, b, now))
             .collect();
         buckets.sort_by(|a, b| a.scope.cmp(&b.scope));
@@ -198,18 +219,40 @@ pub(crate) struct Admission<'a> {
     _ticket: Ticket<'a>,
 }
 
+/// A caller counted among those waiting at a bucket, until it drops.
+struct Queued<'a> {
+    governor: &'a Governor,
+    scope: &'a str,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.governor
+            .with_bucket(self.scope, |b| b.waiting = b.waiting.saturating_sub(1));
+    }
+}
+
+/// A turn taken at a bucket: finished when it drops, and given back if it was never sent.
 struct Ticket<'a> {
     governor: &'a Governor,
     scope: String,
+    sent: bool,
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
+        let sent = self.sent;
         let wake = self.governor.with_bucket(&self.scope, |b| {
-            b.finish();
+            if sent {
+                b.finish();
+            } else {
+                b.unsend(Instant::now());
+            }
             b.wake.clone()
         });
-        wake.notify_waiters();
+        if !sent {
+            wake.notify_waiters();
+        }
     }
 }
 

@@ -29,11 +29,12 @@ pub struct ThrottleStatus {
     pub in_flight: usize,
     /// The most requests the client keeps in flight.
     pub max_in_flight: usize,
-    /// 429 replies seen since the client was built.
+    /// Refusals (429s, and 503s with `Retry-After`) seen since the client was built.
     pub refusals: u64,
     /// Requests that waited for budget before being sent.
     pub waits: u64,
-    /// Time those requests spent waiting, in all.
+    /// Time those requests spent waiting, in all (only time actually waited: a caller that
+    /// gave up counts what it waited until then).
     pub waited: Duration,
 }
 
@@ -53,24 +54,29 @@ pub struct RateLimitStatus {
     pub capacity: Option<u32>,
     /// Tokens left at the latest reply that said (`RateLimit-Remaining`).
     pub remaining: Option<u32>,
-    /// Tokens per second, once a 429's detail said.
+    /// The bucket's whole refill in tokens per second, once a refusal's detail said.
     pub refill_per_second: Option<f64>,
+    /// The rate this client paces itself at here now, in requests per second (`None`: not
+    /// paced, as with [`RateLimits::learned_only`](crate::RateLimits::learned_only) before
+    /// a refusal). It falls on each refusal and climbs back while Atlas keeps accepting.
+    pub pace_per_second: Option<f64>,
     /// How much longer requests here are held after a 429 (`Retry-After`, stretched by
     /// repeated refusals).
     pub blocked_for: Option<Duration>,
-    /// 429s seen here.
+    /// Refusals seen here (429s, and 503s with `Retry-After`).
     pub refusals: u64,
     /// Time requests here spent waiting for budget, in all.
     pub waited: Duration,
 }
 
-pub(super) fn of(scope: &str, b: &Bucket, now: Instant) -> RateLimitStatus {
+pub(super) fn of(scope: &str, b: &mut Bucket, now: Instant) -> RateLimitStatus {
     let blocked = b.blocked_until.saturating_duration_since(now);
     RateLimitStatus {
         scope: scope.to_owned(),
         capacity: b.capacity,
         remaining: b.remaining,
-        refill_per_second: b.rate,
+        refill_per_second: b.stated_rate,
+        pace_per_second: b.pace(now),
         blocked_for: (!blocked.is_zero()).then_some(blocked),
         refusals: b.refusals,
         waited: b.waited,

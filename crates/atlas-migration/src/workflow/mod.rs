@@ -357,6 +357,22 @@ impl PushMigration {
         self.poll_delays(Duration::from_millis(5), Duration::from_millis(25))
     }
 
+    /// Longest a single call of the workflow (validate, create, cutover) rides out Atlas's
+    /// rate limit (default 15 minutes). A 429 is documented as not processed, so until then
+    /// the call waits for budget and tries again, whatever the client's retry policy allows;
+    /// past it the step fails with a [budget error](crate::BudgetError) that counts the
+    /// refusals. Polls are bounded by their wait's `max_wait` instead.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.call_max_wait(std::time::Duration::from_secs(3600));
+    /// # }
+    /// ```
+    pub fn call_max_wait(mut self, max_wait: Duration) -> Self {
+        self.settings.call_max_wait = max_wait;
+        self
+    }
+
     /// Longest wait for the validation (default
     /// [`crate::wait::DEFAULT_VALIDATION_MAX_WAIT`]).
     ///

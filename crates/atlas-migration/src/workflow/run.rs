@@ -176,8 +176,8 @@ pub(super) async fn cutover_and_wait(
         settings,
     } = ready;
     let failed = |step, source| WorkflowError::new(step, source, Some(&id));
-    client
-        .ensure_cutover_requested(&group, &id)
+    settings
+        .call(client.ensure_cutover_requested(&group, &id))
         .await
         .map_err(|e| failed(Step::Cutover, WorkflowFailure::Call(e)))?;
     if let Some(recorder) = &settings.recorder {
@@ -212,8 +212,8 @@ async fn validate_and_create(
     settings: &Settings,
 ) -> Result<LiveMigrationId, WorkflowError> {
     let fail = |step, source| WorkflowError::new(step, source, None);
-    let started = client
-        .validate_migration(group, request)
+    let started = settings
+        .call(client.validate_migration(group, request))
         .await
         .map_err(|e| fail(Step::Validate, WorkflowFailure::Call(e)))?;
     let validation_id = started.id;
@@ -239,14 +239,17 @@ async fn validate_and_create(
             .update(Step::Create, |r| r.create_intent_at = Some(Utc::now()))
             .await?;
     }
-    let created = client.create_migration(group, request).await.map_err(|e| {
-        if create_outcome_unknown(&e) {
-            tracing::error!(error = %e, "create failed after sending; a migration may exist");
-            fail(Step::Create, WorkflowFailure::CreateOutcomeUnknown(e))
-        } else {
-            fail(Step::Create, WorkflowFailure::Call(e))
-        }
-    })?;
+    let created = settings
+        .call(client.create_migration(group, request))
+        .await
+        .map_err(|e| {
+            if create_outcome_unknown(&e) {
+                tracing::error!(error = %e, "create failed after sending; a migration may exist");
+                fail(Step::Create, WorkflowFailure::CreateOutcomeUnknown(e))
+            } else {
+                fail(Step::Create, WorkflowFailure::Call(e))
+            }
+        })?;
     let id = created.id;
     if let Some(recorder) = &settings.recorder {
         let known = id.clone();

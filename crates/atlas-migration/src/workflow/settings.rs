@@ -2,6 +2,7 @@
 //! progress goes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::wait::Poller;
 use crate::wait::schedule;
@@ -9,10 +10,16 @@ use crate::workflow::cutover_policy::CutoverPolicy;
 use crate::workflow::events::Progress;
 use crate::workflow::recorder::Recorder;
 
+/// How long one call of the workflow (validate, create, cutover) may wait out Atlas's rate
+/// limit, unless configured otherwise.
+pub(crate) const DEFAULT_CALL_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
 /// The schedules of the workflow's three waits, its progress sink, and its journal record
 /// once taken.
 #[derive(Clone)]
 pub(super) struct Settings {
+    /// How long one call (validate, create, cutover) may ride out Atlas's rate limit.
+    pub(super) call_max_wait: Duration,
     pub(super) validation: Poller,
     pub(super) ready: Poller,
     pub(super) complete: Poller,
@@ -25,6 +32,7 @@ impl Default for Settings {
     /// The waiters' own default schedules.
     fn default() -> Self {
         Self {
+            call_max_wait: DEFAULT_CALL_MAX_WAIT,
             validation: schedule::VALIDATION.poller(),
             ready: schedule::READY.poller(),
             complete: schedule::COMPLETE.poller(),
@@ -32,5 +40,14 @@ impl Default for Settings {
             recorder: None,
             cutover_policy: None,
         }
+    }
+}
+
+impl Settings {
+    /// Runs one call of the workflow with its own deadline, so that 429s are ridden out
+    /// until then whatever the client's retry policy allows (a 429 was not processed).
+    pub(super) async fn call<F: std::future::Future>(&self, call: F) -> F::Output {
+        let deadline = tokio::time::Instant::now() + self.call_max_wait;
+        crate::deadline::within(deadline, call).await
     }
 }

@@ -58,6 +58,17 @@ impl TokenEndpoint {
         })
     }
 
+    /// The token flight this service account shares with the process's other clients of
+    /// the same endpoint and credentials.
+    pub(crate) fn shared_flight(&self, per_minute: u32) -> std::sync::Arc<super::TokenFlight> {
+        super::shared::flight(
+            self.token_url.as_str(),
+            &self.client_id,
+            &self.client_secret,
+            per_minute,
+        )
+    }
+
     fn post(&self, http: &reqwest::Client, url: &reqwest::Url) -> reqwest::RequestBuilder {
         http.post(url.clone())
             .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
