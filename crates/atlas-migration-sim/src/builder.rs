@@ -14,7 +14,9 @@ use crate::config::{Deployment, SourceProject, Timings};
 use crate::faults::{Fault, FaultPlan, Faults};
 use crate::handle::{ServerGuard, Simulator};
 use crate::log::RequestLog;
-use crate::metering::{Meter, RateLimit};
+use crate::metering::{
+    BackgroundConsumer, Meter, RateLimit, RateLimitBody, RateLimitHeaders, Replies,
+};
 use crate::rng::Rng;
 use crate::server;
 use crate::shared::{Inner, Shared, UnauthorizedPacing};
@@ -44,8 +46,10 @@ pub struct SimulatorBuilder {
     group_id: Option<String>,
     faults: Vec<Fault>,
     plan: Option<FaultPlan>,
-    rate_limits: Vec<RateLimit>,
-    omit_rate_limit_headers: bool,
+    /// `None`: Atlas's documented sets.
+    rate_limits: Option<Vec<RateLimit>>,
+    background: Vec<BackgroundConsumer>,
+    replies: Replies,
     port: u16,
 }
 
@@ -198,8 +202,10 @@ impl SimulatorBuilder {
         self
     }
 
-    /// Meters requests with this token bucket, as Atlas does (repeat for several endpoint
-    /// sets). Without any, nothing is rate limited. See [`RateLimit`].
+    /// Meters requests with this bucket (repeat for several endpoint sets), instead of the
+    /// defaults. Without any, the simulator meters with Atlas's documented sets for this
+    /// API, [`RateLimit::documented_project`] and [`RateLimit::documented_organization`];
+    /// the first `rate_limit` replaces both. See [`RateLimit`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -208,15 +214,77 @@ impl SimulatorBuilder {
     ///     .rate_limit(RateLimit::new("project", RateScope::Project).capacity(20).refill(10, Duration::from_secs(1)));
     /// ```
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
-        self.rate_limits.push(limit);
+        self.rate_limits.get_or_insert_with(Vec::new).push(limit);
+        self
+    }
+
+    /// Meters nothing: no 429 from the simulator's rate limits, no `RateLimit-*` headers.
+    /// Drops the defaults and every [`rate_limit`](Self::rate_limit) given so far (a later
+    /// one meters again, alone).
+    ///
+    /// ```
+    /// let free = atlas_migration_sim::Simulator::builder().unmetered();
+    /// # let _ = free;
+    /// ```
+    pub fn unmetered(mut self) -> Self {
+        self.rate_limits = Some(Vec::new());
+        self
+    }
+
+    /// Another client spends the same buckets at a steady rate (repeat for several); its
+    /// requests are not logged and not counted by [`Simulator::rate_limited`], but by
+    /// [`Simulator::background_served`] and [`Simulator::background_refused`]. See
+    /// [`BackgroundConsumer`].
+    ///
+    /// ```
+    /// use atlas_migration_sim::{BackgroundConsumer, Simulator};
+    ///
+    /// let shared = Simulator::builder().background_consumer(BackgroundConsumer::per_second(4));
+    /// # let _ = shared;
+    /// ```
+    pub fn background_consumer(mut self, consumer: BackgroundConsumer) -> Self {
+        self.background.push(consumer);
+        self
+    }
+
+    /// The body of a 429 from the rate limits (default [`RateLimitBody::TokenBucket`], the
+    /// shape on Atlas's rate-limit page).
+    ///
+    /// ```
+    /// use atlas_migration_sim::{RateLimitBody, Simulator};
+    ///
+    /// let terse = Simulator::builder().rate_limit_body(RateLimitBody::SpecExample);
+    /// # let _ = terse;
+    /// ```
+    pub fn rate_limit_body(mut self, body: RateLimitBody) -> Self {
+        self.replies.body = body;
+        self
+    }
+
+    /// Which replies carry `RateLimit-Limit` / `RateLimit-Remaining` (default
+    /// [`RateLimitHeaders::Always`]); `Retry-After` on a 429 stays in every mode.
+    ///
+    /// ```
+    /// use atlas_migration_sim::{RateLimitHeaders, Simulator};
+    ///
+    /// let only_on_429 = Simulator::builder().rate_limit_headers(RateLimitHeaders::OnRefusals);
+    /// # let _ = only_on_429;
+    /// ```
+    pub fn rate_limit_headers(mut self, headers: RateLimitHeaders) -> Self {
+        self.replies.headers = headers;
         self
     }
 
     /// Leaves `RateLimit-Limit` / `RateLimit-Remaining` off every reply (Atlas "may not
-    /// always return" them); `Retry-After` on a 429 stays.
-    pub fn omit_rate_limit_headers(mut self) -> Self {
-        self.omit_rate_limit_headers = true;
-        self
+    /// always return" them); `Retry-After` on a 429 stays. The same as
+    /// [`rate_limit_headers`](Self::rate_limit_headers)`(`[`RateLimitHeaders::Never`]`)`.
+    ///
+    /// ```
+    /// let bare = atlas_migration_sim::Simulator::builder().omit_rate_limit_headers();
+    /// # let _ = bare;
+    /// ```
+    pub fn omit_rate_limit_headers(self) -> Self {
+        self.rate_limit_headers(RateLimitHeaders::Never)
     }
 
     /// The convenience organization id [`Simulator::org_id`] returns. Any 24-hex id works
@@ -295,8 +363,14 @@ impl SimulatorBuilder {
             lifecycle: Lifecycle::default(),
             meter: Meter::new(
                 org_id.clone(),
-                self.rate_limits,
-                self.omit_rate_limit_headers,
+                self.rate_limits.unwrap_or_else(|| {
+                    vec![
+                        RateLimit::documented_project(),
+                        RateLimit::documented_organization(),
+                    ]
+                }),
+                self.background,
+                self.replies,
             ),
         };
         let shared = Arc::new(Shared {

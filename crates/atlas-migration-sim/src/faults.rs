@@ -68,6 +68,24 @@ impl FaultKind {
         }
     }
 
+    /// 503 Service Unavailable with `Retry-After: retry_after_secs`, as a server that is
+    /// down for a known while (or a proxy in front of it) answers.
+    ///
+    /// ```
+    /// use atlas_migration_sim::FaultKind;
+    ///
+    /// assert_eq!(
+    ///     FaultKind::service_unavailable(30),
+    ///     FaultKind::Status { status: 503, retry_after_secs: Some(30) }
+    /// );
+    /// ```
+    pub fn service_unavailable(retry_after_secs: u64) -> Self {
+        Self::Status {
+            status: 503,
+            retry_after_secs: Some(retry_after_secs),
+        }
+    }
+
     /// A plain error status (429 gets `Retry-After: 1`).
     pub fn status(status: u16) -> Self {
         Self::Status {
@@ -145,6 +163,21 @@ impl Fault {
     /// Answer 429 with `Retry-After: secs`.
     pub fn too_many_requests(mut self, retry_after_secs: u64) -> Self {
         self.kind = FaultKind::too_many_requests(retry_after_secs);
+        self
+    }
+
+    /// Answer 503 with `Retry-After: secs`.
+    ///
+    /// ```
+    /// use atlas_migration_sim::Fault;
+    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+    ///
+    /// // Down for maintenance for the next two minutes; nothing is created.
+    /// let rule = Fault::on(CREATE_PUSH_MIGRATION).service_unavailable(120);
+    /// # let _ = rule;
+    /// ```
+    pub fn service_unavailable(mut self, retry_after_secs: u64) -> Self {
+        self.kind = FaultKind::service_unavailable(retry_after_secs);
         self
     }
 

@@ -194,6 +194,37 @@ impl Simulator {
         self.shared.inner.lock().meter.refused()
     }
 
+    /// Requests of [background consumers](crate::BackgroundConsumer) that found a token,
+    /// up to now. Never in the request log.
+    ///
+    /// ```no_run
+    /// # async fn demo(sim: atlas_migration_sim::Simulator) {
+    /// let spent = sim.background_served() + sim.background_refused();
+    /// # let _ = spent;
+    /// # }
+    /// ```
+    pub fn background_served(&self) -> u64 {
+        self.background().served
+    }
+
+    /// Requests of [background consumers](crate::BackgroundConsumer) refused because the
+    /// bucket was empty, up to now. Not counted by [`Simulator::rate_limited`].
+    ///
+    /// ```no_run
+    /// # async fn demo(sim: atlas_migration_sim::Simulator) {
+    /// assert_eq!(sim.background_refused(), 0, "the client left the neighbour nothing");
+    /// # }
+    /// ```
+    pub fn background_refused(&self) -> u64 {
+        self.background().refused
+    }
+
+    fn background(&self) -> crate::metering::Tally {
+        let mut inner = self.shared.inner.lock();
+        let now = inner.clock.now();
+        inner.meter.background(now)
+    }
+
     /// Requests answered 401.
     pub fn unauthorized_count(&self) -> usize {
         self.shared.inner.lock().log.with_status(401)

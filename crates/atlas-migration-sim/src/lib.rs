@@ -5,6 +5,7 @@
 //! [`atlas_migration_sys::operations::OPERATIONS`], so the simulator always agrees with the
 //! pinned spec. Requests are answered in this order: authentication (HTTP Digest with the
 //! API key, or an OAuth bearer token of the service account; failures answer 401), then
+//! Atlas's [rate limits](RateLimit) (429 from an empty bucket; on by default), then
 //! injected [faults](Fault) (decided **before** processing: a 429/500/503, stale-nonce 401
 //! or dropped connection means nothing was processed, except for
 //! [`FaultKind::DropAfterProcessing`]), then the versioned `Accept` / `Content-Type`
@@ -57,16 +58,27 @@
 //!   and never answers ([`Fault::hang`]), and a body dripped one byte per interval
 //!   ([`Fault::drip`]). Every request to either endpoint is counted
 //!   ([`Simulator::token_requests`], [`Simulator::count`]).
-//! * **Rate limits** ([`SimulatorBuilder::rate_limit`]) follow Atlas's rate-limit page
-//!   (token buckets per endpoint set and scope, refilled by `refillRate` every period, 429
-//!   with `Retry-After`, the page's example body, `RateLimit-Limit` / `RateLimit-Remaining`
-//!   that may be omitted). Invented: which operations share a set and the sizes (the test
-//!   chooses; Atlas publishes neither for these endpoints), that a 401 costs no token, that a
-//!   request takes one token from every set it belongs to, and that `RateLimit-Remaining`
-//!   reports the emptiest of them.
+//! * **Rate limits** follow Atlas's rate-limit page ("Atlas Administration API Rate
+//!   Limits", <https://www.mongodb.com/docs/atlas/api/api-rate-limit/>): token buckets per
+//!   endpoint set and scope, refilled by `refillRate` every period, 429 with `Retry-After`,
+//!   the page's example body, `RateLimit-Limit` / `RateLimit-Remaining` that may be omitted.
+//!   By default the simulator meters with the two sets the page's table gives this API
+//!   ([`RateLimit::documented_project`]: the five project operations, 1,200 tokens, 500 per
+//!   60 s per project; [`RateLimit::documented_organization`]: the three organization
+//!   operations, 500 tokens, 250 per 60 s per `orgId`); [`SimulatorBuilder::rate_limit`]
+//!   replaces them and [`SimulatorBuilder::unmetered`] turns metering off. Invented: that a
+//!   bucket comes into being full at its first request and refills in whole periods counted
+//!   from then, that a 401 costs no token, that a request takes one token from every set it
+//!   belongs to, and that `RateLimit-Remaining` reports the emptiest of them. Test modes,
+//!   not Atlas: fixed windows ([`RateLimit::fixed_window`]), other clients spending the same
+//!   buckets ([`BackgroundConsumer`]), the spec's example 429 body
+//!   ([`RateLimitBody::SpecExample`]) and headers on refusals only
+//!   ([`RateLimitHeaders::OnRefusals`]).
 //! * **Faults** model other servers and networks, not Atlas: every [`FaultKind`] is a test
-//!   mode. Status faults are decided before processing, so a faulted request changed
-//!   nothing; [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
+//!   mode. A status fault carries `Retry-After` when asked to ([`Fault::too_many_requests`],
+//!   [`Fault::service_unavailable`] for a 503 with a known wait). Status faults are
+//!   decided before processing, so a faulted request changed nothing;
+//!   [`FaultKind::DropAfterProcessing`] and the reply-spoiling kinds process first.
 //!
 //! # Digest modes: how other real servers behave
 //!
@@ -145,6 +157,6 @@ pub use errors::FieldViolation;
 pub use faults::{Fault, FaultKind, FaultPlan};
 pub use handle::Simulator;
 pub use log::{OAUTH_REVOKE, OAUTH_TOKEN, RequestRecord};
-pub use metering::{RateLimit, RateScope};
+pub use metering::{BackgroundConsumer, RateLimit, RateLimitBody, RateLimitHeaders, RateScope};
 pub use state::{MigrationRecord, MigrationStatus, MigrationView, ValidationStatus};
 pub use token_reply::TokenReply;

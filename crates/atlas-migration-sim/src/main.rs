@@ -32,6 +32,9 @@ struct Args {
     /// Seed for ids and generated credentials.
     #[arg(long)]
     seed: Option<u64>,
+    /// Meter nothing (by default Atlas's documented rate limits apply).
+    #[arg(long)]
+    unmetered: bool,
 }
 
 #[tokio::main]
@@ -52,6 +55,9 @@ async fn main() -> std::io::Result<()> {
     }
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
+    }
+    if args.unmetered {
+        builder = builder.unmetered();
     }
     if args.sha256 {
         builder = builder.digest_algorithm(DigestAlgorithm::Sha256);

@@ -145,6 +145,10 @@ impl Transport {
                             reply: self.learn(scope, sent, reply).await,
                             _slot: slot,
                         }),
+                        Err(e @ Failure::Unprocessed(_)) => {
+                            slot.not_sent();
+                            Err(e)
+                        }
                         Err(e) => Err(e),
                     };
                     let elapsed = sent.elapsed();

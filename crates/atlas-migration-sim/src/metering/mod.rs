@@ -6,96 +6,31 @@
 //! answers 429 with `Retry-After` and a `RATE_LIMITED_TOKEN_BUCKET` body shaped like the
 //! page's example. Replies may carry `RateLimit-Limit` (capacity) and `RateLimit-Remaining`
 //! (tokens left); the page says Atlas may omit them, and so may the simulator.
+//!
+//! The page's table gives this API two sets, and the simulator meters with both unless told
+//! otherwise ([`RateLimit::documented_project`], [`RateLimit::documented_organization`]), so
+//! that a client meets Atlas's limits in every test, not only in those that think of them.
+//! The rest are test modes: a fixed window ([`RateLimit::fixed_window`]), other clients
+//! spending the same buckets ([`BackgroundConsumer`]), and the other shapes a refusal can
+//! take ([`RateLimitBody`], [`RateLimitHeaders`]).
+
+mod background;
+mod bucket;
+mod limit;
+mod reply;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::http::HeaderMap;
+use axum::response::Response;
 
-use crate::endpoint::Endpoint;
-
-/// Whose requests share a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RateScope {
-    /// All requests about one organization (an org-level path's `orgId`; a project-level
-    /// path counts towards the simulator's organization).
-    Organization,
-    /// All requests about one project (`groupId`; org-level paths share one bucket).
-    Project,
-    /// All requests of one API key or service account.
-    User,
-    /// All requests from one address (on loopback: all requests).
-    Ip,
-}
-
-/// One endpoint set's bucket: which endpoints share it, per what scope, and its size.
-///
-/// ```
-/// use std::time::Duration;
-/// use atlas_migration_sim::{RateLimit, RateScope};
-/// use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, GET_VALIDATION_STATUS};
-///
-/// // Reads of a project: 10 requests, refilled by 5 every 60 s (the page's example numbers).
-/// let reads = RateLimit::new("project reads", RateScope::Project)
-///     .endpoints([GET_PUSH_MIGRATION, GET_VALIDATION_STATUS])
-///     .capacity(10)
-///     .refill(5, Duration::from_secs(60));
-/// # let _ = reads;
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimit {
-    name: String,
-    scope: RateScope,
-    endpoints: Option<Vec<Endpoint>>,
-    capacity: u32,
-    refill_rate: u32,
-    refill_period: Duration,
-}
-
-impl RateLimit {
-    /// An endpoint set named `name` (used in the 429's detail), metered per `scope`, over
-    /// every API operation until [`endpoints`](Self::endpoints) narrows it; 100 requests,
-    /// refilled by 10 every second until told otherwise.
-    pub fn new(name: impl Into<String>, scope: RateScope) -> Self {
-        Self {
-            name: name.into(),
-            scope,
-            endpoints: None,
-            capacity: 100,
-            refill_rate: 10,
-            refill_period: Duration::from_secs(1),
-        }
-    }
-
-    /// Only these API operations belong to the set.
-    pub fn endpoints<E: Into<Endpoint>>(mut self, endpoints: impl IntoIterator<Item = E>) -> Self {
-        self.endpoints = Some(endpoints.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// The most tokens the bucket holds (and starts with); at least 1.
-    pub fn capacity(mut self, capacity: u32) -> Self {
-        self.capacity = capacity.max(1);
-        self
-    }
-
-    /// `tokens` are added every `period` (at least 1 token, at least 1 ms).
-    pub fn refill(mut self, tokens: u32, period: Duration) -> Self {
-        self.refill_rate = tokens.max(1);
-        self.refill_period = period.max(Duration::from_millis(1));
-        self
-    }
-
-    fn covers(&self, endpoint: &str) -> bool {
-        match &self.endpoints {
-            Some(endpoints) => endpoints.iter().any(|e| e.name() == endpoint),
-            None => true,
-        }
-    }
-}
+pub use background::BackgroundConsumer;
+use bucket::Bucket;
+pub(crate) use bucket::Tally;
+pub use limit::{RateLimit, RateScope};
+pub use reply::{RateLimitBody, RateLimitHeaders};
+pub(crate) use reply::{Refusal, Replies};
 
 /// Who and what one request is about, to find its buckets.
 pub(crate) struct Subject<'a> {
@@ -103,13 +38,6 @@ pub(crate) struct Subject<'a> {
     pub(crate) org: Option<&'a str>,
     pub(crate) group: Option<&'a str>,
     pub(crate) user: &'a str,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    tokens: u32,
-    /// When the last refill happened (simulated time).
-    refilled_at: Duration,
 }
 
 /// What metering decided for one request.
@@ -123,32 +51,31 @@ pub(crate) enum Metered {
     Refused(Refusal),
 }
 
-#[derive(Debug)]
-pub(crate) struct Refusal {
-    set: String,
-    retry_after_secs: u64,
-    capacity: u32,
-    refill_rate: u32,
-    refill_period_secs: u64,
-}
-
-/// The buckets of every set and scope, and whether replies carry the headers.
+/// The buckets of every set and scope, who else spends them, and what replies say.
 #[derive(Debug, Default)]
 pub(crate) struct Meter {
     /// The simulator's organization, which every project belongs to.
     home_org: String,
     limits: Vec<RateLimit>,
+    consumers: Vec<BackgroundConsumer>,
     buckets: HashMap<(usize, String), Bucket>,
-    omit_headers: bool,
+    replies: Replies,
     refused: usize,
+    background: Tally,
 }
 
 impl Meter {
-    pub(crate) fn new(home_org: String, limits: Vec<RateLimit>, omit_headers: bool) -> Self {
+    pub(crate) fn new(
+        home_org: String,
+        limits: Vec<RateLimit>,
+        consumers: Vec<BackgroundConsumer>,
+        replies: Replies,
+    ) -> Self {
         Self {
             home_org,
             limits,
-            omit_headers,
+            consumers,
+            replies,
             ..Self::default()
         }
     }
@@ -156,6 +83,14 @@ impl Meter {
     /// How many requests were refused with 429 so far.
     pub(crate) fn refused(&self) -> usize {
         self.refused
+    }
+
+    /// The background consumers' requests served and refused up to `now`.
+    pub(crate) fn background(&mut self, now: Duration) -> Tally {
+        for ((i, _), bucket) in &mut self.buckets {
+            bucket.settle(&self.limits[*i], &self.consumers, now, &mut self.background);
+        }
+        self.background
     }
 
     /// Takes a token from every bucket the request belongs to, or refuses it (taking
@@ -173,19 +108,25 @@ impl Meter {
         }
         for key in &keys {
             let limit = &self.limits[key.0];
-            let bucket = self.buckets.entry(key.clone()).or_insert(Bucket {
-                tokens: limit.capacity,
-                refilled_at: now,
+            let consumers = &self.consumers;
+            let bucket = self.buckets.entry(key.clone()).or_insert_with(|| {
+                let spenders = (0..consumers.len()).filter(|&c| consumers[c].spends(limit, &key.1));
+                Bucket::new(limit, consumers, spenders, now)
             });
-            refill(bucket, limit, now);
+            bucket.settle(limit, consumers, now, &mut self.background);
+        }
+        for key in &keys {
+            let limit = &self.limits[key.0];
+            let bucket = &self.buckets[key];
             if bucket.tokens == 0 {
                 self.refused += 1;
+                let (refill_rate, period) = limit.step();
                 return Metered::Refused(Refusal {
                     set: limit.name.clone(),
-                    retry_after_secs: until_next_refill(bucket, limit, now),
+                    retry_after_secs: bucket.retry_after(limit, now),
                     capacity: limit.capacity,
-                    refill_rate: limit.refill_rate,
-                    refill_period_secs: limit.refill_period.as_secs().max(1),
+                    refill_rate,
+                    refill_period_secs: period.as_secs().max(1),
                 });
             }
         }
@@ -203,48 +144,16 @@ impl Meter {
         Metered::Allowed { limit, remaining }
     }
 
-    /// Adds `RateLimit-Limit` / `RateLimit-Remaining` to a reply, unless told to omit them.
+    /// Adds `RateLimit-Limit` / `RateLimit-Remaining` to a reply, when replies carry them.
     pub(crate) fn annotate(&self, headers: &mut HeaderMap, limit: u32, remaining: u32) {
-        if self.omit_headers {
-            return;
-        }
-        headers.insert(RATE_LIMIT_LIMIT.clone(), HeaderValue::from(limit));
-        headers.insert(RATE_LIMIT_REMAINING.clone(), HeaderValue::from(remaining));
+        self.replies.annotate(headers, limit, remaining);
     }
 
-    /// The 429 for `refusal`, shaped like the example on Atlas's rate-limit page (which
-    /// names the endpoint set where the simulator puts the set's name).
+    /// The 429 for `refusal`, with the configured body and headers.
     pub(crate) fn refuse(&self, refusal: &Refusal) -> Response {
-        let set = &refusal.set;
-        let body = json!({
-            "detail": format!(
-                "Rate limit exceeded for {set}. Please retry after {} seconds. Request capacity: {}. Refill rate: {} per {} seconds.",
-                refusal.retry_after_secs, refusal.capacity, refusal.refill_rate, refusal.refill_period_secs
-            ),
-            "error": 429,
-            "errorCode": "RATE_LIMITED_TOKEN_BUCKET",
-            "parameters": [set, refusal.retry_after_secs, refusal.capacity, refusal.refill_rate, refusal.refill_period_secs],
-            "reason": "Too Many Requests",
-        });
-        let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-        let headers = resp.headers_mut();
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(refusal.retry_after_secs),
-        );
-        if !self.omit_headers {
-            headers.insert(
-                RATE_LIMIT_LIMIT.clone(),
-                HeaderValue::from(refusal.capacity),
-            );
-            headers.insert(RATE_LIMIT_REMAINING.clone(), HeaderValue::from(0u32));
-        }
-        resp
+        self.replies.refuse(refusal)
     }
 }
-
-static RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-static RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 
 fn scope_key(scope: RateScope, s: &Subject<'_>, home_org: &str) -> String {
     match scope {
@@ -253,31 +162,6 @@ fn scope_key(scope: RateScope, s: &Subject<'_>, home_org: &str) -> String {
         RateScope::User => s.user.to_owned(),
         RateScope::Ip => "127.0.0.1".to_owned(),
     }
-}
-
-/// Adds the tokens of every whole period since the last refill, up to capacity.
-fn refill(bucket: &mut Bucket, limit: &RateLimit, now: Duration) {
-    let periods = periods_between(bucket.refilled_at, now, limit.refill_period);
-    if periods == 0 {
-        return;
-    }
-    let added = periods.saturating_mul(u64::from(limit.refill_rate));
-    bucket.tokens = u64::from(bucket.tokens)
-        .saturating_add(added)
-        .min(u64::from(limit.capacity)) as u32;
-    bucket.refilled_at += limit.refill_period * u32::try_from(periods).unwrap_or(u32::MAX);
-}
-
-fn periods_between(from: Duration, to: Duration, period: Duration) -> u64 {
-    let elapsed = to.saturating_sub(from).as_nanos();
-    u64::try_from(elapsed / period.as_nanos().max(1)).unwrap_or(u64::MAX)
-}
-
-/// Whole seconds (at least 1) until the next refill.
-fn until_next_refill(bucket: &Bucket, limit: &RateLimit, now: Duration) -> u64 {
-    let next = bucket.refilled_at + limit.refill_period;
-    let wait = next.saturating_sub(now);
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
 #[cfg(test)]
@@ -293,8 +177,21 @@ mod tests {
         }
     }
 
+    fn org_subject(org: &str) -> Subject<'_> {
+        Subject {
+            endpoint: "list_source_projects",
+            org: Some(org),
+            group: None,
+            user: "key",
+        }
+    }
+
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    fn meter(limits: Vec<RateLimit>, consumers: Vec<BackgroundConsumer>) -> Meter {
+        Meter::new("home".into(), limits, consumers, Replies::default())
     }
 
     #[test]
@@ -302,7 +199,7 @@ mod tests {
         let limit = RateLimit::new("reads", RateScope::Project)
             .capacity(3)
             .refill(2, secs(10));
-        let mut meter = Meter::new("org".into(), vec![limit], false);
+        let mut meter = meter(vec![limit], vec![]);
         for remaining in [2, 1, 0] {
             match meter.take(&subject("a"), secs(0)) {
                 Metered::Allowed {
@@ -338,7 +235,56 @@ mod tests {
     fn endpoints_outside_every_set_are_free() {
         let limit = RateLimit::new("creates", RateScope::Project)
             .endpoints([atlas_migration_sys::operations::CREATE_PUSH_MIGRATION]);
-        let mut meter = Meter::new("org".into(), vec![limit], true);
+        let mut meter = meter(vec![limit], vec![]);
         assert!(matches!(meter.take(&subject("a"), secs(0)), Metered::Free));
+    }
+
+    #[test]
+    fn an_org_level_path_is_metered_per_org_id() {
+        let limit = RateLimit::documented_organization().capacity(1);
+        let mut meter = meter(vec![limit], vec![]);
+        assert!(matches!(
+            meter.take(&org_subject("o1"), secs(0)),
+            Metered::Allowed { .. }
+        ));
+        assert!(matches!(
+            meter.take(&org_subject("o1"), secs(0)),
+            Metered::Refused(_)
+        ));
+        assert!(matches!(
+            meter.take(&org_subject("o2"), secs(0)),
+            Metered::Allowed { .. }
+        ));
+        assert!(meter.buckets.contains_key(&(0, "o1".to_owned())));
+        assert!(meter.buckets.contains_key(&(0, "o2".to_owned())));
+    }
+
+    #[test]
+    fn background_requests_come_before_a_request_at_the_same_instant() {
+        let limit = RateLimit::new("p", RateScope::Project)
+            .capacity(2)
+            .refill(2, secs(10));
+        let mut meter = meter(vec![limit], vec![BackgroundConsumer::per_second(1)]);
+        assert!(matches!(
+            meter.take(&subject("a"), secs(0)),
+            Metered::Allowed { remaining: 1, .. }
+        ));
+        // The background's request at 1 s took the last token.
+        assert!(matches!(
+            meter.take(&subject("a"), secs(1)),
+            Metered::Refused(_)
+        ));
+        assert_eq!(
+            meter.background(secs(3)),
+            Tally {
+                served: 1,
+                refused: 2
+            }
+        );
+        assert_eq!(
+            meter.refused(),
+            1,
+            "background refusals are not the client's"
+        );
     }
 }

@@ -46,6 +46,11 @@ const REFUSAL_JITTER: f64 = 0.2;
 /// the bucket's capacity: the rest is left to paced requests and to the bucket's other users.
 const BURST_RESERVE: f64 = 0.1;
 
+/// Requests in flight at most while spending tokens that only the estimate promises (no
+/// reply has said how many are left): if the bucket is smaller or others have spent it, the
+/// first refusal finds few requests behind it.
+const UNCONFIRMED_IN_FLIGHT: u32 = 8;
+
 /// Whether a request may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Turn {
@@ -67,9 +72,11 @@ pub(crate) struct Bucket {
     pub(crate) turnstile: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the first caller when a reply changes what it waits for.
     pub(crate) wake: Arc<Notify>,
-    /// Tokens the server has left, as far as the latest `RateLimit-Remaining` and the
-    /// requests sent since tell.
+    /// Tokens the server has left, as far as the estimate, or the latest
+    /// `RateLimit-Remaining` or refusal, and the requests sent since tell.
     tokens: Option<f64>,
+    /// Whether a reply has said how many tokens are left (else only the estimate did).
+    tokens_confirmed: bool,
     /// When the request whose reply last set `tokens` was sent.
     tokens_sent: Option<Instant>,
     /// Tokens the bucket holds at most (`RateLimit-Limit`, a refusal's detail, or the
@@ -116,7 +123,8 @@ impl Bucket {
             waiting: 0,
             turnstile: Arc::new(tokio::sync::Mutex::new(())),
             wake: Arc::new(Notify::new()),
-            tokens: None,
+            tokens: estimate.map(|e| f64::from(e.capacity)),
+            tokens_confirmed: false,
             tokens_sent: None,
             capacity: estimate.map(|e| e.capacity),
             remaining: None,
@@ -136,7 +144,8 @@ impl Bucket {
         if now < self.blocked_until {
             return Turn::At(self.blocked_until);
         }
-        let burst = self.tokens.is_some_and(|t| t >= 1.0 + self.reserve());
+        let burst = self.tokens.is_some_and(|t| t >= 1.0 + self.reserve())
+            && (self.tokens_confirmed || self.in_flight < UNCONFIRMED_IN_FLIGHT);
         if !burst && let Some(interval) = self.interval(now) {
             if self.next_slot > now {
                 let jitter = interval.mul_f64(SLOT_JITTER * unit(draw));
@@ -229,6 +238,7 @@ impl Bucket {
             } else {
                 self.tokens = Some(self.tokens.map_or(estimate, |t| t.min(estimate)));
             }
+            self.tokens_confirmed = true;
         }
         if lesson.refused {
             self.refuse(lesson.retry_after, sent, now, draw);
@@ -253,6 +263,7 @@ impl Bucket {
     fn refuse(&mut self, retry_after: Option<Duration>, sent: Instant, now: Instant, draw: f64) {
         self.refusals = self.refusals.saturating_add(1);
         self.tokens = Some(0.0);
+        self.tokens_confirmed = true;
         // Requests already in flight when a refusal was learned are refused with it: one
         // episode, one strike.
         if self.refused_at.is_none_or(|at| sent > at) {
@@ -314,12 +325,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_estimate_paces_from_the_first_request() {
+    async fn an_estimated_burst_goes_a_few_at_a_time_then_the_pace_holds() {
         let now = Instant::now();
-        let mut b = Bucket::new(now, size(1_200, 2.0));
-        assert_eq!(wait_at(&mut b, now), None);
-        assert_eq!(wait_at(&mut b, now), Some(now + secs(0.5)));
-        assert_eq!(wait_at(&mut b, now + secs(0.5)), None);
+        let mut b = Bucket::new(now, size(20, 2.0));
+        for _ in 0..UNCONFIRMED_IN_FLIGHT {
+            assert_eq!(b.take_turn(now, 0.0), Turn::Now);
+        }
+        assert_eq!(b.take_turn(now, 0.0), Turn::Now, "a paced one");
+        assert!(
+            matches!(b.take_turn(now, 0.0), Turn::At(_)),
+            "no more in flight on the estimate's word alone"
+        );
+        for _ in 0..=UNCONFIRMED_IN_FLIGHT {
+            b.finish();
+        }
+        // 20 estimated, 2 kept in reserve: 18 in all, then one every half second.
+        let mut sent = UNCONFIRMED_IN_FLIGHT + 1;
+        while wait_at(&mut b, now).is_none() {
+            sent += 1;
+        }
+        assert_eq!(sent, 18);
+        let next = wait_at(&mut b, now).unwrap();
+        assert!(next > now && next <= now + secs(0.5 * 1.1), "{next:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -341,7 +368,11 @@ mod tests {
         while wait_at(&mut b, now).is_none() {
             burst += 1;
         }
-        assert_eq!(burst, 40, "50 reported, 10 kept in reserve");
+        assert_eq!(
+            burst,
+            40 + 1,
+            "50 reported, 10 kept in reserve, and one paced"
+        );
     }
 
     #[tokio::test(start_paused = true)]

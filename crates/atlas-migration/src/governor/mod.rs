@@ -146,7 +146,7 @@ impl Governor {
         ticket.sent = true;
         Ok(Admission {
             _slot: slot,
-            _ticket: ticket,
+            ticket,
         })
     }
 
@@ -216,7 +216,15 @@ impl Governor {
 /// given back when it drops (after the reply's body is read, or when the request fails).
 pub(crate) struct Admission<'a> {
     _slot: SemaphorePermit<'a>,
-    _ticket: Ticket<'a>,
+    ticket: Ticket<'a>,
+}
+
+impl Admission<'_> {
+    /// The request never reached Atlas (authentication stopped it first): its turn is given
+    /// back along with the slot.
+    pub(crate) fn not_sent(mut self) {
+        self.ticket.sent = false;
+    }
 }
 
 /// A caller counted among those waiting at a bucket, until it drops.
@@ -250,9 +258,8 @@ impl Drop for Ticket<'_> {
             }
             b.wake.clone()
         });
-        if !sent {
-            wake.notify_waiters();
-        }
+        // A request fewer in flight, or a turn given back: the first caller may go.
+        wake.notify_waiters();
     }
 }
 
@@ -270,7 +277,89 @@ pub(crate) fn scope_of(path: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use atlas_migration_sys::operations::GET_PUSH_MIGRATION;
+
     use super::*;
+
+    const SCOPE: &str = "groups/32b6e34b3d91647abb20e7b8";
+
+    /// A governor pacing every project at `per_second`.
+    fn paced(per_second: u32) -> Governor {
+        let limits = RateLimits::documented().project(1, per_second, Duration::from_secs(1));
+        Governor::new(64, limits)
+    }
+
+    /// Admits `n` requests one after another, each sent and finished at once; how long
+    /// that took.
+    async fn admit_in_turn(governor: &Governor, n: usize) -> Duration {
+        let started = Instant::now();
+        for _ in 0..n {
+            drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await.unwrap());
+        }
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_that_give_up_take_no_budget_with_them() {
+        let governor = Arc::new(paced(100));
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut storm = Vec::new();
+        for _ in 0..5_000 {
+            let governor = governor.clone();
+            let patience = Duration::from_millis(rng.u64(0..50));
+            storm.push(tokio::spawn(async move {
+                let admitted = tokio::time::timeout(patience, async {
+                    drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await);
+                });
+                admitted.await.is_ok()
+            }));
+        }
+        let mut served = 0;
+        for call in storm {
+            served += usize::from(call.await.unwrap());
+        }
+        assert!(served < 100, "most gave up: {served}");
+        let status = governor.status();
+        assert!(
+            status.waited < Duration::from_secs(5_000 * 50 / 1000),
+            "only time actually waited: {:?}",
+            status.waited
+        );
+        assert_eq!(status.in_flight, 0);
+        // The next 100 go at the pace (1 s, plus jitter), not behind 5,000 abandoned turns.
+        let took = admit_in_turn(&governor, 100).await;
+        assert!(took <= Duration::from_millis(1_200), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_the_queue_cannot_meet_fails_at_once() {
+        let governor = Arc::new(paced(1));
+        let mut queue = Vec::new();
+        for _ in 0..10 {
+            let governor = governor.clone();
+            queue.push(tokio::spawn(async move {
+                drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await);
+            }));
+        }
+        tokio::task::yield_now().await;
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(3);
+        let refused = deadline::within(deadline, governor.admit(SCOPE, &GET_PUSH_MIGRATION))
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&refused, Error::Budget(b) if b.wait().is_some()),
+            "{refused}"
+        );
+        assert_eq!(asked.elapsed(), Duration::ZERO, "without waiting");
+        for call in queue {
+            call.await.unwrap();
+        }
+    }
 
     #[test]
     fn scope_is_the_project_or_organization_of_the_path() {

@@ -86,7 +86,11 @@ mod tests {
         for (url, id, s) in [
             (url, "mdb_sa_id_1", "rotated"),
             (url, "mdb_sa_id_2", "s1"),
-            ("https://elsewhere.example/api/oauth/token", "mdb_sa_id_1", "s1"),
+            (
+                "https://elsewhere.example/api/oauth/token",
+                "mdb_sa_id_1",
+                "s1",
+            ),
         ] {
             let other = flight(url, id, &secret(s), 10);
             assert!(!Arc::ptr_eq(&a, &other), "{url} {id} {s}");
