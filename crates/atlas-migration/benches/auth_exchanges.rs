@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use atlas_migration::{Client, OrgId};
+use atlas_migration::{Client, OrgId, RateLimits};
 use atlas_migration_sim::operations::LIST_SOURCE_PROJECTS;
 use atlas_migration_sim::{NoncePolicy, Simulator, SimulatorBuilder};
 
@@ -52,6 +52,7 @@ fn digest_client_with_key(sim: &Simulator, private_key: &str) -> Client {
     Client::builder()
         .base_url(sim.base_url())
         .api_key(sim.public_key(), private_key.to_owned())
+        .rate_limits(RateLimits::learned_only())
         .build()
         .expect("valid configuration")
 }
@@ -60,6 +61,7 @@ fn service_account_client(sim: &Simulator) -> Client {
     Client::builder()
         .base_url(sim.base_url())
         .service_account(sim.client_id(), sim.client_secret().to_owned())
+        .rate_limits(RateLimits::learned_only())
         .build()
         .expect("valid configuration")
 }
@@ -129,7 +131,7 @@ async fn digest_rows(policy: NoncePolicy, name: &'static str) {
     } else {
         1.1
     };
-    let builder = || Simulator::builder().nonce_policy(policy);
+    let builder = || Simulator::builder().unmetered().nonce_policy(policy);
 
     let (sim, org) = linked(builder()).await;
     let failures = concurrent_calls(&digest_client(&sim), &org, 1, 100).await;
@@ -172,6 +174,7 @@ async fn digest_rows(policy: NoncePolicy, name: &'static str) {
 async fn wrong_key() {
     const CALLS: usize = 3;
     let sim = Simulator::builder()
+        .unmetered()
         .refusal_delay(Duration::from_secs(2))
         .start()
         .await
@@ -196,8 +199,12 @@ async fn wrong_key() {
 /// TCP connections opened by cold clients when 401 bodies arrive after their headers.
 async fn connections() {
     const CLIENTS: usize = 30;
-    let (sim, org) =
-        linked(Simulator::builder().split_unauthorized_bodies(Duration::from_millis(20))).await;
+    let (sim, org) = linked(
+        Simulator::builder()
+            .unmetered()
+            .split_unauthorized_bodies(Duration::from_millis(20)),
+    )
+    .await;
     let before = sim.connections_accepted();
     for _ in 0..CLIENTS {
         let failed = concurrent_calls(&digest_client(&sim), &org, 1, 1).await;
@@ -231,7 +238,7 @@ async fn main() {
     wrong_key().await;
     connections().await;
 
-    let (sim, org) = linked(Simulator::builder()).await;
+    let (sim, org) = linked(Simulator::builder().unmetered()).await;
     let failures = concurrent_calls(&service_account_client(&sim), &org, 50, 1000).await;
     let tokens = sim.token_requests();
     println!(

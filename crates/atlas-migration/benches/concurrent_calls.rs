@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use atlas_migration::{Client, Destination, GroupId, LiveMigrationId, MigrationRequest, Source};
+use atlas_migration::{
+    Client, Destination, GroupId, LiveMigrationId, MigrationRequest, RateLimits, Source,
+};
 use atlas_migration_sim::{DigestAlgorithm, Simulator, digest_response};
 
 const CALLS: usize = 10_000;
@@ -195,11 +197,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = server_rt.block_on(Simulator::builder().start()).unwrap();
+    // Neither side meters: the bench measures the client's work per call, not pacing.
+    let sim = server_rt
+        .block_on(Simulator::builder().unmetered().start())
+        .unwrap();
     let group: GroupId = sim.group_id().parse().unwrap();
     let client = Client::builder()
         .base_url(sim.base_url())
         .api_key(sim.public_key(), sim.private_key().to_owned())
+        .rate_limits(RateLimits::learned_only())
         .build()
         .unwrap();
     let project = sim.source_projects()[0].clone();

@@ -16,7 +16,9 @@
 use std::time::{Duration, Instant};
 
 use atlas_migration::workflow::{Fleet, FleetMember, PushMigration};
-use atlas_migration::{Client, Destination, GroupId, LiveMigrationId, MigrationRequest, Source};
+use atlas_migration::{
+    Client, Destination, GroupId, LiveMigrationId, MigrationRequest, RateLimits, Source,
+};
 use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
 use atlas_migration_sim::{Fault, RateLimit, RateScope, Simulator, Timings};
 
@@ -25,12 +27,20 @@ const MIGRATIONS: usize = 1_000;
 const CAPACITY: u32 = 50;
 const REFILL_PER_SECOND: u32 = 50;
 
-fn client(sim: &Simulator) -> Client {
+/// A client that starts from the published sizes of `sim`'s project buckets (`None`: learns
+/// only from refusals).
+fn client(sim: &Simulator, limits: RateLimits) -> Client {
     Client::builder()
         .base_url(sim.base_url())
         .api_key(sim.public_key(), sim.private_key().to_owned())
+        .rate_limits(limits)
         .build()
         .expect("valid configuration")
+}
+
+/// The sizes of the metered fleet's buckets, as a user configures them from Atlas's table.
+fn fleet_limits() -> RateLimits {
+    RateLimits::documented().project(CAPACITY, REFILL_PER_SECOND, Duration::from_secs(1))
 }
 
 /// Links `sim`'s organization, as migrations need.
@@ -75,7 +85,7 @@ async fn metered_fleet() {
         .start()
         .await
         .expect("simulator starts");
-    let client = client(&sim);
+    let client = client(&sim, fleet_limits());
     link(&client, &sim).await;
     sim.clear_requests();
     let groups = group_ids();
@@ -131,7 +141,7 @@ async fn metered_fleet() {
 
 /// Share of the retries (requests after each caller's first) in the busiest 100 ms window.
 async fn retry_burst(with_detail: bool) {
-    let mut builder = Simulator::builder().timings(Timings::manual());
+    let mut builder = Simulator::builder().unmetered().timings(Timings::manual());
     if with_detail {
         // Atlas's own refusals: a bucket of 100 refilled by 100 a second, whose 429s name
         // the refill rate.
@@ -142,7 +152,7 @@ async fn retry_burst(with_detail: bool) {
         );
     }
     let sim = builder.start().await.expect("simulator starts");
-    let client = client(&sim);
+    let client = client(&sim, RateLimits::documented());
     let g: GroupId = sim.group_id().parse().expect("valid id");
     link(&client, &sim).await;
     let id: LiveMigrationId = client
@@ -245,7 +255,8 @@ fn open_sockets() -> usize {
 
 async fn watched(sim: &Simulator) {
     const WATCHED: usize = 10_000;
-    let client = client(sim);
+    // Memory and sockets, not pacing: neither side meters.
+    let client = client(sim, RateLimits::learned_only());
     let g: GroupId = sim.group_id().parse().expect("valid id");
     link(&client, sim).await;
     let mut ids = Vec::with_capacity(WATCHED);
@@ -311,6 +322,7 @@ fn main() {
     }
     let sim = server.block_on(async {
         Simulator::builder()
+            .unmetered()
             .timings(Timings::manual())
             .manual_clock()
             .start()

@@ -15,7 +15,7 @@
 //! so the flight goes with the last client that uses it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -52,12 +52,10 @@ pub(crate) fn flight(
     per_minute: u32,
 ) -> Arc<TokenFlight> {
     let registry = registry();
-    let mut hasher = registry.keys.build_hasher();
-    secret.expose_secret().hash(&mut hasher);
     let key = Key {
         token_url: token_url.to_owned(),
         client_id: client_id.to_owned(),
-        secret: hasher.finish(),
+        secret: registry.keys.hash_one(secret.expose_secret()),
     };
     let mut flights = registry.flights.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(flight) = flights.get(&key).and_then(Weak::upgrade) {
