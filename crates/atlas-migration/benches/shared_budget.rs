@@ -144,6 +144,21 @@ async fn silent_limiter(headers: RateLimitHeaders, label: &str) {
         ok += usize::from(call.await.unwrap_or(false));
     }
     let took = started.elapsed();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        println!("{:#?}", client.throttle_status());
+        let log = sim.requests();
+        let t0 = log[0].received_at;
+        for r in log.iter().filter(|r| r.status == Some(429)) {
+            println!("429 at {:?}", r.received_at - t0);
+        }
+        let mut per_second = vec![0; 30];
+        for r in &log {
+            if let Some(s) = per_second.get_mut((r.received_at - t0).as_secs() as usize) {
+                *s += 1;
+            }
+        }
+        println!("per second: {per_second:?}");
+    }
     let requests = sim.requests().len();
     let refused = sim.rate_limited();
     println!(
@@ -249,6 +264,24 @@ async fn processes_sharing(processes: usize) {
         failed += nums.get(1).copied().unwrap_or(per);
     }
     let requests = sim.requests();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        let t0 = started;
+        let mut per_second = vec![(0, 0); 30];
+        for r in &requests {
+            if let Some(s) = per_second.get_mut(r.received_at.saturating_duration_since(t0).as_secs() as usize) {
+                s.0 += 1;
+                if r.status == Some(429) {
+                    s.1 += 1;
+                }
+            }
+        }
+        println!("(requests, 429s) per second: {per_second:?}");
+        let mut by_op = std::collections::BTreeMap::new();
+        for r in requests.iter().filter(|r| r.status == Some(429)) {
+            *by_op.entry(r.operation).or_insert(0) += 1;
+        }
+        println!("429s by operation: {by_op:?}");
+    }
     let project_requests = requests
         .iter()
         .filter(|r| r.path.contains("/groups/"))
@@ -431,7 +464,11 @@ fn main() {
         ));
     }
     if run("2") {
-        for processes in [1, 2, 4] {
+        let counts: Vec<usize> = std::env::var("BENCH_PROCESSES")
+            .ok()
+            .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_else(|| vec![1, 2, 4]);
+        for processes in counts {
             runtime.block_on(processes_sharing(processes));
         }
     }

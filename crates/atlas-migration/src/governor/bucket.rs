@@ -42,14 +42,13 @@ const SLOT_JITTER: f64 = 0.1;
 /// come back together.
 const REFUSAL_JITTER: f64 = 0.2;
 
-/// Tokens that `RateLimit-Remaining` reports are spent as a burst only down to this share of
-/// the bucket's capacity: the rest is left to paced requests and to the bucket's other users.
-const BURST_RESERVE: f64 = 0.1;
+/// A cold bucket's tokens are spent as a burst only down to this share of its capacity: the
+/// rest is left to paced requests and to the bucket's other users.
+const BURST_RESERVE: f64 = 0.25;
 
-/// Requests in flight at most while spending tokens that only the estimate promises (no
-/// reply has said how many are left): if the bucket is smaller or others have spent it, the
-/// first refusal finds few requests behind it.
-const UNCONFIRMED_IN_FLIGHT: u32 = 8;
+/// Requests in flight at most while spending a burst: if the bucket is smaller than the
+/// estimate or others have spent it, the first refusal finds few requests behind it.
+const BURST_IN_FLIGHT: u32 = 4;
 
 /// Whether a request may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +71,9 @@ pub(crate) struct Bucket {
     pub(crate) turnstile: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the first caller when a reply changes what it waits for.
     pub(crate) wake: Arc<Notify>,
-    /// Tokens the server has left, as far as the estimate, or the latest
-    /// `RateLimit-Remaining` or refusal, and the requests sent since tell.
+    /// Tokens of a cold bucket left to spend as a burst: the estimate's, less what was sent
+    /// and what replies (`RateLimit-Remaining`, a refusal) say is gone.
     tokens: Option<f64>,
-    /// Whether a reply has said how many tokens are left (else only the estimate did).
-    tokens_confirmed: bool,
-    /// When the request whose reply last set `tokens` was sent.
-    tokens_sent: Option<Instant>,
     /// Tokens the bucket holds at most (`RateLimit-Limit`, a refusal's detail, or the
     /// estimate).
     pub(crate) capacity: Option<u32>,
@@ -124,8 +119,6 @@ impl Bucket {
             turnstile: Arc::new(tokio::sync::Mutex::new(())),
             wake: Arc::new(Notify::new()),
             tokens: estimate.map(|e| f64::from(e.capacity)),
-            tokens_confirmed: false,
-            tokens_sent: None,
             capacity: estimate.map(|e| e.capacity),
             remaining: None,
             stated_rate: None,
@@ -145,13 +138,16 @@ impl Bucket {
             return Turn::At(self.blocked_until);
         }
         let burst = self.tokens.is_some_and(|t| t >= 1.0 + self.reserve())
-            && (self.tokens_confirmed || self.in_flight < UNCONFIRMED_IN_FLIGHT);
+            && self.in_flight < BURST_IN_FLIGHT;
         if !burst && let Some(interval) = self.interval(now) {
             if self.next_slot > now {
                 let jitter = interval.mul_f64(SLOT_JITTER * unit(draw));
                 return Turn::At(self.next_slot + jitter);
             }
-            self.next_slot = now.checked_add(interval).unwrap_or(now);
+            // From the slot, not from now: the jitter that woke this caller late is not
+            // lost to the pace.
+            let from = self.next_slot.max(now.checked_sub(interval).unwrap_or(now));
+            self.next_slot = from.checked_add(interval).unwrap_or(now);
         }
         if let Some(t) = self.tokens.as_mut() {
             *t = (*t - 1.0).max(0.0);
@@ -227,18 +223,10 @@ impl Bucket {
             self.controller.cap(rate * PACE_SHARE);
         }
         self.remaining = lesson.remaining.or(self.remaining);
-        if let Some(left) = lesson.remaining {
-            // Others admitted since this request may have spent some of what it reports; and
-            // a reply overtaken by a newer one may only lower the estimate.
+        if let (Some(left), Some(tokens)) = (lesson.remaining, self.tokens.as_mut()) {
+            // Others admitted since this request may have spent some of what it reports.
             let others = f64::from(self.in_flight.saturating_sub(1));
-            let estimate = (f64::from(left) - others).max(0.0);
-            if self.tokens_sent.is_none_or(|newest| sent >= newest) {
-                self.tokens = Some(estimate);
-                self.tokens_sent = Some(sent);
-            } else {
-                self.tokens = Some(self.tokens.map_or(estimate, |t| t.min(estimate)));
-            }
-            self.tokens_confirmed = true;
+            *tokens = tokens.min((f64::from(left) - others).max(0.0));
         }
         if lesson.refused {
             self.refuse(lesson.retry_after, sent, now, draw);
@@ -263,7 +251,6 @@ impl Bucket {
     fn refuse(&mut self, retry_after: Option<Duration>, sent: Instant, now: Instant, draw: f64) {
         self.refusals = self.refusals.saturating_add(1);
         self.tokens = Some(0.0);
-        self.tokens_confirmed = true;
         // Requests already in flight when a refusal was learned are refused with it: one
         // episode, one strike.
         if self.refused_at.is_none_or(|at| sent > at) {
@@ -328,7 +315,7 @@ mod tests {
     async fn an_estimated_burst_goes_a_few_at_a_time_then_the_pace_holds() {
         let now = Instant::now();
         let mut b = Bucket::new(now, size(20, 2.0));
-        for _ in 0..UNCONFIRMED_IN_FLIGHT {
+        for _ in 0..BURST_IN_FLIGHT {
             assert_eq!(b.take_turn(now, 0.0), Turn::Now);
         }
         assert_eq!(b.take_turn(now, 0.0), Turn::Now, "a paced one");
@@ -336,43 +323,43 @@ mod tests {
             matches!(b.take_turn(now, 0.0), Turn::At(_)),
             "no more in flight on the estimate's word alone"
         );
-        for _ in 0..=UNCONFIRMED_IN_FLIGHT {
+        for _ in 0..=BURST_IN_FLIGHT {
             b.finish();
         }
-        // 20 estimated, 2 kept in reserve: 18 in all, then one every half second.
-        let mut sent = UNCONFIRMED_IN_FLIGHT + 1;
+        // 20 estimated, 5 kept in reserve: 15 in all, then one every half second.
+        let mut sent = BURST_IN_FLIGHT + 1;
         while wait_at(&mut b, now).is_none() {
             sent += 1;
         }
-        assert_eq!(sent, 18);
+        assert_eq!(sent, 15);
         let next = wait_at(&mut b, now).unwrap();
         assert!(next > now && next <= now + secs(0.5 * 1.1), "{next:?}");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn reported_tokens_are_spent_as_a_burst_down_to_a_reserve() {
+    async fn reported_tokens_lower_the_burst_never_raise_it() {
         let now = Instant::now();
         let mut b = Bucket::new(now, size(100, 1.0));
-        assert_eq!(wait_at(&mut b, now), None);
-        b.learn(
-            Lesson {
+        let reported = |b: &mut Bucket, left| {
+            let lesson = Lesson {
                 capacity: Some(100),
-                remaining: Some(50),
+                remaining: Some(left),
                 ..Lesson::default()
-            },
-            now,
-            now,
-            0.0,
-        );
-        let mut burst = 0;
+            };
+            b.learn(lesson, now, now, 0.0);
+        };
+        reported(&mut b, 30);
+        assert_eq!(b.tokens, Some(30.0));
+        reported(&mut b, 90);
+        assert_eq!(b.tokens, Some(30.0), "what everyone sees is not this client's to spend");
+        let mut sent = 0;
         while wait_at(&mut b, now).is_none() {
-            burst += 1;
+            sent += 1;
         }
-        assert_eq!(
-            burst,
-            40 + 1,
-            "50 reported, 10 kept in reserve, and one paced"
-        );
+        assert_eq!(sent, 5 + 1, "down to the reserve of 25, and one paced");
+        let mut learned_only = Bucket::new(now, None);
+        reported(&mut learned_only, 50);
+        assert_eq!(learned_only.tokens, None);
     }
 
     #[tokio::test(start_paused = true)]

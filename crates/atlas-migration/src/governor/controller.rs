@@ -72,13 +72,16 @@ impl RateMeter {
         self.count = 0;
     }
 
-    /// The smoothed rate, or the current interval's so far when none is measured yet.
+    /// The smoothed rate, or what the current interval has seen so far (counted over a whole
+    /// interval) when that is more: a burst shows before its interval closes.
     fn rate(&mut self, now: Instant) -> Option<f64> {
         self.roll(now);
-        self.rate.or_else(|| {
-            let elapsed = now.saturating_duration_since(self.since).as_secs_f64();
-            (self.count > 0).then(|| f64::from(self.count) / elapsed.max(MEASURE_SECS))
-        })
+        let elapsed = now.saturating_duration_since(self.since).as_secs_f64();
+        let so_far = (self.count > 0).then(|| f64::from(self.count) / elapsed.max(MEASURE_SECS));
+        match (self.rate, so_far) {
+            (Some(smoothed), Some(so_far)) => Some(smoothed.max(so_far)),
+            (smoothed, so_far) => smoothed.or(so_far),
+        }
     }
 }
 
@@ -170,10 +173,10 @@ impl Controller {
         let accepted = self.accepted.rate(now).filter(|r| *r > 0.0);
         let sending = self.sent.rate(now).filter(|r| *r > 0.0);
         // What the bucket gave: the allowed rate, unless the measured rate says the client
-        // was far from it (a burst above any pace, or a bucket that gave much less); a
-        // measurement lags, so it is not trusted over a rate near it.
+        // was far from it (a burst above the pace, or a bucket that gave much less); a
+        // measurement lags, so it is not trusted over a rate just under it.
         let given = match (current, accepted.or(sending)) {
-            (Some(c), Some(m)) if m < c * MEASURE_TRUST => m,
+            (Some(c), Some(m)) if m < c * MEASURE_TRUST || m > c => m,
             (Some(c), _) => c,
             (None, Some(m)) => m,
             (None, None) => MIN_RATE,
