@@ -31,12 +31,16 @@ const MIN_REFUSAL_WAIT: Duration = Duration::from_millis(100);
 /// The longest any single budget wait may be, whatever a server says.
 pub(crate) const MAX_BUDGET_WAIT: Duration = Duration::from_secs(3600);
 
-/// The share of the server's stated refill rate the client paces at, at most: Atlas refills
-/// whole batches at intervals whose phase the client cannot see.
+/// The share of a bucket's refill rate (estimated, or stated by a refusal) the client paces
+/// at, at most: Atlas refills whole batches at intervals whose phase the client cannot see.
 const PACE_SHARE: f64 = 0.95;
 
 /// The share of a paced slot added at random, so clients do not send in lockstep.
 const SLOT_JITTER: f64 = 0.1;
+
+/// How far behind the pace a bucket may fall and catch up (a burst of this much of the
+/// pace): callers come in waves (polls, steps), and an unused slot is otherwise lost.
+const PACE_CREDIT: Duration = Duration::from_secs(1);
 
 /// The share of a refusal's wait added at random on top, so clients refused together do not
 /// come back together.
@@ -113,7 +117,9 @@ impl Bucket {
     /// A bucket nothing has been heard of, sized by the client's estimate (if any).
     pub(crate) fn new(now: Instant, estimate: Option<BucketSize>) -> Self {
         Self {
-            controller: Controller::new(estimate.map(|e| e.rate), now),
+            // Just under the estimate's refill, and growing from there while Atlas accepts:
+            // the estimate is where to start, not a limit (a server may give more).
+            controller: Controller::new(estimate.map(|e| e.rate * PACE_SHARE), now),
             in_flight: 0,
             waiting: 0,
             turnstile: Arc::new(tokio::sync::Mutex::new(())),
@@ -144,9 +150,10 @@ impl Bucket {
                 let jitter = interval.mul_f64(SLOT_JITTER * unit(draw));
                 return Turn::At(self.next_slot + jitter);
             }
-            // From the slot, not from now: the jitter that woke this caller late is not
-            // lost to the pace.
-            let from = self.next_slot.max(now.checked_sub(interval).unwrap_or(now));
+            // From the slot, not from now: slots left unused for want of callers (or the
+            // jitter that woke one late) may be caught up, up to a second's worth.
+            let credit = interval.max(PACE_CREDIT);
+            let from = self.next_slot.max(now.checked_sub(credit).unwrap_or(now));
             self.next_slot = from.checked_add(interval).unwrap_or(now);
         }
         if let Some(t) = self.tokens.as_mut() {
@@ -238,7 +245,7 @@ impl Bucket {
         }
         if lesson.remaining == Some(0) {
             // The bucket ran dry without refusing yet: slow down before it does.
-            self.controller.cut(now, sent);
+            self.controller.cut(now, sent, draw);
         }
         if let Some(after) = lesson.retry_after {
             // A Retry-After on another reply is honoured as a floor, unstretched.
@@ -257,7 +264,7 @@ impl Bucket {
             self.strikes = self.strikes.saturating_add(1);
         }
         self.refused_at = Some(now);
-        self.controller.cut(now, sent);
+        self.controller.cut(now, sent, draw);
         let floor = retry_after
             .unwrap_or(Duration::from_secs(1))
             .max(MIN_REFUSAL_WAIT);

@@ -29,6 +29,9 @@ const MAX_RATE: f64 = 1e6;
 const MEASURE_SECS: f64 = 1.0;
 const SMOOTHING: f64 = 0.6;
 
+/// The share by which a climb back after a cut is made longer or shorter at random.
+const CLIMB_JITTER: f64 = 0.25;
+
 /// Growth beyond the plateau stops at this multiple of the rate actually sent.
 const USE_HEADROOM: f64 = 1.5;
 
@@ -91,9 +94,11 @@ pub(crate) struct Controller {
     /// The rate the curve returns to: the estimate, then the rate of the latest cut. `None`
     /// while there is neither (not paced).
     plateau: Option<f64>,
-    /// When the curve started, and how many seconds after that it reaches `plateau`.
+    /// When the curve started, how many seconds after that it reaches `plateau`, and how
+    /// steep it is (requests per second per second cubed).
     epoch: Instant,
     k: f64,
+    growth: f64,
     /// A rate never to exceed: the bucket's whole refill as the server stated it.
     ceiling: Option<f64>,
     /// When the latest cut happened: replies to requests sent before it belong to it.
@@ -112,6 +117,7 @@ impl Controller {
             // An estimate is where the curve is flat: it grows from there.
             epoch: now,
             k: 0.0,
+            growth: GROWTH,
             ceiling: None,
             cut_at: None,
             sent: RateMeter::new(now),
@@ -123,7 +129,7 @@ impl Controller {
     pub(crate) fn rate(&mut self, now: Instant) -> Option<f64> {
         let plateau = self.plateau?;
         let x = now.saturating_duration_since(self.epoch).as_secs_f64() - self.k;
-        let mut rate = plateau + GROWTH * x * x * x;
+        let mut rate = plateau + self.growth * x * x * x;
         if rate > plateau {
             // Growth beyond the plateau only while the client uses what it has: an idle
             // client must not wake up entitled to a burst nobody measured.
@@ -164,8 +170,10 @@ impl Controller {
 
     /// A refusal (or a sign the bucket ran dry) of a request sent at `sent`: the rate drops
     /// to [`BETA`] of what the bucket was giving, unless this episode was already cut for.
-    /// Returns whether it cut.
-    pub(crate) fn cut(&mut self, now: Instant, sent: Instant) -> bool {
+    /// `draw` in `[0, 1)` stretches or shortens the climb back by up to [`CLIMB_JITTER`], so
+    /// clients cut together do not reach the bucket's limit together again. Returns whether
+    /// it cut.
+    pub(crate) fn cut(&mut self, now: Instant, sent: Instant, draw: f64) -> bool {
         if !self.is_new_episode(sent) {
             return false;
         }
@@ -191,7 +199,11 @@ impl Controller {
         let start = given * BETA;
         self.plateau = Some(clamp_rate(plateau));
         self.epoch = now;
-        self.k = ((plateau - start).max(0.0) / GROWTH).cbrt();
+        let draw = if draw.is_finite() { draw.clamp(0.0, 1.0) } else { 0.5 };
+        // The curve still starts at `start`: a longer climb is a flatter one.
+        let stretch = 1.0 + CLIMB_JITTER * (2.0 * draw - 1.0);
+        self.growth = GROWTH / (stretch * stretch * stretch);
+        self.k = ((plateau - start).max(0.0) / self.growth).cbrt();
         self.cut_at = Some(now);
         true
     }
@@ -232,7 +244,7 @@ mod tests {
         let mut c = Controller::new(None, now);
         assert_eq!(c.rate(now), None);
         let later = drive(&mut c, now, 40.0, 3.0);
-        assert!(c.cut(later, later));
+        assert!(c.cut(later, later, 0.5));
         let rate = c.rate(later).unwrap();
         assert!((rate - 0.7 * 40.0).abs() < 2.0, "{rate}");
     }
@@ -242,7 +254,7 @@ mod tests {
         let now = Instant::now();
         let mut c = Controller::new(Some(10.0), now);
         let later = drive(&mut c, now, 10.0, 5.0);
-        assert!(c.cut(later, later));
+        assert!(c.cut(later, later, 0.5));
         assert!((c.rate(later).unwrap() - 7.0).abs() < 0.5);
         let halfway = later + secs(1.0);
         let r = c.rate(halfway).unwrap();
@@ -260,14 +272,14 @@ mod tests {
         let now = Instant::now();
         let mut c = Controller::new(Some(10.0), now);
         let later = now + secs(1.0);
-        assert!(c.cut(later, now));
+        assert!(c.cut(later, now, 0.5));
         let after_first = c.rate(later).unwrap();
         for _ in 0..50 {
-            assert!(!c.cut(later + secs(0.01), now));
+            assert!(!c.cut(later + secs(0.01), now, 0.5));
         }
         assert_eq!(c.rate(later).unwrap(), after_first);
         assert!(
-            c.cut(later + secs(0.02), later + secs(0.01)),
+            c.cut(later + secs(0.02), later + secs(0.01), 0.5),
             "a new episode"
         );
     }
@@ -323,7 +335,7 @@ mod tests {
             let total = rates[0] + rates[1];
             if total > 30.0 && rng.f64() < (total - 30.0) * step.as_secs_f64() {
                 let refused = usize::from(rng.f64() * total >= rates[0]);
-                clients[refused].0.cut(now, now);
+                clients[refused].0.cut(now, now, 0.5);
             }
         }
         let ra = clients[0].0.rate(now).unwrap();
@@ -347,7 +359,7 @@ mod tests {
             if let Some(r) = c.rate(now) {
                 assert!((MIN_RATE..=MAX_RATE).contains(&r), "{r}");
             }
-            c.cut(now, now);
+            c.cut(now, now, 0.5);
             let r = c.rate(now).unwrap();
             assert!((MIN_RATE..=MAX_RATE).contains(&r), "{r}");
         }
