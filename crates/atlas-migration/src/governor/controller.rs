@@ -162,6 +162,19 @@ impl Controller {
         }
     }
 
+    /// The bucket is at its limit: the rate it allows now becomes the plateau, so the curve
+    /// grows no further from here until it has climbed again (`RateLimit-Remaining: 0` on a
+    /// success: a bucket used up exactly is the goal, not a refusal).
+    pub(crate) fn hold(&mut self, now: Instant) {
+        if let Some(rate) = self.rate(now)
+            && self.plateau.is_some_and(|p| rate > p)
+        {
+            self.plateau = Some(rate);
+            self.epoch = now;
+            self.k = 0.0;
+        }
+    }
+
     /// Whether a reply to a request sent at `sent` is news: sent after the latest cut, so
     /// not one of the requests that cut already answered for.
     pub(crate) fn is_new_episode(&self, sent: Instant) -> bool {
