@@ -333,6 +333,23 @@ async fn background_half() {
             })
         })
         .collect();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        let client = client.clone();
+        tokio::spawn(async move {
+            while Instant::now() < stop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let s = client.throttle_status();
+                let b = s.buckets.iter().find(|b| b.scope.starts_with("groups/"));
+                println!(
+                    "t={:.1} pace={:?} blocked={:?} refusals={}",
+                    started.elapsed().as_secs_f64(),
+                    b.and_then(|b| b.pace_per_second).map(|p| (p * 10.0).round() / 10.0),
+                    b.and_then(|b| b.blocked_for),
+                    s.refusals
+                );
+            }
+        });
+    }
     for t in tasks {
         let _ = t.await;
     }

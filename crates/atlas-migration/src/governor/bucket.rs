@@ -244,8 +244,8 @@ impl Bucket {
             self.strikes = 0;
         }
         if lesson.remaining == Some(0) {
-            // The bucket ran dry without refusing yet: grow no further for now.
-            self.controller.hold(now);
+            // The bucket ran dry without refusing yet: ease off before it does.
+            self.controller.ease(now, sent);
         }
         if let Some(after) = lesson.retry_after {
             // A Retry-After on another reply is honoured as a floor, unstretched.
@@ -453,7 +453,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_empty_bucket_reported_on_a_success_holds_the_pace() {
+    async fn an_empty_bucket_reported_on_a_success_eases_the_pace() {
         let now = Instant::now();
         let mut b = Bucket::new(now, size(50, 10.0));
         let before = b.pace(now).unwrap();
@@ -466,7 +466,8 @@ mod tests {
             now,
             0.0,
         );
-        assert_eq!(b.pace(now).unwrap(), before, "no cut without a refusal");
+        let after = b.pace(now).unwrap();
+        assert!(after < before && after > before * 0.9, "eased, not cut: {after}");
         assert_eq!(b.blocked_until, now, "no block either");
     }
 

@@ -29,6 +29,12 @@ const MAX_RATE: f64 = 1e6;
 const MEASURE_SECS: f64 = 1.0;
 const SMOOTHING: f64 = 0.6;
 
+/// The share of its rate a client keeps when a success reports the bucket empty.
+const EASE: f64 = 0.95;
+
+/// How many times more slowly the curve grows past the plateau than it climbs back to it.
+const PROBE_SLOWDOWN: f64 = 8.0;
+
 /// The share by which a climb back after a cut is made longer or shorter at random.
 const CLIMB_JITTER: f64 = 0.25;
 
@@ -129,7 +135,14 @@ impl Controller {
     pub(crate) fn rate(&mut self, now: Instant) -> Option<f64> {
         let plateau = self.plateau?;
         let x = now.saturating_duration_since(self.epoch).as_secs_f64() - self.k;
-        let mut rate = plateau + self.growth * x * x * x;
+        // Past the plateau the curve probes: more slowly than it climbs back, since each
+        // refusal it meets costs a `Retry-After` of silence.
+        let growth = if x > 0.0 {
+            self.growth / PROBE_SLOWDOWN
+        } else {
+            self.growth
+        };
+        let mut rate = plateau + growth * x * x * x;
         if rate > plateau {
             // Growth beyond the plateau only while the client uses what it has: an idle
             // client must not wake up entitled to a burst nobody measured.
@@ -162,16 +175,19 @@ impl Controller {
         }
     }
 
-    /// The bucket is at its limit: the rate it allows now becomes the plateau, so the curve
-    /// grows no further from here until it has climbed again (`RateLimit-Remaining: 0` on a
-    /// success: a bucket used up exactly is the goal, not a refusal).
-    pub(crate) fn hold(&mut self, now: Instant) {
-        if let Some(rate) = self.rate(now)
-            && self.plateau.is_some_and(|p| rate > p)
-        {
-            self.plateau = Some(rate);
+    /// A success of a request sent at `sent` found the bucket at its limit
+    /// (`RateLimit-Remaining: 0`): ease off a little, once per episode, and grow from there
+    /// slowly. A bucket used up exactly is the goal, so this is no cut; it keeps the client
+    /// just under the limit instead of probing into a refusal and its `Retry-After`.
+    pub(crate) fn ease(&mut self, now: Instant, sent: Instant) {
+        if !self.is_new_episode(sent) {
+            return;
+        }
+        if let Some(rate) = self.rate(now) {
+            self.plateau = Some(clamp_rate(rate * EASE));
             self.epoch = now;
             self.k = 0.0;
+            self.cut_at = Some(now);
         }
     }
 
@@ -267,17 +283,23 @@ mod tests {
         let now = Instant::now();
         let mut c = Controller::new(Some(10.0), now);
         let later = drive(&mut c, now, 10.0, 5.0);
+        let before = c.rate(later).unwrap();
         assert!(c.cut(later, later, 0.5));
-        assert!((c.rate(later).unwrap() - 7.0).abs() < 0.5);
-        let halfway = later + secs(1.0);
-        let r = c.rate(halfway).unwrap();
-        assert!(r > 7.0 && r < 10.0, "{r}");
-        // Refused at what it sent, a little under its first plateau: it aims a little lower
-        // (fast convergence), and is back there after `k` seconds.
+        assert!((c.rate(later).unwrap() - BETA * before).abs() < 0.01);
+        // Refused at what it was allowed: it climbs back to that, in `k` seconds.
         let plateau = c.plateau.unwrap();
-        assert!(plateau > 8.0 && plateau < 10.0, "{plateau}");
+        assert!((plateau - before).abs() < 0.01, "{plateau}");
+        let halfway = c.rate(later + secs(c.k / 2.0)).unwrap();
+        assert!(halfway > BETA * before && halfway < before, "{halfway}");
         let r = c.rate(later + secs(c.k)).unwrap();
         assert!((r - plateau).abs() < 0.05, "{r}");
+        // Refused again below that plateau: others take more, so it aims lower (CUBIC's fast
+        // convergence).
+        let again = later + secs(1.0);
+        let refused_at = c.rate(again).unwrap();
+        assert!(c.cut(again, again, 0.5));
+        let lower = c.plateau.unwrap();
+        assert!(lower < refused_at, "{lower} < {refused_at}");
     }
 
     #[tokio::test(start_paused = true)]
