@@ -268,7 +268,9 @@ async fn processes_sharing(processes: usize) {
         let t0 = started;
         let mut per_second = vec![(0, 0); 30];
         for r in &requests {
-            if let Some(s) = per_second.get_mut(r.received_at.saturating_duration_since(t0).as_secs() as usize) {
+            if let Some(s) =
+                per_second.get_mut(r.received_at.saturating_duration_since(t0).as_secs() as usize)
+            {
                 s.0 += 1;
                 if r.status == Some(429) {
                     s.1 += 1;
@@ -343,7 +345,8 @@ async fn background_half() {
                 println!(
                     "t={:.1} pace={:?} blocked={:?} refusals={}",
                     started.elapsed().as_secs_f64(),
-                    b.and_then(|b| b.pace_per_second).map(|p| (p * 10.0).round() / 10.0),
+                    b.and_then(|b| b.pace_per_second)
+                        .map(|p| (p * 10.0).round() / 10.0),
                     b.and_then(|b| b.blocked_for),
                     s.refusals
                 );
@@ -400,7 +403,7 @@ async fn background_half() {
 /// the storm's sent requests fit in, so the 100 calls measure what cancelled callers left
 /// behind in the client, not an empty bucket.
 async fn cancellation_storm() {
-    let (capacity, refill) = (2_000, 1_000);
+    let (capacity, refill) = (20_000, 10_000);
     let sim = Simulator::builder()
         .timings(Timings::manual())
         .rate_limit(

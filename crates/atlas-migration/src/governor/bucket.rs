@@ -358,7 +358,11 @@ mod tests {
         reported(&mut b, 30);
         assert_eq!(b.tokens, Some(30.0));
         reported(&mut b, 90);
-        assert_eq!(b.tokens, Some(30.0), "what everyone sees is not this client's to spend");
+        assert_eq!(
+            b.tokens,
+            Some(30.0),
+            "what everyone sees is not this client's to spend"
+        );
         let mut sent = 0;
         while wait_at(&mut b, now).is_none() {
             sent += 1;
@@ -467,7 +471,10 @@ mod tests {
             0.0,
         );
         let after = b.pace(now).unwrap();
-        assert!(after < before && after > before * 0.9, "eased, not cut: {after}");
+        assert!(
+            after < before && after > before * 0.9,
+            "eased, not cut: {after}"
+        );
         assert_eq!(b.blocked_until, now, "no block either");
     }
 

@@ -228,7 +228,11 @@ impl Controller {
         let start = given * BETA;
         self.plateau = Some(clamp_rate(plateau));
         self.epoch = now;
-        let draw = if draw.is_finite() { draw.clamp(0.0, 1.0) } else { 0.5 };
+        let draw = if draw.is_finite() {
+            draw.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         // The curve still starts at `start`: a longer climb is a flatter one.
         let stretch = 1.0 + CLIMB_JITTER * (2.0 * draw - 1.0);
         self.growth = GROWTH / (stretch * stretch * stretch);
