@@ -16,7 +16,9 @@
 //!    Goal: the 100 finish within 1 s.
 //!
 //! Run with `cargo bench -p atlas-migration --bench shared_budget` (add `-- 2` to run part 2
-//! only). Part 2 runs this binary again as its child processes.
+//! only). Part 2 runs this binary again as its child processes; `BENCH_PROCESSES=4` picks its
+//! process counts. `BENCH_DEBUG=1` adds per-second request and 429 counts (parts 1 and 2) and
+//! the client's pace every half second (part 3).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,6 +42,13 @@ const CHILD: &str = "SHARED_BUDGET_CHILD";
 /// configures them from Atlas's table.
 fn test_server_limits() -> RateLimits {
     RateLimits::documented().project(CAPACITY, REFILL_PER_SECOND, Duration::from_secs(1))
+}
+
+/// The simulator's project set, with `capacity` requests refilled by `refill` a second.
+fn project_set(capacity: u32, refill: u32) -> RateLimit {
+    RateLimit::documented_project()
+        .capacity(capacity)
+        .refill(refill, Duration::from_secs(1))
 }
 
 fn client(base_url: &str, public: &str, private: &str, limits: RateLimits) -> Client {
@@ -208,11 +217,7 @@ async fn child(spec: &str) {
 async fn processes_sharing(processes: usize) {
     let sim = Simulator::builder()
         .timings(Timings::fast())
-        .rate_limit(
-            RateLimit::documented_project()
-                .capacity(CAPACITY)
-                .refill(REFILL_PER_SECOND, Duration::from_secs(1)),
-        )
+        .rate_limit(project_set(CAPACITY, REFILL_PER_SECOND))
         .start()
         .await
         .expect("simulator starts");
@@ -311,11 +316,7 @@ async fn background_half() {
         .timings(Timings::manual())
         .group_id(PROJECT)
         .background_consumer(BackgroundConsumer::per_second(REFILL_PER_SECOND / 2).project(PROJECT))
-        .rate_limit(
-            RateLimit::documented_project()
-                .capacity(CAPACITY)
-                .refill(REFILL_PER_SECOND, Duration::from_secs(1)),
-        )
+        .rate_limit(project_set(CAPACITY, REFILL_PER_SECOND))
         .start()
         .await
         .expect("simulator starts");
@@ -406,11 +407,7 @@ async fn cancellation_storm() {
     let (capacity, refill) = (20_000, 10_000);
     let sim = Simulator::builder()
         .timings(Timings::manual())
-        .rate_limit(
-            RateLimit::documented_project()
-                .capacity(capacity)
-                .refill(refill, Duration::from_secs(1)),
-        )
+        .rate_limit(project_set(capacity, refill))
         .start()
         .await
         .expect("simulator starts");
