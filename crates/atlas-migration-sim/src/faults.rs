@@ -32,6 +32,10 @@ pub enum FaultKind {
     StaleNonce,
     /// Wait this long (real time) before processing the request normally.
     Latency(Duration),
+    /// Wait this long (real time), then process the request even if the client has gone
+    /// meanwhile, and answer if it is still there: a load balancer or proxy that keeps a
+    /// request going after its client gave up, so that what it creates appears late.
+    LandLate(Duration),
     /// Close the connection before sending any byte of a response; nothing is processed.
     DropConnection,
     /// Process the request, then close the connection without answering.
@@ -103,6 +107,7 @@ impl FaultKind {
             Self::Status { .. } => "status",
             Self::StaleNonce => "stale_nonce",
             Self::Latency(_) => "latency",
+            Self::LandLate(_) => "land_late",
             Self::DropConnection => "drop_connection",
             Self::DropAfterProcessing => "drop_after_processing",
             Self::Redirect { .. } => "redirect",
@@ -190,6 +195,22 @@ impl Fault {
     /// Delay processing by `delay`.
     pub fn latency(mut self, delay: Duration) -> Self {
         self.kind = FaultKind::Latency(delay);
+        self
+    }
+
+    /// Process after `delay` even if the client has gone by then (see
+    /// [`FaultKind::LandLate`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use atlas_migration_sim::Fault;
+    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+    /// // The create is processed 2 s after it arrives, whether the client waited or not.
+    /// let rule = Fault::on(CREATE_PUSH_MIGRATION).land_late(Duration::from_secs(2));
+    /// # let _ = rule;
+    /// ```
+    pub fn land_late(mut self, delay: Duration) -> Self {
+        self.kind = FaultKind::LandLate(delay);
         self
     }
 

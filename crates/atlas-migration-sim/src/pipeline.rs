@@ -183,6 +183,8 @@ enum Next {
     Refused(Refusal),
     Proceed(After),
     Delay(std::time::Duration),
+    /// Processed after the delay whether or not the client is still there.
+    Detached(std::time::Duration),
     Answer(Response),
     Drop,
     Hang,
@@ -241,6 +243,7 @@ pub(crate) async fn handle_operation(
         match fault {
             None => Next::Proceed(After::Answer),
             Some(FaultKind::Latency(delay)) => Next::Delay(delay),
+            Some(FaultKind::LandLate(delay)) => Next::Detached(delay),
             Some(FaultKind::DropAfterProcessing) => Next::Proceed(After::Drop),
             Some(FaultKind::Drip(interval)) => Next::Proceed(After::Spoil(Spoil::Drip(interval))),
             Some(FaultKind::Oversize(bytes)) => Next::Proceed(After::Spoil(Spoil::Oversize(bytes))),
@@ -292,12 +295,33 @@ pub(crate) async fn handle_operation(
             tokio::time::sleep(delay).await;
             After::Answer
         }
+        Next::Detached(delay) => {
+            // A task of its own: a client that disconnects drops this handler, not the work.
+            let work = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                process(&shared, op, &params, req, budget, After::Answer, kill).await
+            });
+            return work.await.unwrap_or_else(|_| fault_status(503, None));
+        }
     };
+    process(&shared, op, &params, req, budget, after, kill).await
+}
+
+/// Runs the operation and answers (or drops, or spoils the reply) as decided.
+async fn process(
+    shared: &Shared,
+    op: &'static Operation,
+    params: &HashMap<String, String>,
+    mut req: Incoming,
+    budget: Option<(u32, u32)>,
+    after: After,
+    kill: Option<ConnectionKill>,
+) -> Response {
     let answered = {
         let mut inner = shared.inner.lock();
         let mut resp = match check_media_types(op, &req) {
             Err(e) => e.into_response(),
-            Ok(()) => handlers::execute(&shared, &mut inner, op, &params, &mut req),
+            Ok(()) => handlers::execute(shared, &mut inner, op, params, &mut req),
         };
         if let Some((limit, remaining)) = budget {
             inner.meter.annotate(resp.headers_mut(), limit, remaining);

@@ -71,7 +71,9 @@ async fn prelude(
         }
     };
     match fault {
-        Some(FaultKind::Latency(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultKind::Latency(delay) | FaultKind::LandLate(delay)) => {
+            tokio::time::sleep(delay).await
+        }
         Some(FaultKind::Drip(interval)) => return Ok(Some(Spoil::Drip(interval))),
         None if req.record.fault == Some("drop_connection") => {
             return Err(match req.kill() {
