@@ -7,6 +7,10 @@
 //!
 //! Goals: no duplicate migration, every run ends `COMPLETE`, no record left unreadable.
 //! Unix only (the child is killed with a signal; the journal's lock is `flock`).
+//!
+//! The child's create may still land after it is killed; its record says until when (its
+//! 1 s call window, 1 s attempt timeout and a 200 ms margin), and the recovered workflow
+//! waits that out before asking the operator to look.
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
@@ -16,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atlas_migration::journal::{DirectoryJournal, Journal};
-use atlas_migration::workflow::{PushMigration, PushOutcome};
+use atlas_migration::workflow::{PushMigration, PushOutcome, WorkflowFailure};
 use atlas_migration::{Client, LiveMigrationId};
 use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
 use atlas_migration_sim::{Fault, Simulator, Timings};
@@ -35,6 +39,15 @@ fn client_for(base_url: &str, public: &str, private: &str) -> Client {
         .unwrap()
 }
 
+/// The child's client: attempts time out after 1 s, so its creates land within that.
+fn child_client(base_url: &str, public: &str, private: &str) -> Client {
+    builder(base_url)
+        .timeout(Duration::from_secs(1))
+        .api_key(public, private.to_owned())
+        .build()
+        .unwrap()
+}
+
 /// The child's side: one journaled workflow, configured by environment variables. Ignored
 /// in a normal run; the crash test starts it in a child process.
 #[test]
@@ -43,7 +56,7 @@ fn crash_child() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let client = client_for(
+        let client = child_client(
             &var("CRASH_BASE_URL"),
             &var("CRASH_PUBLIC_KEY"),
             &var("CRASH_PRIVATE_KEY"),
@@ -56,6 +69,8 @@ fn crash_child() {
         let _ = PushMigration::new(&client, &group, request)
             .journal(journal, var("CRASH_KEY"))
             .poll_delays(MIN, MAX)
+            .call_max_wait(Duration::from_secs(1))
+            .create_landing_margin(Duration::from_millis(200))
             .auto_cutover(true)
             .await;
     });
@@ -110,7 +125,7 @@ async fn one_run(run: u64, sim: &Simulator, journal_dir: &Path, tally: &tokio::s
     let client = client_for(&sim.base_url(), sim.public_key(), sim.private_key());
     let mut confirmation: Option<Option<LiveMigrationId>> = None;
     let mut ended = Err("no attempt".to_owned());
-    for _ in 0..4 {
+    for _ in 0..6 {
         let mut flow = PushMigration::new(&client, &g, request.clone())
             .journal(journal.clone(), key.clone())
             .poll_delays(MIN, MAX)
@@ -126,6 +141,10 @@ async fn one_run(run: u64, sim: &Simulator, journal_dir: &Path, tally: &tokio::s
                 break;
             }
             Ok(other) => ended = Err(format!("ended {other:?}")),
+            Err(e) if matches!(e.source, WorkflowFailure::CreateMayStillLand { .. }) => {
+                // Looked too early: run again unconfirmed, which waits until it may look.
+                ended = Err(e.to_string());
+            }
             Err(e) if e.is_create_unconfirmed() || e.is_create_outcome_unknown() => {
                 // The operator looks for a migration into this run's destination cluster.
                 let found = sim

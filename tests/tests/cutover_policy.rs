@@ -156,7 +156,7 @@ async fn warnings_come_as_the_window_closes_and_an_expiry_says_so() {
     let (result, ()) = tokio::join!(run, expire);
     let e = result.unwrap_err();
     assert!(
-        matches!(e.source, WorkflowFailure::CutoverWindowExpired { first_ready_at, .. } if first_ready_at == first_ready),
+        matches!(e.source, WorkflowFailure::CutoverWindowExpired { first_ready_at, .. } if first_ready_at == Some(first_ready)),
         "{e}"
     );
     assert!(e.to_string().contains("120-hour window"), "{e}");
@@ -167,5 +167,107 @@ async fn warnings_come_as_the_window_closes_and_an_expiry_says_so() {
         .filter(|e| matches!(e, ProgressEvent::CutoverDeadline { .. }))
         .count();
     assert_eq!(warnings, 3, "24 h, 6 h and 1 h, each once");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A record whose migration is `id`, first seen ready at `first_ready`.
+fn write_record(
+    journal: &DirectoryJournal,
+    key: &str,
+    g: &atlas_migration::GroupId,
+    id: &atlas_migration::LiveMigrationId,
+    first_ready: chrono::DateTime<Utc>,
+) {
+    let record = serde_json::json!({
+        "format": 1, "key": key, "group": g.as_str(),
+        "migrationId": id.as_str(), "firstReadyAt": first_ready, "updatedAt": first_ready,
+    });
+    std::fs::write(journal.record_path(key), record.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_migration_that_expired_before_a_restart_is_named_an_expiry() {
+    let dir = std::env::temp_dir().join(format!("atlas-expired-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = Arc::new(DirectoryJournal::open(&dir).unwrap());
+    let sim = linked(Simulator::builder().timings(timings())).await;
+    let client = digest_client(&sim);
+    let g = group(&sim);
+    let m = client
+        .create_migration(&g, &request_named(&sim, "expired"))
+        .await
+        .unwrap();
+    // The process stopped while the window ran; Atlas expired the migration meanwhile.
+    let first_ready = Utc::now() - chrono::Duration::hours(121);
+    write_record(&journal, "expired", &g, &m.id, first_ready);
+    assert!(sim.expire_migration(m.id.as_str()));
+    let e = PushMigration::resume(&client, &g, &m.id)
+        .journal(journal, "expired")
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.source, WorkflowFailure::CutoverWindowExpired { first_ready_at, .. } if first_ready_at == Some(first_ready)),
+        "{e}"
+    );
+    assert_eq!(e.step, Step::WaitReady);
+    assert!(e.to_string().contains("120-hour window"), "{e}");
+    // Resumed by id alone, without a record of when it was ready: an expiry all the same.
+    let e = PushMigration::resume(&client, &g, &m.id)
+        .poll_delays(MIN, MAX)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.source,
+            WorkflowFailure::CutoverWindowExpired {
+                first_ready_at: None,
+                deadline: None
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(sim.count(CUTOVER_MIGRATION), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn no_warning_comes_for_a_window_that_has_already_closed() {
+    let dir = std::env::temp_dir().join(format!("atlas-closed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = Arc::new(DirectoryJournal::open(&dir).unwrap());
+    let sim = linked(Simulator::builder().timings(timings())).await;
+    let client = digest_client(&sim);
+    let g = group(&sim);
+    let m = client
+        .create_migration(&g, &request_named(&sim, "closed"))
+        .await
+        .unwrap();
+    // First seen ready 121 hours ago: the window closed an hour ago (the simulator has not
+    // expired the migration yet).
+    let first_ready = Utc::now() - chrono::Duration::hours(121);
+    write_record(&journal, "closed", &g, &m.id, first_ready);
+    let events: Arc<Mutex<Vec<ProgressEvent>>> = Arc::default();
+    let sink = events.clone();
+    let e = PushMigration::resume(&client, &g, &m.id)
+        .journal(journal, "closed")
+        .poll_delays(MIN, MAX)
+        .cutover_policy(CutoverPolicy::new().window(outside_now()))
+        .on_progress(move |e| sink.lock().unwrap().push(e))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.source, WorkflowFailure::CutoverWindowExpired { .. }),
+        "{e}"
+    );
+    let warnings: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, ProgressEvent::CutoverDeadline { .. }))
+        .cloned()
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

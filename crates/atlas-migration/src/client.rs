@@ -309,6 +309,14 @@ impl Client {
         self.with_overrides(overrides)
     }
 
+    /// How long one attempt of this handle's calls may take (`None`: no limit).
+    pub(crate) fn attempt_timeout(&self) -> Option<Duration> {
+        self.overrides
+            .as_deref()
+            .and_then(|o| o.timeout)
+            .unwrap_or(self.inner.transport.timeout)
+    }
+
     fn with_overrides(&self, overrides: CallOverrides) -> Client {
         Client {
             inner: self.inner.clone(),

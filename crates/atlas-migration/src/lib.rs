@@ -87,6 +87,9 @@
 //!   `atlas_migration_rate_limited_total`, `atlas_migration_token_requests_total`
 //!   (`outcome`), `atlas_migration_migration_status_total` (`status`) and
 //!   `atlas_migration_lag_seconds`.
+//! - `journal-conformance`: `journal::conformance`, a test kit that checks a
+//!   [`Journal`](journal::Journal) implementation against the trait's contract (leases,
+//!   fencing, round trips), for the tests of journals kept in other stores.
 //!
 //! # Configuration from the environment
 //!

@@ -1,7 +1,9 @@
-//! [`JournalError`]: a record that could not be locked, read or written, naming it.
+//! [`JournalError`]: a record that could not be taken, read or written, naming it.
 
 use std::fmt;
 use std::path::PathBuf;
+
+use super::Lease;
 
 /// Why a journal operation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,8 +15,13 @@ pub enum JournalErrorKind {
     Corrupt,
     /// The record belongs to another key or to an unknown format version.
     Foreign,
-    /// Another process (or another workflow in this one) is driving the record.
+    /// Another process (or another workflow in this one) holds a live lease on the record;
+    /// the error names the holder and until when (see [`JournalError::holder`]).
     Locked,
+    /// The caller's lease is no longer the record's current one: it expired, was released,
+    /// or another holder took the record over. Nothing was written; the caller must stop
+    /// driving the record.
+    LeaseLost,
     /// A journal of the caller's own failed.
     Other,
 }
@@ -35,6 +42,7 @@ pub struct JournalError {
     key: String,
     path: Option<PathBuf>,
     message: String,
+    holder: Option<Box<Lease>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -52,8 +60,27 @@ impl JournalError {
             key: key.into(),
             path: None,
             message: message.into(),
+            holder: None,
             source: None,
         }
+    }
+
+    /// The same error, naming the lease that holds the record (for
+    /// [`Locked`](JournalErrorKind::Locked), or the lease that replaced the caller's for
+    /// [`LeaseLost`](JournalErrorKind::LeaseLost)); the message then says who holds it and
+    /// until when.
+    ///
+    /// ```
+    /// # use atlas_migration::journal::{JournalError, JournalErrorKind, Lease};
+    /// let until = chrono::Utc::now();
+    /// let e = JournalError::new(JournalErrorKind::Locked, "orders", "another workflow holds the record")
+    ///     .held_by(Lease::new("orders", 4, "worker-3", until));
+    /// assert!(e.to_string().contains("worker-3"));
+    /// assert_eq!(e.holder().map(|l| l.generation), Some(4));
+    /// ```
+    pub fn held_by(mut self, lease: Lease) -> Self {
+        self.holder = Some(Box::new(lease));
+        self
     }
 
     /// The same error, naming the file it concerns.
@@ -107,6 +134,19 @@ impl JournalError {
     pub fn path(&self) -> Option<&std::path::Path> {
         self.path.as_deref()
     }
+
+    /// The lease that holds the record, when the journal said (see [`held_by`](Self::held_by)).
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::journal::JournalError) {
+    /// if let Some(holder) = e.holder() {
+    ///     eprintln!("held by {} until {}", holder.owner, holder.expires_at);
+    /// }
+    /// # }
+    /// ```
+    pub fn holder(&self) -> Option<&Lease> {
+        self.holder.as_deref()
+    }
 }
 
 impl fmt::Display for JournalError {
@@ -115,7 +155,15 @@ impl fmt::Display for JournalError {
         if let Some(path) = &self.path {
             write!(f, " ({})", path.display())?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        if let Some(holder) = &self.holder {
+            write!(
+                f,
+                " (held by {}, generation {}, until {})",
+                holder.owner, holder.generation, holder.expires_at
+            )?;
+        }
+        Ok(())
     }
 }
 

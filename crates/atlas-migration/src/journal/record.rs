@@ -36,10 +36,17 @@ pub struct WorkflowRecord {
     /// The validation started for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_id: Option<ValidationId>,
-    /// Written before the create request is sent, and cleared only by a confirmation that no
-    /// migration exists: with no `migration_id`, the create may have happened.
+    /// When the create request was sent: saved right before it leaves, and cleared only by a
+    /// confirmation that no migration exists. With no `migration_id`, the create may have
+    /// happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_intent_at: Option<DateTime<Utc>>,
+    /// Until when a create request of this record may still reach Atlas (the last attempt's
+    /// sending plus the client's timeout plus a margin; while the call may still be sending,
+    /// the end of its rate-limit wait too): before then, Atlas showing no migration proves
+    /// nothing. Absent in records of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_may_land_until: Option<DateTime<Utc>>,
     /// The migration, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_id: Option<LiveMigrationId>,
@@ -84,6 +91,7 @@ impl WorkflowRecord {
             request: request.cloned(),
             validation_id: None,
             create_intent_at: None,
+            create_may_land_until: None,
             migration_id: None,
             first_ready_at: None,
             cutover_requested_at: None,
@@ -102,6 +110,21 @@ impl WorkflowRecord {
     /// ```
     pub fn create_may_have_happened(&self) -> bool {
         self.create_intent_at.is_some() && self.migration_id.is_none()
+    }
+
+    /// Until when a create request that may have happened may still reach Atlas, if that
+    /// moment is still ahead at `now`: looking for the migration before then proves nothing.
+    ///
+    /// ```
+    /// # fn f(record: &atlas_migration::journal::WorkflowRecord) {
+    /// if let Some(until) = record.create_may_still_land(chrono::Utc::now()) {
+    ///     println!("look for the migration after {until}");
+    /// }
+    /// # }
+    /// ```
+    pub fn create_may_still_land(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.create_may_land_until
+            .filter(|until| self.create_may_have_happened() && *until > now)
     }
 
     /// The destination cluster's name, when the request is recorded.

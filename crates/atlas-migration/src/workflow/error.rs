@@ -35,11 +35,14 @@ pub enum WorkflowFailure {
     /// support) and [`resume`](crate::workflow::PushMigration::resume) it by id, or create
     /// again only once you know there is none.
     CreateOutcomeUnknown(Error),
-    /// The journal could not be locked, read or written; nothing was sent after the failure.
+    /// The journal could not be taken, read or written, or the workflow's lease on its
+    /// record was lost ([`JournalErrorKind::LeaseLost`](crate::journal::JournalErrorKind::LeaseLost):
+    /// another workflow drives the record now); nothing was sent after the failure.
     Journal(JournalError),
     /// The journal records a create request whose reply never arrived (the process stopped
     /// or the reply was lost): a migration into `destination_cluster` of `group` may exist.
-    /// Look for it in Atlas, then run again with
+    /// The workflow returns this only once any such request has reached Atlas (`landed_by`),
+    /// so looking now is conclusive. Look for it in Atlas, then run again with
     /// [`confirm_migration`](crate::workflow::PushMigration::confirm_migration) or
     /// [`confirm_no_migration`](crate::workflow::PushMigration::confirm_no_migration); the
     /// workflow never creates again before either.
@@ -50,6 +53,23 @@ pub enum WorkflowFailure {
         group: GroupId,
         /// The destination cluster, when the request is recorded.
         destination_cluster: Option<String>,
+        /// By when any create request of the record has reached Atlas, when recorded (not in
+        /// records of earlier versions).
+        landed_by: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// [`confirm_no_migration`](crate::workflow::PushMigration::confirm_no_migration) was
+    /// refused: a create request of the record may still reach Atlas until `until` (the
+    /// request's timeout and a margin after it was sent), so finding no migration before then
+    /// proves nothing. Look again after `until`, then confirm what you find.
+    CreateMayStillLand {
+        /// The journal record.
+        key: String,
+        /// The destination project.
+        group: GroupId,
+        /// The destination cluster, when the request is recorded.
+        destination_cluster: Option<String>,
+        /// Until when the create request may still land.
+        until: chrono::DateTime<chrono::Utc>,
     },
     /// A hook of the [`CutoverPolicy`](crate::workflow::CutoverPolicy) failed
     /// (`before_cutover`: nothing was cut over; `after_complete`: the migration is complete).
@@ -60,12 +80,13 @@ pub enum WorkflowFailure {
         error: crate::workflow::HookError,
     },
     /// The migration expired: Atlas's 120-hour cutover window, counted from when it was first
-    /// seen ready, passed without a cutover.
+    /// seen ready, passed without a cutover (also when it passed while the workflow was not
+    /// running).
     CutoverWindowExpired {
-        /// When the migration was first seen ready.
-        first_ready_at: chrono::DateTime<chrono::Utc>,
-        /// When the window closed.
-        deadline: chrono::DateTime<chrono::Utc>,
+        /// When the migration was first seen ready, when known (recorded in a journal).
+        first_ready_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// When the window closed, when known.
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// The journal record does not fit the workflow (another project or request), or lacks
     /// what recovery needs.
@@ -93,12 +114,36 @@ impl fmt::Display for WorkflowFailure {
                 key,
                 group,
                 destination_cluster,
+                landed_by,
+            } => {
+                write!(
+                    f,
+                    "journal record {key}: a create request for cluster {} in project {group} \
+                     may have reached Atlas without its reply arriving; ",
+                    destination_cluster.as_deref().unwrap_or("(not recorded)")
+                )?;
+                if let Some(at) = landed_by {
+                    write!(
+                        f,
+                        "any such request has reached Atlas by {at}, so it is safe to look now: "
+                    )?;
+                }
+                f.write_str(
+                    "look for that migration in Atlas, then run again with \
+                     confirm_migration(id), or confirm_no_migration() if there is none",
+                )
+            }
+            Self::CreateMayStillLand {
+                key,
+                group,
+                destination_cluster,
+                until,
             } => write!(
                 f,
-                "journal record {key}: a create request for cluster {} in project {group} may \
-                 have reached Atlas without its reply arriving; look for that migration in \
-                 Atlas, then run again with confirm_migration(id), or confirm_no_migration() if \
-                 there is none",
+                "journal record {key}: confirm_no_migration() refused: a create request for \
+                 cluster {} in project {group} may still reach Atlas until {until}, so finding \
+                 no migration before then proves nothing; look again after {until}, then \
+                 confirm what you find",
                 destination_cluster.as_deref().unwrap_or("(not recorded)")
             ),
             Self::RecordMismatch { key, why } => write!(f, "journal record {key}: {why}"),
@@ -106,11 +151,20 @@ impl fmt::Display for WorkflowFailure {
             Self::CutoverWindowExpired {
                 first_ready_at,
                 deadline,
-            } => write!(
-                f,
-                "the migration expired: first ready at {first_ready_at}, it was not cut over \
-                 before the 120-hour window closed at {deadline}"
-            ),
+            } => {
+                f.write_str("the migration expired: ")?;
+                match (first_ready_at, deadline) {
+                    (Some(first), Some(deadline)) => write!(
+                        f,
+                        "first ready at {first}, it was not cut over before the 120-hour \
+                         window closed at {deadline}"
+                    ),
+                    _ => f.write_str(
+                        "it was not cut over before the 120-hour window from its readiness \
+                         closed",
+                    ),
+                }
+            }
         }
     }
 }
@@ -126,6 +180,7 @@ impl std::error::Error for WorkflowFailure {
             Self::Journal(e) => e.source(),
             Self::Hook { error, .. } => error.source(),
             Self::CreateUnconfirmed { .. }
+            | Self::CreateMayStillLand { .. }
             | Self::RecordMismatch { .. }
             | Self::CutoverWindowExpired { .. } => None,
         }
@@ -193,6 +248,7 @@ impl WorkflowError {
             WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
             WorkflowFailure::Journal(_)
             | WorkflowFailure::CreateUnconfirmed { .. }
+            | WorkflowFailure::CreateMayStillLand { .. }
             | WorkflowFailure::RecordMismatch { .. }
             | WorkflowFailure::Hook { .. }
             | WorkflowFailure::CutoverWindowExpired { .. } => None,
@@ -221,6 +277,19 @@ impl WorkflowError {
     /// ```
     pub fn is_create_unconfirmed(&self) -> bool {
         matches!(self.source, WorkflowFailure::CreateUnconfirmed { .. })
+    }
+
+    /// Whether the workflow stopped because another workflow took its journal record over
+    /// (its lease was lost): nothing was sent after that was found.
+    ///
+    /// ```
+    /// # fn f(e: &atlas_migration::workflow::WorkflowError) -> bool {
+    /// e.is_lease_lost()
+    /// # }
+    /// ```
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(&self.source, WorkflowFailure::Journal(e)
+            if e.kind() == crate::journal::JournalErrorKind::LeaseLost)
     }
 }
 

@@ -56,6 +56,11 @@ pub(super) async fn wait_for_conditions(
     let progress = settings.progress.clone();
     let on_poll = |_: &crate::wait::PollEvent<'_, LiveMigration>| {
         let left = deadline - Utc::now();
+        if left <= chrono::Duration::zero() {
+            // Closed already: "closes soon" would be false, and the expiry is reported as such.
+            warned = policy.warn_before.len();
+            return;
+        }
         while let Some(point) = policy.warn_before.get(warned) {
             let point = chrono::Duration::from_std(*point).unwrap_or(chrono::Duration::MAX);
             if left > point {
@@ -77,14 +82,14 @@ pub(super) async fn wait_for_conditions(
             let failure = match e {
                 WaiterError::FailureState { last } if last.status == MigrationStatus::Expired => {
                     WorkflowFailure::CutoverWindowExpired {
-                        first_ready_at: first_ready,
-                        deadline,
+                        first_ready_at: Some(first_ready),
+                        deadline: Some(deadline),
                     }
                 }
                 WaiterError::ExceededMaxWait { .. } if Utc::now() >= deadline => {
                     WorkflowFailure::CutoverWindowExpired {
-                        first_ready_at: first_ready,
-                        deadline,
+                        first_ready_at: Some(first_ready),
+                        deadline: Some(deadline),
                     }
                 }
                 other => WorkflowFailure::Migration(other),

@@ -79,6 +79,8 @@ pub struct PushMigration {
     auto_cutover: bool,
     settings: Settings,
     journal: Option<recorder::Binding>,
+    lease_ttl: Duration,
+    expected_project: Option<GroupId>,
 }
 
 impl fmt::Debug for PushMigration {
@@ -104,6 +106,8 @@ impl PushMigration {
             auto_cutover: false,
             settings: Settings::default(),
             journal: None,
+            lease_ttl: crate::journal::DEFAULT_TTL,
+            expected_project: None,
         }
     }
 
@@ -122,7 +126,8 @@ impl PushMigration {
     /// A workflow that continues an existing migration from whatever state it is in: `NEW` or
     /// `WORKING` waits until ready for cutover (or complete, if a cutover was already
     /// requested); ready hands back a [`ReadyMigration`] or cuts over automatically;
-    /// `COMPLETE` is done; `FAILED` and `EXPIRED` are errors at [`Step::WaitReady`].
+    /// `COMPLETE` is done; `FAILED` is an error at [`Step::WaitReady`], and `EXPIRED` is
+    /// [`WorkflowFailure::CutoverWindowExpired`] there.
     /// Nothing is ever created.
     ///
     /// ```no_run
@@ -144,16 +149,22 @@ impl PushMigration {
     /// password must be given again with [`source_password`](Self::source_password). Run it
     /// like any workflow; a create that may have happened still needs a confirmation.
     ///
+    /// The project comes from the record; a service that must touch only its own project
+    /// says so with [`expect_project`](Self::expect_project), and a record of another project
+    /// (a mixed-up file, a journal shared with another service) is then refused before
+    /// anything is sent.
+    ///
     /// ```no_run
     /// use std::sync::Arc;
     /// use atlas_migration::journal::{DirectoryJournal, Journal};
     /// use atlas_migration::workflow::PushMigration;
     ///
-    /// # async fn f(client: atlas_migration::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn f(client: atlas_migration::Client, ours: atlas_migration::GroupId) -> Result<(), Box<dyn std::error::Error>> {
     /// let journal = Arc::new(DirectoryJournal::open("/var/lib/my-service/migrations")?);
     /// for key in journal.keys().await? {
     ///     let flow = PushMigration::recover(&client, journal.clone(), &key).await?;
-    ///     tokio::spawn(flow.source_password("from-the-vault".to_owned()).auto_cutover(true).run());
+    ///     let flow = flow.expect_project(&ours).source_password("from-the-vault".to_owned());
+    ///     tokio::spawn(flow.auto_cutover(true).run());
     /// }
     /// # Ok(()) }
     /// ```
@@ -187,6 +198,21 @@ impl PushMigration {
         Ok(Self::with_start(client, &record.group, start).journal(journal, key))
     }
 
+    /// Refuses to run unless the workflow's destination project is `group`: for a workflow
+    /// from [`recover`](Self::recover), whose project comes from its journal record. A record
+    /// of another project stops the workflow with [`WorkflowFailure::RecordMismatch`] before
+    /// anything is sent.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration, ours: atlas_migration::GroupId) {
+    /// let flow = flow.expect_project(&ours);
+    /// # }
+    /// ```
+    pub fn expect_project(mut self, group: &GroupId) -> Self {
+        self.expected_project = Some(group.clone());
+        self
+    }
+
     /// Gives the source password again to a workflow whose request came back from storage
     /// (see [`recover`](Self::recover)); nothing changes otherwise.
     ///
@@ -205,12 +231,22 @@ impl PushMigration {
     /// Records the workflow in `journal` under `key` (1 to 128 of `A-Z a-z 0-9 . _ -`): each
     /// step is saved, the intent to create strictly before the create request is sent, so a
     /// process that crashes and runs the same workflow again continues where it stopped and
-    /// never creates a second migration. Only one process drives a record at a time.
+    /// never creates a second migration.
+    ///
+    /// One workflow drives a record at a time, under a lease of the journal (see
+    /// [`lease_ttl`](Self::lease_ttl)) that it renews while it runs and presents with every
+    /// save. Another workflow on the same record is refused
+    /// ([`JournalErrorKind::Locked`](crate::journal::JournalErrorKind::Locked)); a workflow
+    /// that stalled past its lease and lost the record to another stops with
+    /// [`JournalErrorKind::LeaseLost`](crate::journal::JournalErrorKind::LeaseLost) at its
+    /// next save, and checks its lease before it creates the migration or cuts it over.
     ///
     /// Run again with the same key after a restart: a known migration is resumed; a create
     /// whose reply never arrived stops the workflow with
     /// [`WorkflowFailure::CreateUnconfirmed`] until [`confirm_migration`](Self::confirm_migration)
-    /// or [`confirm_no_migration`](Self::confirm_no_migration) says what Atlas has.
+    /// or [`confirm_no_migration`](Self::confirm_no_migration) says what Atlas has. If that
+    /// request may still be on its way to Atlas, the workflow first waits until it has landed
+    /// (the moment recorded with the create), so that looking afterwards is conclusive.
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -255,6 +291,13 @@ impl PushMigration {
     /// one into the destination cluster and found none): the workflow may create it. Only
     /// acts on a record whose create may have happened (see [`journal`](Self::journal)).
     ///
+    /// A create request may reach Atlas well after its client gave up on it (a load balancer
+    /// keeps it going), so the record says until when it may still land: the request's
+    /// timeout (30 s for a client without one) plus
+    /// [`create_landing_margin`](Self::create_landing_margin) after it was sent. Before that
+    /// moment, looking proves nothing and this confirmation is refused with
+    /// [`WorkflowFailure::CreateMayStillLand`], which names the moment.
+    ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
     /// let flow = flow.confirm_no_migration();
@@ -264,6 +307,35 @@ impl PushMigration {
         if let Some(binding) = self.journal.as_mut() {
             binding.confirmation = Some(recorder::Confirmation::NoMigration);
         }
+        self
+    }
+
+    /// How long a workflow's journal lease lasts without renewal (default 60 s); the workflow
+    /// renews it every third of that while it runs. Shorter lets another process take over a
+    /// record sooner after this one stalls; longer rides out longer stalls of the journal.
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.lease_ttl(std::time::Duration::from_secs(30));
+    /// # }
+    /// ```
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// How long after a create attempt's timeout the request may still reach Atlas (default
+    /// 30 s): a load balancer may keep a request going after its client gave up. Recorded in
+    /// the journal with the create (see
+    /// [`confirm_no_migration`](Self::confirm_no_migration)).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
+    /// let flow = flow.create_landing_margin(std::time::Duration::from_secs(120));
+    /// # }
+    /// ```
+    pub fn create_landing_margin(mut self, margin: Duration) -> Self {
+        self.settings.landing_margin = margin;
         self
     }
 

@@ -108,6 +108,7 @@ impl ReadyMigration {
             recorder
                 .finish_with(&result, |_| RecordedOutcome::Complete)
                 .await;
+            recorder.release().await;
         }
         result
     }

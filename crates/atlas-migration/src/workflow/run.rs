@@ -11,10 +11,12 @@ use crate::ids::{GroupId, LiveMigrationId};
 use crate::journal::RecordedOutcome;
 use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
+use crate::status::MigrationStatus;
 use crate::wait::{Acceptance, WaiterError};
+use crate::workflow::cutover_policy::CUTOVER_WINDOW;
 use crate::workflow::governed;
 use crate::workflow::recorder::Recorder;
-use crate::workflow::settings::Settings;
+use crate::workflow::settings::{Settings, UNBOUNDED_ATTEMPT};
 use crate::workflow::{
     ProgressEvent, PushMigration, PushOutcome, ReadyMigration, Start, Step, WorkflowError,
     WorkflowFailure,
@@ -30,10 +32,26 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
         auto_cutover,
         mut settings,
         journal,
+        lease_ttl,
+        expected_project,
     } = flow;
+    if let Some(expected) = expected_project.filter(|expected| *expected != group) {
+        let key = journal.as_ref().map_or("(none)", |b| b.key.as_str());
+        return Err(WorkflowError::new(
+            Step::Journal,
+            WorkflowFailure::RecordMismatch {
+                key: key.to_owned(),
+                why: format!(
+                    "the workflow is for project {group}, and this one may only touch project \
+                     {expected}"
+                ),
+            },
+            None,
+        ));
+    }
     let start = match journal {
         Some(binding) => {
-            let (recorder, start) = Recorder::open(binding, &group, start).await?;
+            let (recorder, start) = Recorder::open(binding, &group, start, lease_ttl).await?;
             settings.recorder = Some(recorder);
             start
         }
@@ -48,6 +66,11 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
                 _ => RecordedOutcome::ReadyForCutover,
             })
             .await;
+        // A migration handed back ready keeps its record until it is cut over (or the
+        // handle is dropped).
+        if !matches!(result, Ok(PushOutcome::ReadyForCutover(_))) {
+            recorder.release().await;
+        }
     }
     result
 }
@@ -90,13 +113,28 @@ async fn push_from(
         }
     };
     // Ready or already complete: a resumed migration may have been cut over before.
+    let recorded_ready = match &settings.recorder {
+        Some(recorder) => recorder.first_ready_at().await,
+        None => None,
+    };
     let m = client
         .wait_until_ready_or_complete(&group, &id)
         .poller(settings.ready.clone())
         .on_poll(settings.progress.migration_changes(&id, None))
         .await
         .map_err(|e| {
-            WorkflowError::new(Step::WaitReady, WorkflowFailure::Migration(e), Some(&id))
+            let failure = match e {
+                // Atlas expires a migration only when its window from readiness closes,
+                // whether or not this workflow saw it ready (it may have been stopped).
+                WaiterError::FailureState { last } if last.status == MigrationStatus::Expired => {
+                    WorkflowFailure::CutoverWindowExpired {
+                        first_ready_at: recorded_ready,
+                        deadline: recorded_ready.and_then(window_end),
+                    }
+                }
+                other => WorkflowFailure::Migration(other),
+            };
+            WorkflowError::new(Step::WaitReady, failure, Some(&id))
         })?;
     if m.status.is_success() {
         settings.progress.emit(ProgressEvent::Complete {
@@ -176,6 +214,10 @@ pub(super) async fn cutover_and_wait(
         settings,
     } = ready;
     let failed = |step, source| WorkflowError::new(step, source, Some(&id));
+    // A workflow that lost its record to another must not cut over.
+    if let Some(recorder) = &settings.recorder {
+        recorder.check(Step::Cutover, Some(&id)).await?;
+    }
     settings
         .call(client.ensure_cutover_requested(&group, &id))
         .await
@@ -232,24 +274,56 @@ async fn validate_and_create(
         at: Utc::now(),
         validation_id,
     });
-    // The intent is durable before the request leaves: a crash from here on never leads to a
-    // second create.
+    // The record is still this workflow's (a fresh lease), and the intent is durable before
+    // the request leaves: a crash from here on never leads to a second create. Until the
+    // call returns, an attempt may be sent until its rate-limit wait ends and land a timeout
+    // and a margin later.
+    let landing = chrono::Duration::from_std(
+        client.attempt_timeout().unwrap_or(UNBOUNDED_ATTEMPT) + settings.landing_margin,
+    )
+    .unwrap_or(chrono::Duration::MAX);
+    let sending =
+        chrono::Duration::from_std(settings.call_max_wait).unwrap_or(chrono::Duration::MAX);
+    let after = |at: chrono::DateTime<Utc>, by: chrono::Duration| at.checked_add_signed(by);
     if let Some(recorder) = &settings.recorder {
+        recorder.check(Step::Create, None).await?;
         recorder
-            .update(Step::Create, |r| r.create_intent_at = Some(Utc::now()))
+            .update(Step::Create, |r| {
+                let now = Utc::now();
+                r.create_intent_at = Some(now);
+                r.create_may_land_until = after(now, sending).and_then(|t| after(t, landing));
+            })
             .await?;
     }
-    let created = settings
-        .call(client.create_migration(group, request))
-        .await
-        .map_err(|e| {
-            if create_outcome_unknown(&e) {
+    let created = match settings.call(client.create_migration(group, request)).await {
+        Ok(created) => created,
+        Err(e) => {
+            let unknown = create_outcome_unknown(&e);
+            // The call is over, so nothing more is sent: a request that may have been
+            // processed lands within its timeout and the margin; one that was refused or
+            // never left is not travelling at all.
+            if let Some(recorder) = &settings.recorder {
+                let now = Utc::now();
+                let until = if unknown {
+                    after(now, landing)
+                } else {
+                    Some(now)
+                };
+                if let Err(saved) = recorder
+                    .update(Step::Create, |r| r.create_may_land_until = until)
+                    .await
+                {
+                    tracing::warn!(error = %saved, "could not record until when the create may land");
+                }
+            }
+            return Err(if unknown {
                 tracing::error!(error = %e, "create failed after sending; a migration may exist");
                 fail(Step::Create, WorkflowFailure::CreateOutcomeUnknown(e))
             } else {
                 fail(Step::Create, WorkflowFailure::Call(e))
-            }
-        })?;
+            });
+        }
+    };
     let id = created.id;
     if let Some(recorder) = &settings.recorder {
         let known = id.clone();
@@ -262,6 +336,11 @@ async fn validate_and_create(
         migration_id: id.clone(),
     });
     Ok(id)
+}
+
+/// When the cutover window that opened at `first_ready` closes.
+fn window_end(first_ready: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+    first_ready.checked_add_signed(chrono::Duration::from_std(CUTOVER_WINDOW).ok()?)
 }
 
 /// Whether a failed create may nevertheless have created a migration (decided in

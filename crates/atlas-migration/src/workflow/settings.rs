@@ -14,12 +14,22 @@ use crate::workflow::recorder::Recorder;
 /// limit, unless configured otherwise.
 pub(crate) const DEFAULT_CALL_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 
+/// How long after a create attempt's timeout the request may still reach Atlas (held by a
+/// load balancer or proxy), unless configured otherwise.
+pub(crate) const DEFAULT_LANDING_MARGIN: Duration = Duration::from_secs(30);
+
+/// The attempt timeout assumed for a client configured without one: a request of such a
+/// client may travel for ever, and the record must name some moment.
+pub(crate) const UNBOUNDED_ATTEMPT: Duration = Duration::from_secs(30);
+
 /// The schedules of the workflow's three waits, its progress sink, and its journal record
 /// once taken.
 #[derive(Clone)]
 pub(super) struct Settings {
     /// How long one call (validate, create, cutover) may ride out Atlas's rate limit.
     pub(super) call_max_wait: Duration,
+    /// How long after an attempt's timeout a create request may still land.
+    pub(super) landing_margin: Duration,
     pub(super) validation: Poller,
     pub(super) ready: Poller,
     pub(super) complete: Poller,
@@ -33,6 +43,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             call_max_wait: DEFAULT_CALL_MAX_WAIT,
+            landing_margin: DEFAULT_LANDING_MARGIN,
             validation: schedule::VALIDATION.poller(),
             ready: schedule::READY.poller(),
             complete: schedule::COMPLETE.poller(),
