@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use atlas_migration::journal::{JournalError, JournalErrorKind};
+
 /// What kind of failure an [`Error`] is; private, asked through the predicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -134,6 +136,23 @@ impl Error {
     pub fn is_mismatch(&self) -> bool {
         self.kind() == Kind::Mismatch
     }
+
+    /// The same failure as a journal error about record `key`.
+    pub(crate) fn into_journal(self, key: &str) -> JournalError {
+        let kind = match self.kind() {
+            Kind::Connection => JournalErrorKind::Io,
+            Kind::Corrupt => JournalErrorKind::Corrupt,
+            _ => JournalErrorKind::Other,
+        };
+        let Inner {
+            message, source, ..
+        } = *self.inner;
+        let e = JournalError::new(kind, key, message);
+        match source {
+            Some(source) => e.caused_by(BoxedSource(source)),
+            None => e,
+        }
+    }
 }
 
 /// Whether a statement's failure is the connection's (worth a new connection and another
@@ -153,6 +172,27 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
                     "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
                 )
         }
+    }
+}
+
+/// A boxed error handed to a `caused_by` that wants a sized one.
+struct BoxedSource(Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Debug for BoxedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for BoxedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for BoxedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
@@ -184,6 +224,20 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_kinds_follow_the_failure() {
+        let cases = [
+            (Kind::Connection, JournalErrorKind::Io),
+            (Kind::Corrupt, JournalErrorKind::Corrupt),
+            (Kind::Database, JournalErrorKind::Other),
+        ];
+        for (kind, expected) in cases {
+            let e = Error::new(kind, "x").into_journal("orders");
+            assert_eq!(e.kind(), expected);
+            assert_eq!(e.key(), "orders");
+        }
+    }
 
     #[test]
     fn display_does_not_repeat_the_source() {

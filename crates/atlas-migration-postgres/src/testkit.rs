@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 /// The environment variable that turns a skip into a failure (CI sets it).
 pub const REQUIRE_ENV: &str = "ATLAS_REQUIRE_POSTGRES";
 
+/// The environment variable naming the directory of `initdb` and `pg_ctl`, when the
+/// machine's are not the ones to use (a path without them makes PostgreSQL missing).
+pub const BIN_ENV: &str = "ATLAS_POSTGRES_BIN";
+
 /// Longest wait for a server to start or stop.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -134,13 +138,17 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// `initdb` and `pg_ctl` from one directory: `PATH` first, then the newest
-/// `/usr/lib/postgresql/*/bin` (where Debian's package puts them, off the `PATH`).
+/// `initdb` and `pg_ctl` from one directory: [`BIN_ENV`] when set (and only there), else
+/// `PATH` first, then the newest `/usr/lib/postgresql/*/bin` (where Debian's package puts
+/// them, off the `PATH`).
 fn find_binaries() -> Option<Binaries> {
     let pair = |dir: &Path| {
         let (initdb, pg_ctl) = (dir.join("initdb"), dir.join("pg_ctl"));
         (initdb.is_file() && pg_ctl.is_file()).then_some(Binaries { initdb, pg_ctl })
     };
+    if let Some(dir) = std::env::var_os(BIN_ENV) {
+        return pair(Path::new(&dir));
+    }
     if let Some(initdb) = find_on_path("initdb") {
         // Follow a symbolic link so that pg_ctl comes from the same installation.
         let real = std::fs::canonicalize(&initdb).unwrap_or(initdb);

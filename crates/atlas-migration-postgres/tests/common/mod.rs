@@ -16,3 +16,119 @@ pub async fn db(pg: &PgServer) -> Database {
         .await
         .unwrap_or_else(|e| panic!("connect: {e:?}\n{}", pg.log_tail()))
 }
+
+use atlas_migration::{Client, Destination, GroupId, MigrationRequest, OrgId, RetryPolicy, Source};
+use atlas_migration_sim::{Simulator, Timings};
+
+/// The source password every request carries.
+pub const SOURCE_PASSWORD: &str = "Src-P4ssw0rd-7f3a9c!";
+
+/// A linked simulator with fast timings, its digest client and project.
+pub async fn simulator() -> (Simulator, Client, GroupId) {
+    let sim = Simulator::builder()
+        .timings(Timings::fast())
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .base_url(sim.base_url())
+        .timeout(Duration::from_secs(10))
+        .retry_policy(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(10))
+                .max_backoff(Duration::from_millis(200))
+                .jitter(false),
+        )
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .build()
+        .unwrap();
+    let org: OrgId = sim.org_id().parse().unwrap();
+    client
+        .create_link_token(&org, Vec::<String>::new())
+        .await
+        .unwrap();
+    sim.clear_requests();
+    let group: GroupId = sim.group_id().parse().unwrap();
+    (sim, client, group)
+}
+
+/// A valid request from the simulator's first source project into cluster `destination`.
+pub fn request(sim: &Simulator, destination: &str) -> MigrationRequest {
+    let project = &sim.source_projects()[0];
+    MigrationRequest::builder()
+        .source(
+            Source::new(
+                project.deployments[0].name.clone(),
+                project.project_id.parse().unwrap(),
+            )
+            .tls(true)
+            .credentials("migrator", SOURCE_PASSWORD.to_owned()),
+        )
+        .destination(Destination::new(
+            destination,
+            sim.group_id().parse().unwrap(),
+        ))
+        .migration_host(project.migration_hosts[0].clone())
+        .build()
+        .unwrap()
+}
+
+/// A record for `key` as the workflow would save it before validating (records are made by
+/// the workflow; tests build them from JSON).
+pub fn record(key: &str) -> atlas_migration::journal::WorkflowRecord {
+    serde_json::from_value(serde_json::json!({
+        "format": 1,
+        "key": key,
+        "group": "32b6e34b3d91647abb20e7b8",
+        "updatedAt": "2026-01-01T00:00:00Z",
+    }))
+    .unwrap()
+}
+
+/// Runs `sql` on `pg` as the superuser and returns the rows.
+pub async fn query(pg: &PgServer, sql: &str) -> Vec<tokio_postgres::Row> {
+    let (client, connection) = pg.config().connect(tokio_postgres::NoTls).await.unwrap();
+    let task = tokio::spawn(connection);
+    let rows = client
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    drop(client);
+    let _ = task.await;
+    rows
+}
+
+/// Everything `tracing` writes while installed (TRACE level, no colours).
+#[derive(Clone, Default)]
+pub struct TraceCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl TraceCapture {
+    /// A capture installed as the process-wide default subscriber (once per test binary).
+    pub fn install() -> Self {
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        capture
+    }
+
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for TraceCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
