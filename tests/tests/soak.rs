@@ -255,6 +255,7 @@ fn check(e: &Ended, targets: &[Target]) -> Result<(), String> {
     }
     let failure_state = |err: &WorkflowError| match &err.source {
         WorkflowFailure::Migration(WaiterError::FailureState { last }) => Some(last.status.clone()),
+        WorkflowFailure::CutoverWindowExpired { .. } => Some(MigrationStatus::Expired),
         _ => None,
     };
     let Some(result) = &e.result else {

@@ -246,12 +246,15 @@ impl WorkflowError {
                 Some(format!("migration is {}", last.status))
             }
             WorkflowFailure::Migration(e) => e.operation_error().and_then(from_call),
+            WorkflowFailure::CutoverWindowExpired { .. } => Some(format!(
+                "migration is {}",
+                crate::status::MigrationStatus::Expired
+            )),
             WorkflowFailure::Journal(_)
             | WorkflowFailure::CreateUnconfirmed { .. }
             | WorkflowFailure::CreateMayStillLand { .. }
             | WorkflowFailure::RecordMismatch { .. }
-            | WorkflowFailure::Hook { .. }
-            | WorkflowFailure::CutoverWindowExpired { .. } => None,
+            | WorkflowFailure::Hook { .. } => None,
         }
     }
 
