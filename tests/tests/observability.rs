@@ -143,3 +143,74 @@ async fn spans_carry_the_http_client_conventions() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
+
+/// A reply that arrives but cannot be used is a failed call in telemetry too: a body that
+/// does not decode, one over the size cap, one describing another migration. Each leaves the
+/// call span with `error.type` and the ERROR status, and its error names the 200 it came in.
+#[tokio::test]
+async fn replies_that_cannot_be_used_are_failed_calls_in_spans() {
+    const GROUP: &str = "32b6e34b3d91647abb20e7b8";
+    const ASKED: &str = "507f1f77bcf86cd799439011";
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/oauth/token");
+            then.status(200)
+                .json_body(json!({"access_token": "t", "expires_in": 3600}));
+        })
+        .await;
+    let path = |id: &str| format!("/api/atlas/v2/groups/{GROUP}/liveMigrations/{id}");
+    let reply = |id: &str| json!({"_id": id, "status": "WORKING", "readyForCutover": false});
+    let cases = [
+        (
+            "malformed",
+            reply("not-an-object-id"),
+            "error.type=\"decode\"",
+        ),
+        (
+            "mismatched",
+            reply("0123456789abcdef01234567"),
+            "error.type=\"identity_mismatch\"",
+        ),
+        (
+            "oversized",
+            json!({"_id": ASKED, "status": "WORKING", "padding": "x".repeat(4096)}),
+            "error.type=\"reply_too_large\"",
+        ),
+    ];
+    let client = builder(&server.base_url())
+        .service_account("mdb_sa_id_trace", "mdb_sa_sk_trace".to_owned())
+        .max_reply_size(2048)
+        .build()
+        .unwrap();
+    let group = GROUP.parse().unwrap();
+    for (case, body, expected) in cases {
+        let mock = server
+            .mock_async(|when, then| {
+                when.path(path(ASKED));
+                then.status(200)
+                    .header("content-type", "application/vnd.atlas.2023-01-01+json")
+                    .json_body(body);
+            })
+            .await;
+        let (capture, guard) = TraceCapture::install_with_spans();
+        let error = client
+            .get_migration(&group, &ASKED.parse().unwrap())
+            .await
+            .unwrap_err();
+        drop(guard);
+        mock.delete_async().await;
+        assert_eq!(error.status(), Some(200), "{case}: {error}");
+        let text = capture.text();
+        for wanted in [
+            expected,
+            "otel.status_code=\"ERROR\"",
+            "http.response.status_code=200",
+        ] {
+            assert!(
+                text.contains(wanted),
+                "{case}: missing {wanted:?} in:\n{text}"
+            );
+        }
+    }
+}

@@ -324,16 +324,18 @@ impl Client {
         }
     }
 
-    /// Sends one operation with this handle's settings.
-    pub(crate) async fn send(
+    /// Sends one operation with this handle's settings and turns its reply into `T` with
+    /// `decode`, in the call's span.
+    pub(crate) async fn call<T>(
         &self,
         operation: &'static atlas_migration_sys::operations::Operation,
         path: &str,
         body: Option<bytes::Bytes>,
-    ) -> Result<crate::transport::Reply, Error> {
+        decode: impl FnOnce(crate::transport::Reply) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.inner
             .transport
-            .send(operation, path, body, self.overrides.as_deref())
+            .call(operation, path, body, self.overrides.as_deref(), decode)
             .await
     }
 

@@ -35,6 +35,11 @@ fn is_ip_or_cidr(entry: &str) -> bool {
     prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= bits))
 }
 
+/// The decoding of an operation whose success has no body worth reading (202, 204).
+fn drop_reply(_: crate::transport::Reply) -> Result<(), Error> {
+    Ok(())
+}
+
 impl Client {
     /// Creates a link token for organization `org` (`createLinkToken`). Paste the token into
     /// Cloud/Ops Manager to link the source organization. `access_list_ips` restricts the
@@ -68,12 +73,13 @@ impl Client {
         }
         let body = convert::body(&convert::link_token_request(ips))?;
         let op = &CREATE_LINK_TOKEN;
-        let reply = self
-            .send(op, &paths::create_link_token(org.as_str()), Some(body))
-            .await?;
-        Ok(convert::link_token(convert::decode::<types::TargetOrg>(
-            op, &reply,
-        )?))
+        let path = paths::create_link_token(org.as_str());
+        self.call(op, &path, Some(body), |reply| {
+            Ok(convert::link_token(convert::decode::<types::TargetOrg>(
+                op, &reply,
+            )?))
+        })
+        .await
     }
 
     /// Removes the organization's link tokens (`deleteLinkToken`), unlinking Cloud/Ops Manager.
@@ -85,13 +91,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn delete_link_tokens(&self, org: &OrgId) -> Result<(), Error> {
-        self.send(
-            &DELETE_LINK_TOKENS,
-            &paths::delete_link_tokens(org.as_str()),
-            None,
-        )
-        .await
-        .map(drop)
+        let path = paths::delete_link_tokens(org.as_str());
+        self.call(&DELETE_LINK_TOKENS, &path, None, drop_reply)
+            .await
     }
 
     /// Lists the Cloud/Ops Manager projects that can be migrated into organization `org`
@@ -107,13 +109,14 @@ impl Client {
     /// ```
     pub async fn list_source_projects(&self, org: &OrgId) -> Result<Vec<AvailableProject>, Error> {
         let op = &LIST_SOURCE_PROJECTS;
-        let reply = self
-            .send(op, &paths::list_source_projects(org.as_str()), None)
-            .await?;
-        convert::decode::<Vec<types::LiveImportAvailableProject>>(op, &reply)?
-            .into_iter()
-            .map(|project| convert::available_project(op, project))
-            .collect()
+        let path = paths::list_source_projects(org.as_str());
+        self.call(op, &path, None, |reply| {
+            convert::decode::<Vec<types::LiveImportAvailableProject>>(op, &reply)?
+                .into_iter()
+                .map(|project| convert::available_project(op, project))
+                .collect()
+        })
+        .await
     }
 
     /// Starts validating `request` for a migration into project `group` (`validateMigration`).
@@ -133,11 +136,12 @@ impl Client {
         let op = &VALIDATE_MIGRATION;
         request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
-        let reply = self
-            .send(op, &paths::validate_migration(group.as_str()), Some(body))
-            .await?;
-        let validation = convert::validation(op, convert::decode(op, &reply)?)?;
-        identity::validation(op, group, None, validation)
+        let path = paths::validate_migration(group.as_str());
+        self.call(op, &path, Some(body), |reply| {
+            let validation = convert::validation(op, convert::decode(op, &reply)?)?;
+            identity::validation(op, group, None, validation)
+        })
+        .await
     }
 
     /// Reads a validation job (`getValidationStatus`).
@@ -157,9 +161,11 @@ impl Client {
     ) -> Result<Validation, Error> {
         let op = &GET_VALIDATION_STATUS;
         let path = paths::get_validation_status(group.as_str(), validation.as_str());
-        let reply = self.send(op, &path, None).await?;
-        let reply = convert::validation(op, convert::decode(op, &reply)?)?;
-        identity::validation(op, group, Some(validation), reply)
+        self.call(op, &path, None, |reply| {
+            let reply = convert::validation(op, convert::decode(op, &reply)?)?;
+            identity::validation(op, group, Some(validation), reply)
+        })
+        .await
     }
 
     /// Starts migrating per `request` into project `group` (`createPushMigration`). Validate
@@ -181,14 +187,11 @@ impl Client {
         let op = &CREATE_PUSH_MIGRATION;
         request.require_secrets()?;
         let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
-        let reply = self
-            .send(
-                op,
-                &paths::create_push_migration(group.as_str()),
-                Some(body),
-            )
-            .await?;
-        convert::live_migration(op, convert::decode(op, &reply)?)
+        let path = paths::create_push_migration(group.as_str());
+        self.call(op, &path, Some(body), |reply| {
+            convert::live_migration(op, convert::decode(op, &reply)?)
+        })
+        .await
     }
 
     /// Reads a live migration (`getPushMigration`).
@@ -208,9 +211,11 @@ impl Client {
     ) -> Result<LiveMigration, Error> {
         let op = &GET_PUSH_MIGRATION;
         let path = paths::get_push_migration(group.as_str(), migration.as_str());
-        let reply = self.send(op, &path, None).await?;
-        let reply = convert::live_migration(op, convert::decode(op, &reply)?)?;
-        identity::migration(op, migration, reply)
+        self.call(op, &path, None, |reply| {
+            let reply = convert::live_migration(op, convert::decode(op, &reply)?)?;
+            identity::migration(op, migration, reply)
+        })
+        .await
     }
 
     /// Starts the cutover of a migration that is ready for it (`cutoverMigration`).
@@ -224,7 +229,7 @@ impl Client {
     /// ```
     pub async fn cutover(&self, group: &GroupId, migration: &LiveMigrationId) -> Result<(), Error> {
         let path = paths::cutover_migration(group.as_str(), migration.as_str());
-        self.send(&CUTOVER_MIGRATION, &path, None).await.map(drop)
+        self.call(&CUTOVER_MIGRATION, &path, None, drop_reply).await
     }
 }
 

@@ -53,15 +53,17 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// Sends `operation` to `path` (from the operation's path function) with an optional JSON
-    /// `body`, retrying what [`classify::decide`] allows. A non-2xx reply after the retries is
-    /// [`Error::Api`].
-    pub(crate) async fn send(
+    /// `body`, retrying what [`classify::decide`] allows, and turns the reply into `T` with
+    /// `decode`, all within the call's span. A non-2xx reply after the retries is
+    /// [`Error::Api`]. Whatever fails, the span records it (`error.type`, ERROR status).
+    pub(crate) async fn call<T>(
         &self,
         operation: &'static Operation,
         path: &str,
         body: Option<Bytes>,
         overrides: Option<&CallOverrides>,
-    ) -> Result<Reply, Error> {
+        decode: impl FnOnce(Reply) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         // Shaped by OpenTelemetry's HTTP client conventions (stable attributes), so that a
         // tracing-to-OpenTelemetry bridge exports a proper client span.
         let span = tracing::info_span!(
@@ -79,9 +81,25 @@ impl Transport {
             error.type = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.send_in_span(operation, path, body, overrides)
-            .instrument(span)
-            .await
+        let recorded = span.clone();
+        async move {
+            let result = match self.send_in_span(operation, path, body, overrides).await {
+                Ok(reply) => {
+                    let status = reply.status.as_u16();
+                    decode(reply).map_err(|e| match e {
+                        Error::Decode(d) => Error::Decode(d.of_reply(status)),
+                        other => other,
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &result {
+                record_failure(&recorded, e);
+            }
+            result
+        }
+        .instrument(span)
+        .await
     }
 
     async fn send_in_span(
@@ -206,46 +224,31 @@ impl Transport {
             "elapsed_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         );
-        let failed = |error_type: &str| {
-            span.record("error.type", error_type);
-            span.record("otel.status_code", "ERROR");
-        };
         let Admitted { reply, _slot } = match outcome {
             Ok(admitted) => admitted,
             Err(Failure::Transport(e)) => {
-                failed(transport_error_type(&e));
-                tracing::debug!(error = %e, "call failed");
                 return Err(Error::Transport(TransportError::new(e, Some(operation))));
             }
             Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
-                let e = match e {
+                return Err(match e {
                     Error::Budget(b) => Error::Budget(
                         b.after_refusals(refusals.load(std::sync::atomic::Ordering::Relaxed)),
                     ),
                     other => other,
-                };
-                if let Some(status) = e.status() {
-                    span.record("http.response.status_code", status);
-                }
-                failed(&error_type(&e));
-                tracing::debug!(error = %e, "call failed");
-                return Err(e);
+                });
             }
         };
         let status = reply.status();
         span.record("http.response.status_code", status.as_u16());
         if !status.is_success() {
-            failed(status.as_str());
             let headers = reply.headers().clone();
             let body = body::read_capped(reply, MAX_ERROR_BODY).await;
             let error = ApiError::from_reply(status.as_u16(), &headers, &body).during(operation);
-            tracing::debug!(error = %error, "call failed");
             return Err(Error::Api(error));
         }
         match body::read_whole(reply, self.max_reply_size).await {
             Ok(body) => Ok(Reply { status, body }),
             Err(BodyError::Transport(e)) => {
-                failed(transport_error_type(&e));
                 Err(Error::Transport(TransportError::new(e, Some(operation))))
             }
             Err(BodyError::TooLarge) => Err(Error::Decode(
@@ -324,6 +327,18 @@ fn transport_error_type(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// Marks the call's span failed with `e`: the one place every failure of a call (a reply
+/// refused, a transport error, a body over the cap, a reply that does not decode or names
+/// another resource, a deadline or budget run out, an authentication failure) goes through.
+fn record_failure(span: &tracing::Span, e: &Error) {
+    if let Some(status) = e.status() {
+        span.record("http.response.status_code", status);
+    }
+    span.record("error.type", error_type(e).as_str());
+    span.record("otel.status_code", "ERROR");
+    tracing::debug!(parent: span, error = %e, "call failed");
+}
+
 /// OpenTelemetry's `error.type` for a failed call: the status code when there is one.
 fn error_type(e: &Error) -> String {
     if let Some(status) = e.status().filter(|s| *s >= 400) {
@@ -334,6 +349,8 @@ fn error_type(e: &Error) -> String {
         Error::Transport(t) if t.is_timeout() => "timeout",
         Error::Transport(t) if t.is_connect() => "connect",
         Error::Transport(_) => "transport",
+        Error::Decode(d) if d.is_too_large() => "reply_too_large",
+        Error::Decode(d) if d.is_mismatched() => "identity_mismatch",
         Error::Decode(_) => "decode",
         Error::Redirect(_) => "redirect",
         Error::Budget(_) => "rate_limit_budget",

@@ -51,6 +51,12 @@ impl DecodeError {
     }
 
     /// The same error, of another kind.
+    /// The status of the reply this was decoded from, when the error did not say.
+    pub(crate) fn of_reply(mut self, status: u16) -> Self {
+        self.status = self.status.or(Some(status));
+        self
+    }
+
     pub(crate) fn of_kind(mut self, kind: DecodeKind) -> Self {
         self.kind = kind;
         self
