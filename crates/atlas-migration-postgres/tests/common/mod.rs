@@ -17,7 +17,10 @@ pub async fn db(pg: &PgServer) -> Database {
         .unwrap_or_else(|e| panic!("connect: {e:?}\n{}", pg.log_tail()))
 }
 
-use atlas_migration::{Client, Destination, GroupId, MigrationRequest, OrgId, RetryPolicy, Source};
+use atlas_migration::{
+    Client, ClientBuilder, Destination, GroupId, MigrationRequest, OrgId, RateLimits, RetryPolicy,
+    Source,
+};
 use atlas_migration_sim::{Simulator, Timings};
 
 /// The source password every request carries.
@@ -30,18 +33,55 @@ pub async fn simulator() -> (Simulator, Client, GroupId) {
         .start()
         .await
         .unwrap();
-    let client = Client::builder()
-        .base_url(sim.base_url())
+    let client = builder(&sim.base_url(), sim.public_key(), sim.private_key())
         .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    link(sim, client).await
+}
+
+/// A linked simulator with fast timings that does not meter, with a digest client that
+/// does not pace itself (crashes and takeovers are the subject, not budgets) and its project.
+pub async fn unmetered_simulator() -> (Simulator, Client, GroupId) {
+    let sim = Simulator::builder()
+        .unmetered()
+        .timings(Timings::fast())
+        .start()
+        .await
+        .unwrap();
+    let client = unpaced_client(
+        &sim.base_url(),
+        sim.public_key(),
+        sim.private_key(),
+        Duration::from_secs(10),
+    );
+    link(sim, client).await
+}
+
+/// A digest client for an unmetered simulator at `base_url`: short backoffs, `timeout` per
+/// attempt, no pacing until refused.
+pub fn unpaced_client(base_url: &str, public: &str, private: &str, timeout: Duration) -> Client {
+    builder(base_url, public, private)
+        .timeout(timeout)
+        .rate_limits(RateLimits::learned_only())
+        .build()
+        .unwrap()
+}
+
+fn builder(base_url: &str, public: &str, private: &str) -> ClientBuilder {
+    Client::builder()
+        .base_url(base_url)
         .retry_policy(
             RetryPolicy::default()
                 .initial_backoff(Duration::from_millis(10))
                 .max_backoff(Duration::from_millis(200))
                 .jitter(false),
         )
-        .api_key(sim.public_key(), sim.private_key().to_owned())
-        .build()
-        .unwrap();
+        .api_key(public, private.to_owned())
+}
+
+/// Links the simulator's organization, as a migration needs.
+async fn link(sim: Simulator, client: Client) -> (Simulator, Client, GroupId) {
     let org: OrgId = sim.org_id().parse().unwrap();
     client
         .create_link_token(&org, Vec::<String>::new())
