@@ -1,29 +1,21 @@
 //! Request and response shapes of the eight operations, and error mapping, on httpmock.
-//! The operations are stubbed with the typed stubs generated from the same spec
-//! (`atlas-migration-httpmock`), which also require each operation's versioned `Accept` and
-//! answer with its versioned `Content-Type`. A service account is used so that every mock can
-//! match on a fixed bearer token.
+//! The operations are stubbed with the typed stubs (`atlas-migration-httpmock`), named like the
+//! client's methods, which also require each operation's versioned `Accept` and answer with its
+//! versioned `Content-Type`; the exact wire bodies are checked with httpmock's own matchers.
+//! A service account is used so that every mock can match on a fixed bearer token.
 
 use atlas_migration_tests as support;
 
 use std::time::Duration;
 
 use atlas_migration::{
-    Client, Destination, ExposeSecret, GroupId, HostnameSchema, LiveMigrationId, MigrationRequest,
-    MigrationStatus, OrgId, ShardEntry, ShardKeyKind, Sharding, Source, ValidationId,
-    ValidationStatus,
+    AvailableProject, Client, Deployment, Destination, ExposeSecret, GroupId, HostnameSchema,
+    LinkToken, LiveMigration, LiveMigrationId, MigrationRequest, MigrationStatus, OrgId,
+    ShardEntry, ShardKeyKind, Sharding, Source, Validation, ValidationId, ValidationStatus,
 };
-use atlas_migration_httpmock::MockServerExt;
-use atlas_migration_httpmock::{AnyReply, AuthStubsExt};
-use atlas_migration_sys::types;
+use atlas_migration_httpmock::{AuthStubsExt, MockServerExt};
 use httpmock::prelude::*;
-use serde::de::DeserializeOwned;
 use serde_json::json;
-
-/// A generated wire type from its JSON, for the typed stubs.
-fn wire<T: DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).unwrap()
-}
 
 const ORG: &str = "4888442a3354817a7320eb61";
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
@@ -93,13 +85,12 @@ async fn create_link_token_sends_access_list_and_returns_a_secret() {
     let (server, client) = setup().await;
     let (org, ..) = ids();
     let m = server.create_link_token(|when, then| {
-        let when = when
-            .org_id(ORG)
-            .body(&wire(json!({"accessListIps": ["203.0.113.7"]})));
-        when.into_inner()
+        when.org(&org)
+            .into_inner()
+            .json_body(json!({"accessListIps": ["203.0.113.7"]}))
             .header("authorization", "Bearer tok-abc")
             .header_includes("user-agent", "atlas-migration/");
-        then.ok(&wire(json!({"linkToken": "bGluay10b2tlbi1zZWNyZXQ="})));
+        then.ok(&LinkToken::from("bGluay10b2tlbi1zZWNyZXQ=".to_owned()));
     });
     let token = client
         .create_link_token(&org, ["203.0.113.7"])
@@ -113,22 +104,25 @@ async fn create_link_token_sends_access_list_and_returns_a_secret() {
 async fn delete_and_list_use_the_org_paths() {
     let (server, client) = setup().await;
     let (org, ..) = ids();
+    let mut deployment = Deployment::new("rs0");
+    deployment.feature_compatibility_version = "7.0".to_owned();
+    deployment.managed = true;
+    deployment.mongodb_version = "7.0.5".to_owned();
+    deployment.tls_enabled = true;
+    let mut project = AvailableProject::new("legacy", GROUP.parse().unwrap());
+    project.migration_hosts = vec!["mirror-1".to_owned()];
+    project.deployments = vec![deployment];
     let del = server.delete_link_tokens(|when, then| {
-        when.org_id(ORG);
-        then.no_content();
+        when.org(&org);
+        then.ok();
     });
     let list = server.list_source_projects(|when, then| {
-        when.org_id(ORG);
-        then.ok(&wire(json!([{
-            "name": "legacy", "projectId": GROUP, "migrationHosts": ["mirror-1"],
-            "deployments": [{"name": "rs0", "featureCompatibilityVersion": "7.0", "managed": true,
-                "mongoDBVersion": "7.0.5", "sharded": false, "tlsEnabled": true}]
-        }])));
+        when.org(&org);
+        then.ok(std::slice::from_ref(&project));
     });
     client.delete_link_tokens(&org).await.unwrap();
     let projects = client.list_source_projects(&org).await.unwrap();
-    assert_eq!(projects[0].project_id.as_str(), GROUP);
-    assert_eq!(projects[0].deployments[0].name, "rs0");
+    assert_eq!(projects, [project]);
     del.assert();
     list.assert();
 }
@@ -137,17 +131,18 @@ async fn delete_and_list_use_the_org_paths() {
 async fn validate_and_create_send_the_2024_request_body() {
     let (server, client) = setup().await;
     let (_, group, ..) = ids();
-    let body: types::LiveMigrationRequest20240530 = wire(request_json());
+    let mut pending = Validation::new(VAL.parse().unwrap(), ValidationStatus::Pending);
+    pending.group_id = Some(group.clone());
+    let mut new = LiveMigration::new(MIG.parse().unwrap(), MigrationStatus::New);
+    new.migration_hosts = vec!["mirror-1".to_owned()];
+    // The wire body spelled out, so a change in how the client writes it shows here.
     let validate = server.validate_migration(|when, then| {
-        when.group_id(GROUP).body(&body);
-        then.ok(&wire(
-            json!({"_id": VAL, "groupId": GROUP, "status": "PENDING"}),
-        ));
+        when.group(&group).into_inner().json_body(request_json());
+        then.ok(&pending);
     });
-    let create = server.create_push_migration(|when, then| {
-        when.group_id(GROUP).body(&body);
-        then.created(&wire(json!({
-            "_id": MIG, "status": "NEW", "readyForCutover": false, "migrationHosts": ["mirror-1"]})));
+    let create = server.create_migration(|when, then| {
+        when.group(&group).into_inner().json_body(request_json());
+        then.ok(&new);
     });
     let v = client.validate_migration(&group, &request()).await.unwrap();
     assert_eq!(v.status, Some(ValidationStatus::Pending));
@@ -162,20 +157,23 @@ async fn validate_and_create_send_the_2024_request_body() {
 async fn get_validation_get_migration_and_cutover() {
     let (server, client) = setup().await;
     let (_, group, mig, val) = ids();
-    let gv = server.get_validation_status(|when, then| {
-        when.group_id(GROUP).validation_id(VAL);
-        then.ok(&wire(json!({
-            "_id": VAL, "status": "FAILED", "errorMessage": "source unreachable"})));
+    let mut failed = Validation::new(val.clone(), ValidationStatus::Failed);
+    failed.error_message = Some("source unreachable".to_owned());
+    let mut paused = LiveMigration::new(mig.clone(), MigrationStatus::Unknown("PAUSED".into()));
+    paused.ready_for_cutover = true;
+    paused.lag = Some(Duration::from_secs(4));
+    paused.migration_hosts = vec!["mirror-1".to_owned()];
+    let gv = server.get_validation(|when, then| {
+        when.group(&group).validation(&val);
+        then.ok(&failed);
     });
-    let gm = server.get_push_migration(|when, then| {
-        when.group_id(GROUP).live_migration_id(MIG);
-        then.ok(&wire(json!({
-            "_id": MIG, "status": "PAUSED", "readyForCutover": true, "lagTimeSeconds": 4,
-            "migrationHosts": ["mirror-1"]})));
+    let gm = server.get_migration(|when, then| {
+        when.group(&group).migration(&mig);
+        then.ok(&paused);
     });
-    let cut = server.cutover_migration(|when, then| {
-        when.group_id(GROUP).live_migration_id(MIG);
-        then.accepted();
+    let cut = server.cutover(|when, then| {
+        when.group(&group).migration(&mig);
+        then.ok();
     });
     let v = client.get_validation(&group, &val).await.unwrap();
     assert!(v.is_terminal() && !v.is_success());
@@ -301,15 +299,15 @@ async fn an_oversize_success_reply_is_a_decode_error() {
 async fn an_api_key_client_authenticates_against_the_digest_challenge_stub() {
     let server = MockServer::start_async().await;
     let challenge = server.digest_challenge("stub-nonce");
+    let (org, ..) = ids();
     let listed = server.list_source_projects(|when, then| {
-        when.org_id(ORG);
-        then.ok(&Vec::new());
+        when.org(&org);
+        then.ok(&[]);
     });
     let client = support::builder(&server.base_url())
         .api_key("stubpub", "stub-private".to_owned())
         .build()
         .unwrap();
-    let (org, ..) = ids();
     assert!(client.list_source_projects(&org).await.unwrap().is_empty());
     challenge.assert_calls(1);
     listed.assert_calls(1);
@@ -324,9 +322,9 @@ async fn stubs_answer_with_this_crates_own_models() {
     expected.ready_for_cutover = true;
     expected.lag = Some(Duration::from_secs(7));
     expected.migration_hosts = vec!["mirror-1.example.com".to_owned()];
-    server.get_push_migration(|when, then| {
-        when.group_id(GROUP).live_migration_id(MIG);
-        then.ok_with(&expected);
+    server.get_migration(|when, then| {
+        when.group(&group).migration(&id);
+        then.ok(&expected);
     });
     assert_eq!(client.get_migration(&group, &id).await.unwrap(), expected);
 }

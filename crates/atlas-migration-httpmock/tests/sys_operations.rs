@@ -1,7 +1,7 @@
 //! Every generated sys operation against a real loopback server (httpmock, with the typed stubs
 //! generated from the same spec): method, path, versioned headers, body, typed response.
 
-use atlas_migration_httpmock::MockServerExt;
+use atlas_migration_httpmock::sys::MockServerExt;
 use atlas_migration_sys::hooks::Hooks;
 use atlas_migration_sys::operations::{
     CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION, OPERATIONS, paths,
