@@ -2,6 +2,7 @@
 //! unit-tested on a small hand-written fixture.
 
 pub mod bench;
+pub mod compile;
 pub mod document;
 pub mod error;
 pub mod generate;

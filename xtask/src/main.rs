@@ -36,6 +36,11 @@ enum Command {
         /// Print each step as it runs.
         #[arg(long)]
         verbose: bool,
+        /// Do not compile the workspace after writing (by default a regeneration that
+        /// wrote files runs `cargo check --workspace --all-targets` and names each
+        /// hand-written line that must change).
+        #[arg(long)]
+        no_compile: bool,
         /// The workspace whose files are compared or written (default: the one around the
         /// current directory).
         #[arg(long, hide = true)]
@@ -54,6 +59,28 @@ enum Command {
     },
 }
 
+/// Compiles the workspace after a regeneration wrote files, naming what must change.
+fn compile_after_regen(root: &Path) -> ExitCode {
+    println!("compiling the workspace against the regenerated code (--no-compile skips this)");
+    match xtask::compile::check_workspace(root) {
+        Ok(xtask::compile::Compiled::Clean) => {
+            println!("the workspace compiles against the regenerated code");
+            ExitCode::SUCCESS
+        }
+        Ok(xtask::compile::Compiled::Broken(errors)) => {
+            eprintln!(
+                "the regenerated code breaks hand-written code; change these ({}):",
+                errors.len()
+            );
+            for error in &errors {
+                eprintln!("  {error}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(error) => fail(&error),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -62,6 +89,7 @@ fn main() -> ExitCode {
             offline,
             check,
             verbose,
+            no_compile,
             root,
         } => {
             if offline && spec.is_some() {
@@ -81,7 +109,10 @@ fn main() -> ExitCode {
             match report {
                 Ok(report) => {
                     print!("{report}");
-                    ExitCode::SUCCESS
+                    if check || no_compile || report.written.is_empty() {
+                        return ExitCode::SUCCESS;
+                    }
+                    compile_after_regen(&report.root)
                 }
                 Err(error) => fail(&error),
             }

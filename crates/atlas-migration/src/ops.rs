@@ -71,7 +71,7 @@ impl Client {
                 "entries must be IPv4 or IPv6 addresses or CIDR blocks, e.g. 203.0.113.7 or 203.0.113.0/24",
             ));
         }
-        let body = convert::body(&convert::link_token_request(ips))?;
+        let body = convert::body(&convert::link_token_request(ips)?)?;
         let op = &CREATE_LINK_TOKEN;
         let path = paths::create_link_token(org.as_str());
         self.call(op, &path, Some(body), |reply| {
@@ -135,7 +135,7 @@ impl Client {
     ) -> Result<Validation, Error> {
         let op = &VALIDATE_MIGRATION;
         request.require_secrets()?;
-        let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
+        let body = convert::body(&convert::migration_request(request)?)?;
         let path = paths::validate_migration(group.as_str());
         self.call(op, &path, Some(body), |reply| {
             let validation = convert::validation(op, convert::decode(op, &reply)?)?;
@@ -186,7 +186,7 @@ impl Client {
     ) -> Result<LiveMigration, Error> {
         let op = &CREATE_PUSH_MIGRATION;
         request.require_secrets()?;
-        let body = convert::body(&types::LiveMigrationRequest20240530::from(request))?;
+        let body = convert::body(&convert::migration_request(request)?)?;
         let path = paths::create_push_migration(group.as_str());
         self.call(op, &path, Some(body), |reply| {
             convert::live_migration(op, convert::decode(op, &reply)?)
