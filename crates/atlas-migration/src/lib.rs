@@ -40,6 +40,9 @@ pub use auth::Credentials;
 #[cfg(feature = "atlas-cli")]
 pub use auth::cli_profile::AtlasCliProfile;
 pub use auth::provider::{CredentialsFuture, CredentialsProvider, EnvironmentCredentials};
+/// The `chrono` this crate's API is written with (`DateTime<Utc>`, `NaiveTime`), so that
+/// callers need no version-matched dependency of their own.
+pub use chrono;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
 pub use error::{

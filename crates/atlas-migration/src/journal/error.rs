@@ -72,7 +72,7 @@ impl JournalError {
     ///
     /// ```
     /// # use atlas_migration::journal::{JournalError, JournalErrorKind, Lease};
-    /// let until = chrono::Utc::now();
+    /// let until = atlas_migration::chrono::Utc::now();
     /// let e = JournalError::new(JournalErrorKind::Locked, "orders", "another workflow holds the record")
     ///     .held_by(Lease::new("orders", 4, "worker-3", until));
     /// assert!(e.to_string().contains("worker-3"));

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 ///
 /// ```
 /// use atlas_migration::journal::Lease;
-/// let lease = Lease::new("orders", 7, "db-host/4242/9f3a", chrono::Utc::now());
+/// let lease = Lease::new("orders", 7, "db-host/4242/9f3a", atlas_migration::chrono::Utc::now());
 /// assert_eq!(lease.generation, 7);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,8 @@ impl Lease {
     ///
     /// ```
     /// # use atlas_migration::journal::Lease;
-    /// let until = chrono::Utc::now() + chrono::Duration::seconds(60);
+    /// use atlas_migration::chrono::{TimeDelta, Utc};
+    /// let until = Utc::now() + TimeDelta::seconds(60);
     /// let lease = Lease::new("orders", 1, "worker-3", until);
     /// ```
     pub fn new(
@@ -62,7 +63,7 @@ impl Lease {
     ///
     /// ```
     /// # use atlas_migration::journal::Lease;
-    /// let now = chrono::Utc::now();
+    /// let now = atlas_migration::chrono::Utc::now();
     /// let lease = Lease::new("orders", 1, "worker-3", now);
     /// assert!(lease.is_expired_at(now));
     /// ```

@@ -91,6 +91,7 @@ pub type JournalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, JournalErr
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
 /// use std::time::Duration;
+/// use atlas_migration::chrono;
 /// use atlas_migration::journal::{
 ///     Journal, JournalError, JournalErrorKind, JournalFuture, Lease, WorkflowRecord,
 /// };

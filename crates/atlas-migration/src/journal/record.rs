@@ -117,7 +117,7 @@ impl WorkflowRecord {
     ///
     /// ```
     /// # fn f(record: &atlas_migration::journal::WorkflowRecord) {
-    /// if let Some(until) = record.create_may_still_land(chrono::Utc::now()) {
+    /// if let Some(until) = record.create_may_still_land(atlas_migration::chrono::Utc::now()) {
     ///     println!("look for the migration after {until}");
     /// }
     /// # }

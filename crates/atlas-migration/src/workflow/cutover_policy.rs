@@ -27,7 +27,7 @@ type Hook =
 /// A daily span of UTC time in which a cutover may start; it may wrap past midnight.
 ///
 /// ```
-/// use chrono::NaiveTime;
+/// use atlas_migration::chrono::NaiveTime;
 /// use atlas_migration::workflow::CutoverWindow;
 /// // 01:00 to 04:30 UTC every day.
 /// let nightly = CutoverWindow::daily_utc(
@@ -51,7 +51,7 @@ impl CutoverWindow {
     /// Whether `at` falls inside the window.
     ///
     /// ```
-    /// # use chrono::{NaiveTime, TimeZone, Utc};
+    /// # use atlas_migration::chrono::{NaiveTime, TimeZone, Utc};
     /// # use atlas_migration::workflow::CutoverWindow;
     /// let w = CutoverWindow::daily_utc(NaiveTime::from_hms_opt(22, 0, 0).unwrap(), NaiveTime::from_hms_opt(2, 0, 0).unwrap());
     /// assert!(w.contains(Utc.with_ymd_and_hms(2026, 1, 1, 23, 30, 0).unwrap()));
@@ -164,7 +164,7 @@ impl CutoverPolicy {
     /// Cut over only inside this daily window.
     ///
     /// ```
-    /// # use chrono::NaiveTime;
+    /// # use atlas_migration::chrono::NaiveTime;
     /// use atlas_migration::workflow::{CutoverPolicy, CutoverWindow};
     /// let p = CutoverPolicy::new().window(CutoverWindow::daily_utc(
     ///     NaiveTime::from_hms_opt(2, 0, 0).unwrap(),
