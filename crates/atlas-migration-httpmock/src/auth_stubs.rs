@@ -15,8 +15,8 @@ pub trait AuthStubsExt {
     /// digest itself (use the simulator for that).
     ///
     /// ```
-    /// use atlas_migration_httpmock::AuthStubsExt;
-    /// let server = httpmock::MockServer::start();
+    /// use atlas_migration_httpmock::{AuthStubsExt, httpmock::MockServer};
+    /// let server = MockServer::start();
     /// let challenge = server.digest_challenge("nonce-1");
     /// # let _ = challenge;
     /// ```
@@ -26,8 +26,8 @@ pub trait AuthStubsExt {
     /// Atlas's token endpoint does for a service account's client credentials.
     ///
     /// ```
-    /// use atlas_migration_httpmock::AuthStubsExt;
-    /// let server = httpmock::MockServer::start();
+    /// use atlas_migration_httpmock::{AuthStubsExt, httpmock::MockServer};
+    /// let server = MockServer::start();
     /// let token = server.oauth_token("test-token", 3600);
     /// // ... run the code under test against `server.base_url()` ...
     /// token.assert_calls(0);
@@ -38,8 +38,8 @@ pub trait AuthStubsExt {
     /// 401 `invalid_client` for a wrong secret.
     ///
     /// ```
-    /// use atlas_migration_httpmock::AuthStubsExt;
-    /// let server = httpmock::MockServer::start();
+    /// use atlas_migration_httpmock::{AuthStubsExt, httpmock::MockServer};
+    /// let server = MockServer::start();
     /// let refused = server.oauth_token_error(401, "invalid_client");
     /// # let _ = refused;
     /// ```
