@@ -58,3 +58,47 @@ async fn a_refused_connection_reads_once_through_every_layer() {
     assert_reads_once(&flow);
     assert!(chain(&flow).len() >= 2, "{:#?}", chain(&flow));
 }
+
+/// An error names the operation and its path template, not a concrete URL: with digest
+/// authentication the connection that failed may be the exchange's first leg.
+#[tokio::test]
+async fn errors_name_the_operation_and_its_path_template() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .api_key("public", "private".to_owned())
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let refused = client
+        .get_migration(
+            &"32b6e34b3d91647abb20e7b8".parse().unwrap(),
+            &"507f1f77bcf86cd799439011".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    let text = refused.to_string();
+    let operation = refused.operation().expect("the call's operation");
+    assert!(
+        text.contains(&format!(
+            "during {operation} (GET /api/atlas/v2/groups/{{groupId}}/liveMigrations/{{liveMigrationId}})"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(&port.to_string()), "no concrete URL: {text}");
+
+    let sim = Simulator::builder().start().await.unwrap();
+    let client = atlas_migration_tests::digest_client(&sim);
+    let missing = client
+        .get_migration(&group(&sim), &"507f1f77bcf86cd799439011".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .ends_with("GET /api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}]"),
+        "{missing}"
+    );
+}

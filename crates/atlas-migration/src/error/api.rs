@@ -219,6 +219,9 @@ impl fmt::Display for ApiError {
         if let Some(r) = &i.retry_after {
             write!(f, "; retry after {}s", r.delay.as_secs())?;
         }
+        if let Some(op) = i.operation {
+            write!(f, " [{} {} {}]", op.name, op.method, op.path)?;
+        }
         Ok(())
     }
 }

@@ -23,6 +23,13 @@ impl TransportError {
     /// A transport failure during `operation` (`None` outside a call, e.g. building the
     /// HTTP client).
     pub(crate) fn new(source: reqwest::Error, operation: Option<&'static Operation>) -> Self {
+        // Within a call the operation's path template names what failed; the concrete URL
+        // may be another request's (the digest exchange's first leg, a token request).
+        let source = if operation.is_some() {
+            source.without_url()
+        } else {
+            source
+        };
         Self { source, operation }
     }
 
@@ -69,7 +76,7 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("transport error")?;
         if let Some(op) = self.operation {
-            write!(f, " during {}", op.name)?;
+            write!(f, " during {} ({} {})", op.name, op.method, op.path)?;
         }
         write!(f, ": {}", self.source)
     }
