@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compile;
 pub mod document;
 pub mod error;
+pub mod gate;
 pub mod generate;
 pub mod lock;
 pub mod msrv;

@@ -293,6 +293,19 @@ fn path_functions_fill_each_template_and_encode_parameters() {
 }
 
 #[test]
+fn path_parameters_are_escaped_as_the_generated_client_escapes_them() {
+    let mut parameter: String = (0u8..0x80).map(char::from).collect();
+    parameter.push_str("é€😀");
+    assert_eq!(
+        paths::get_push_migration(&parameter, "x"),
+        format!(
+            "/api/atlas/v2/groups/{}/liveMigrations/x",
+            progenitor_client::encode_path(&parameter)
+        )
+    );
+}
+
+#[test]
 fn only_post_operations_are_not_idempotent() {
     for operation in OPERATIONS {
         assert_eq!(

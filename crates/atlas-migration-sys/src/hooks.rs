@@ -1,20 +1,22 @@
-//! The one hand-written seam of this crate: the generated [`Client`](crate::Client) sets the
-//! versioned `Accept` and `Content-Type` that each operation requires (from
-//! [`operations`](crate::operations)); Atlas answers 406 without them, and progenitor itself
-//! only knows `application/json`.
+//! The one hand-written seam of this crate: [`set_media_types`] sets the versioned `Accept`
+//! and `Content-Type` that each operation requires (from [`operations`](crate::operations));
+//! Atlas answers 406 without them, and progenitor itself only knows `application/json`.
 //!
-//! Higher crates (such as `atlas-migration`) do not send through the generated client: they
-//! use the generated types and the operation constants and send with their own transport.
+//! Higher crates (such as `atlas-migration`) send with their own transport and call
+//! [`set_media_types`] themselves. The generated `Client` (feature `client`) calls it before
+//! every request through `Hooks`, its inner value.
 
 use crate::operations::Operation;
 
 /// The inner value of the generated client. It holds nothing today; it exists so the
 /// generated client runs [`set_media_types`] before every request.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
     _private: (),
 }
 
+#[cfg(feature = "client")]
 impl Hooks {
     /// The hooks: set each operation's versioned media types, send the request as it is.
     pub fn new() -> Self {
@@ -41,6 +43,7 @@ pub fn set_media_types(request: &mut reqwest::Request, operation: &Operation) {
     }
 }
 
+#[cfg(feature = "client")]
 impl progenitor_client::ClientHooks<Hooks> for crate::Client {
     async fn pre<E>(
         &self,

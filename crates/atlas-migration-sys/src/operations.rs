@@ -124,7 +124,25 @@ pub fn operation(name: &str) -> Option<&'static Operation> {
 
 /// Each operation's path with its parameters filled in (percent-encoded).
 pub mod paths {
-    use progenitor_client::encode_path;
+    /// What progenitor-client's `encode_path` escapes in a path parameter: controls, space,
+    /// `` #"<>?`{}/% `` and every non-ASCII byte; so these paths are the ones the generated
+    /// client (feature `client`) sends.
+    const PARAMETER: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}')
+        .add(b'/')
+        .add(b'%');
+
+    fn encode_path(parameter: &str) -> String {
+        percent_encoding::utf8_percent_encode(parameter, PARAMETER).to_string()
+    }
 
     /// The path of [`CREATE_LINK_TOKEN`](super::CREATE_LINK_TOKEN).
     pub fn create_link_token(org_id: &str) -> String {
