@@ -1,6 +1,7 @@
 //! The pieces of `cargo xtask regen`, each in its own module so that every step can be
 //! unit-tested on a small hand-written fixture.
 
+pub mod api;
 pub mod bench;
 pub mod compile;
 pub mod document;

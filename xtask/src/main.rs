@@ -3,6 +3,8 @@
 //! Turns the upstream Atlas Admin API v2 spec into this workspace's committed, generated
 //! files: the trimmed and normalized spec, its lock, the sys client, its operation table and
 //! the typed httpmock stubs. The workspace is the one around the current directory.
+//!
+//! `cargo xtask api [--check]` records the published crates' public API under `api/`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +50,12 @@ enum Command {
     },
     /// Check that each publishable crate's rust-version covers its normal dependency tree.
     Msrv,
+    /// Record the public API of the published crates under api/, read from `cargo doc`.
+    Api {
+        /// Compare with the committed files instead of writing; fail naming each changed line.
+        #[arg(long)]
+        check: bool,
+    },
     /// Time a full regeneration against PyYAML parsing the same file (build with --release).
     BenchRegen {
         /// The upstream spec to time (a path).
@@ -134,6 +142,23 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&error),
         },
+        Command::Api { check } => {
+            match workspace_root(None).and_then(|root| xtask::api::run(&root, check)) {
+                Ok(report) => {
+                    print!("{report}");
+                    if check && report.documented {
+                        println!(
+                            "note: rustdoc documented the crates again; a `cargo doc` step \
+                             before this one reuses its work only with the same features \
+                             ({}) and RUSTDOCFLAGS",
+                            xtask::api::FEATURES.join(",")
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
         Command::BenchRegen { spec, runs } => {
             match xtask::bench::check_runs(runs)
                 .and_then(|runs| xtask::bench::regen_wall_time(&spec, &workspace_root(None)?, runs))
