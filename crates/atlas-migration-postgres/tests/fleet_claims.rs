@@ -290,3 +290,63 @@ async fn a_member_declared_with_other_resources_is_a_mismatch() {
         .unwrap_err();
     assert!(e.is_mismatch(), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_taken_while_a_claim_chooses_undoes_that_claim_whole() {
+    let Some(pg) =
+        PgServer::start_or_skip("a_host_taken_while_a_claim_chooses_undoes_that_claim_whole")
+    else {
+        return;
+    };
+    let store = FleetStore::new(&common::db(&pg).await);
+    // a and b share h1 (a comes first), c has h2.
+    let members = [
+        MemberSpec::new("a").exclusive("h1"),
+        MemberSpec::new("b").exclusive("h1"),
+        MemberSpec::new("c").exclusive("h2"),
+    ];
+    store.register("f", &members).await.unwrap();
+    // Another replica's claim of b holds h1, not yet committed: invisible to the next claim's
+    // choice, which picks a and then waits on h1.
+    let (other, connection) = pg.config().connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    other
+        .batch_execute(
+            "BEGIN; \
+             UPDATE atlas_migration.fleet_members SET generation = generation + 1, \
+                 claim_owner = 'r2', claim_expires_at = now() + interval '30 s', \
+                 attempts = attempts + 1 \
+             WHERE fleet = 'f' AND label = 'b'; \
+             INSERT INTO atlas_migration.exclusive_claims (resource, fleet, label) \
+             VALUES ('h1', 'f', 'b')",
+        )
+        .await
+        .unwrap();
+    let claiming = {
+        let (store, all) = (store.clone(), labels(&members));
+        tokio::spawn(async move { store.claim("f", &all, "r1", Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!claiming.is_finished(), "the claim waits for h1");
+    other.batch_execute("COMMIT").await.unwrap();
+    let claim = tokio::time::timeout(Duration::from_secs(10), claiming)
+        .await
+        .expect("the claim ends")
+        .unwrap()
+        .unwrap()
+        .expect("a member");
+    // Its choice of a was undone whole; chosen again, it takes c.
+    assert_eq!(claim.label, "c");
+    assert_eq!(claim.attempts, 1);
+    let status = store.status("f").await.unwrap();
+    let a = status.iter().find(|m| m.label == "a").unwrap();
+    assert_eq!((a.attempts, a.claimed_by.as_deref()), (0, None), "{a:?}");
+    assert_eq!(
+        store.holder("h1").await.unwrap(),
+        Some(("f".to_owned(), "b".to_owned()))
+    );
+    assert_eq!(
+        store.holder("h2").await.unwrap(),
+        Some(("f".to_owned(), "c".to_owned()))
+    );
+}

@@ -7,6 +7,9 @@
 //! Claims pick members in their order with `FOR UPDATE SKIP LOCKED`, so replicas claiming
 //! at once never wait for each other and never take the same member; a member whose claim
 //! expired (its replica died or stopped renewing) is claimed again like an unstarted one.
+//! A claim is one statement: choosing, claiming and holding the member's resources commit
+//! together or not at all. Two claims racing for one resource end with one of them failing
+//! on the resource's key (PostgreSQL logs it as a unique violation) and choosing again.
 //!
 //! A member holds its exclusive resources (a migration host) from its first claim until it
 //! finishes, whichever replica drives it: a replica that dies mid-migration leaves the
@@ -18,6 +21,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Json;
 
 use crate::database::Database;
@@ -284,88 +288,74 @@ impl FleetStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<MemberClaim>, Error> {
-        let take = format!(
-            "WITH candidate AS (
-                 SELECT m.label FROM {members} m
-                 WHERE m.fleet = $1 AND m.label = ANY($2) AND m.finished_at IS NULL
-                   AND (m.claim_expires_at IS NULL OR m.claim_expires_at <= now())
-                   AND NOT EXISTS (
-                       SELECT 1 FROM {claims} c
-                       WHERE c.resource = ANY(m.exclusive)
-                         AND (c.fleet, c.label) <> (m.fleet, m.label))
-                 ORDER BY m.position
-                 LIMIT 1
-                 FOR UPDATE OF m SKIP LOCKED)
-             UPDATE {members} m
-             SET generation = m.generation + 1, claim_owner = $3,
-                 claim_expires_at = now() + make_interval(secs => $4),
-                 attempts = m.attempts + 1, started_at = coalesce(m.started_at, now())
-             FROM candidate
-             WHERE m.fleet = $1 AND m.label = candidate.label
-             RETURNING m.label, m.exclusive, m.generation, m.claim_expires_at, m.attempts",
+        // One statement, so one round trip and one transaction: choose the first free
+        // member, claim it, and hold the resources it does not hold yet. A resource that
+        // another claim took after this statement's snapshot makes the insert fail with a
+        // unique violation, which undoes the whole statement (the member is not claimed, no
+        // resource is held); the choice is then made again, seeing that resource held.
+        //
+        // The choice walks the members in order and stops at the first that fits. The
+        // `CASE` keeps the cheap test first (most members passed over are claimed), so the
+        // label and resource tests run only on unclaimed members; `OFFSET 0` keeps each
+        // resource's test a lookup by its key rather than a join with every held resource.
+        let sql = format!(
+            "WITH claimed AS (
+                 UPDATE {members} m
+                 SET generation = m.generation + 1, claim_owner = $3,
+                     claim_expires_at = now() + make_interval(secs => $4),
+                     attempts = m.attempts + 1, started_at = coalesce(m.started_at, now())
+                 WHERE (m.fleet, m.label) = (
+                     SELECT f.fleet, f.label FROM {members} f
+                     WHERE f.fleet = $1 AND f.finished_at IS NULL
+                       AND CASE WHEN f.claim_expires_at IS NULL OR f.claim_expires_at <= now()
+                           THEN f.label = ANY($2) AND NOT EXISTS (
+                               SELECT 1 FROM unnest(f.exclusive) AS r (resource),
+                                   LATERAL (SELECT c.fleet, c.label FROM {claims} c
+                                            WHERE c.resource = r.resource OFFSET 0) AS c
+                               WHERE (c.fleet, c.label) <> (f.fleet, f.label))
+                           ELSE false END
+                     ORDER BY f.position
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING m.label, m.exclusive, m.generation, m.claim_expires_at, m.attempts),
+             held AS (
+                 INSERT INTO {claims} (resource, fleet, label)
+                 SELECT r, $1, claimed.label FROM claimed, unnest(claimed.exclusive) AS r
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM {claims} c
+                     WHERE c.resource = r AND c.fleet = $1 AND c.label = claimed.label
+                     OFFSET 0)
+                 ORDER BY r)
+             SELECT label, exclusive, generation, claim_expires_at, attempts FROM claimed",
             members = self.members,
             claims = self.claims
         );
-        let hold = format!(
-            "INSERT INTO {} (resource, fleet, label)
-             SELECT r, $1, $2 FROM unnest($3::text[]) AS r ORDER BY r
-             ON CONFLICT (resource) DO NOTHING",
-            self.claims
-        );
-        let held = format!(
-            "SELECT count(*) FROM {} WHERE resource = ANY($3) AND fleet = $1 AND label = $2",
-            self.claims
-        );
-        // A resource can be taken by another member between the choice and the insert;
-        // then this claim is undone and the choice made again (without that member).
         for _ in 0..16 {
             let claimed = self
                 .db
-                .run("claiming a fleet member", |mut client| {
-                    let (take, hold, held) = (&take, &hold, &held);
+                .run("claiming a fleet member", |client| {
+                    let sql = &sql;
                     async move {
-                        let tx = client
-                            .transaction()
+                        let statement = client
+                            .prepare_cached(sql)
                             .await
-                            .map_err(|e| Error::postgres("cannot begin", e))?;
-                        let Some(row) = tx
-                            .query_opt(take, &[&fleet, &labels, &owner, &secs(ttl)])
+                            .map_err(|e| Error::postgres("cannot prepare", e))?;
+                        match client
+                            .query_opt(&statement, &[&fleet, &labels, &owner, &secs(ttl)])
                             .await
-                            .map_err(|e| Error::postgres("cannot claim a member", e))?
-                        else {
-                            return Ok(Some(None));
-                        };
-                        let claim = MemberClaim {
-                            fleet: fleet.to_owned(),
-                            label: row.get(0),
-                            exclusive: row.get(1),
-                            generation: row.get(2),
-                            owner: owner.to_owned(),
-                            expires_at: row.get(3),
-                            attempts: row.get(4),
-                        };
-                        if !claim.exclusive.is_empty() {
-                            let args: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-                                [&fleet, &claim.label, &claim.exclusive];
-                            tx.execute(hold, &args)
-                                .await
-                                .map_err(|e| Error::postgres("cannot hold its resources", e))?;
-                            let count: i64 = tx
-                                .query_one(held, &args)
-                                .await
-                                .map_err(|e| Error::postgres("cannot check its resources", e))?
-                                .get(0);
-                            if count != claim.exclusive.len() as i64 {
-                                tx.rollback()
-                                    .await
-                                    .map_err(|e| Error::postgres("cannot roll back", e))?;
-                                return Ok(None);
-                            }
+                        {
+                            Ok(row) => Ok(Some(row.map(|row| MemberClaim {
+                                fleet: fleet.to_owned(),
+                                label: row.get(0),
+                                exclusive: row.get(1),
+                                generation: row.get(2),
+                                owner: owner.to_owned(),
+                                expires_at: row.get(3),
+                                attempts: row.get(4),
+                            }))),
+                            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(None),
+                            Err(e) => Err(Error::postgres("cannot claim a member", e)),
                         }
-                        tx.commit()
-                            .await
-                            .map_err(|e| Error::postgres("cannot commit the claim", e))?;
-                        Ok(Some(Some(claim)))
                     }
                 })
                 .await?;
