@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_build;
 pub mod compile;
 pub mod document;
 pub mod error;

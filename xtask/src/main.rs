@@ -56,6 +56,20 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Time a cold `cargo build` of a throwaway crate using atlas-migration against the floor
+    /// (reqwest + serde_json + tokio), per TLS feature. Takes tens of minutes; not for CI.
+    BenchBuild {
+        /// A TLS feature to measure (repeatable; default: rustls-aws-lc, rustls-ring,
+        /// native-tls).
+        #[arg(long)]
+        tls: Vec<String>,
+        /// How many builds of each crate, floor and dependent alternating.
+        #[arg(long, default_value_t = 2)]
+        runs: usize,
+        /// `cargo build -j`.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+    },
     /// Time a full regeneration against PyYAML parsing the same file (build with --release).
     BenchRegen {
         /// The upstream spec to time (a path).
@@ -154,6 +168,19 @@ fn main() -> ExitCode {
                             xtask::api::FEATURES.join(",")
                         );
                     }
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
+        Command::BenchBuild { tls, runs, jobs } => {
+            let bench = xtask::bench::check_runs(runs).and_then(|runs| {
+                let tls = xtask::bench_build::select(&tls)?;
+                xtask::bench_build::run(&workspace_root(None)?, &tls, runs, jobs.max(1))
+            });
+            match bench {
+                Ok(bench) => {
+                    print!("{bench}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => fail(&error),
