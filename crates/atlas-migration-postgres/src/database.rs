@@ -6,6 +6,10 @@
 //! backend, a failover) is tried again on a fresh connection until the retry window closes.
 //! Every statement is written to be repeated safely: a save is conditional on the lease's
 //! generation, a lease take carries a nonce that recognises its own earlier attempt.
+//!
+//! [`Database::run`] is that loop, for the journal, the fleet store and the schema alike;
+//! [`Database::query`] and its siblings run one statement through it, prepared once per
+//! connection.
 
 use std::fmt;
 use std::future::Future;
@@ -14,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Config, NoTls, Socket};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Config, NoTls, Row, Socket, Statement};
 
 use crate::error::{Error, Kind};
 use crate::schema;
@@ -201,6 +206,87 @@ impl Database {
             }
         }
     }
+
+    /// The rows of `sql` run with `params`, through [`run`](Self::run): `what` names the
+    /// operation, `failed` the statement's failure.
+    pub(crate) async fn query(
+        &self,
+        what: &str,
+        failed: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        self.run(what, |client| async move {
+            let statement = prepare(&client, sql).await?;
+            client
+                .query(&statement, params)
+                .await
+                .map_err(|e| Error::postgres(failed, e))
+        })
+        .await
+    }
+
+    /// The row of `sql`, if any (an error if several), as [`query`](Self::query) runs it.
+    pub(crate) async fn query_opt(
+        &self,
+        what: &str,
+        failed: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Error> {
+        self.run(what, |client| async move {
+            let statement = prepare(&client, sql).await?;
+            client
+                .query_opt(&statement, params)
+                .await
+                .map_err(|e| Error::postgres(failed, e))
+        })
+        .await
+    }
+
+    /// The one row of `sql` (an error if none or several), as [`query`](Self::query) runs it.
+    pub(crate) async fn query_one(
+        &self,
+        what: &str,
+        failed: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, Error> {
+        self.run(what, |client| async move {
+            let statement = prepare(&client, sql).await?;
+            client
+                .query_one(&statement, params)
+                .await
+                .map_err(|e| Error::postgres(failed, e))
+        })
+        .await
+    }
+
+    /// How many rows `sql` changed, as [`query`](Self::query) runs it.
+    pub(crate) async fn execute(
+        &self,
+        what: &str,
+        failed: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Error> {
+        self.run(what, |client| async move {
+            let statement = prepare(&client, sql).await?;
+            client
+                .execute(&statement, params)
+                .await
+                .map_err(|e| Error::postgres(failed, e))
+        })
+        .await
+    }
+}
+
+/// `sql` prepared on `client`, from the connection's cache after its first time.
+pub(crate) async fn prepare(client: &Object, sql: &str) -> Result<Statement, Error> {
+    client
+        .prepare_cached(sql)
+        .await
+        .map_err(|e| Error::postgres("cannot prepare", e))
 }
 
 impl DatabaseBuilder {

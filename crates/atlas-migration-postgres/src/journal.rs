@@ -208,15 +208,7 @@ impl PostgresJournal {
         );
         let rows = self
             .db
-            .run("listing the records", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query(sql, &[])
-                        .await
-                        .map_err(|e| Error::postgres("cannot list the records", e))
-                }
-            })
+            .query("listing the records", "cannot list the records", &sql, &[])
             .await
             .map_err(|e| e.into_journal(""))?;
         Ok(rows
@@ -246,15 +238,7 @@ impl PostgresJournal {
         );
         let row = self
             .db
-            .run("reading the lease", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query_opt(sql, &[&key])
-                        .await
-                        .map_err(|e| Error::postgres("cannot read the lease", e))
-                }
-            })
+            .query_opt("reading the lease", "cannot read the lease", &sql, &[&key])
             .await?;
         Ok(row.map(|r| lease_from(key, r.get(0), r.get(1), r.get(2))))
     }
@@ -296,19 +280,12 @@ impl PostgresJournal {
         let nonce = fastrand::i64(..);
         let row = self
             .db
-            .run("taking the record", |client| {
-                let sql = &sql;
-                async move {
-                    let statement = client
-                        .prepare_cached(sql)
-                        .await
-                        .map_err(|e| Error::postgres("cannot prepare", e))?;
-                    client
-                        .query_opt(&statement, &[&key, &owner, &secs(ttl), &nonce])
-                        .await
-                        .map_err(|e| Error::postgres("cannot take the record", e))
-                }
-            })
+            .query_opt(
+                "taking the record",
+                "cannot take the record",
+                &sql,
+                &[&key, &owner, &secs(ttl), &nonce],
+            )
             .await
             .map_err(|e| e.into_journal(key))?;
         match row {
@@ -342,19 +319,12 @@ impl PostgresJournal {
         let key = lease.key.as_str();
         let row = self
             .db
-            .run("renewing the lease", |client| {
-                let sql = &sql;
-                async move {
-                    let statement = client
-                        .prepare_cached(sql)
-                        .await
-                        .map_err(|e| Error::postgres("cannot prepare", e))?;
-                    client
-                        .query_opt(&statement, &[&key, &generation(lease), &secs(ttl)])
-                        .await
-                        .map_err(|e| Error::postgres("cannot renew the lease", e))
-                }
-            })
+            .query_opt(
+                "renewing the lease",
+                "cannot renew the lease",
+                &sql,
+                &[&key, &generation(lease), &secs(ttl)],
+            )
             .await
             .map_err(|e| e.into_journal(key))?;
         match row {
@@ -385,15 +355,12 @@ impl PostgresJournal {
         );
         let key = lease.key.as_str();
         self.db
-            .run("releasing the lease", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .execute(sql, &[&key, &generation(lease)])
-                        .await
-                        .map_err(|e| Error::postgres("cannot release the lease", e))
-                }
-            })
+            .execute(
+                "releasing the lease",
+                "cannot release the lease",
+                &sql,
+                &[&key, &generation(lease)],
+            )
             .await
             .map_err(|e| e.into_journal(key))?;
         tracing::debug!(key, generation = lease.generation, "journal lease released");
@@ -427,32 +394,22 @@ impl PostgresJournal {
         let cluster = record.destination_cluster();
         let saved = self
             .db
-            .run("saving the record", |client| {
-                let (sql, value, group, migration) = (&sql, &value, &group, &migration);
-                async move {
-                    let statement = client
-                        .prepare_cached(sql)
-                        .await
-                        .map_err(|e| Error::postgres("cannot prepare", e))?;
-                    client
-                        .execute(
-                            &statement,
-                            &[
-                                &key,
-                                &generation(lease),
-                                &Json(value),
-                                &step,
-                                &outcome,
-                                group,
-                                migration,
-                                &cluster,
-                                &record.create_intent_at,
-                            ],
-                        )
-                        .await
-                        .map_err(|e| Error::postgres("cannot save the record", e))
-                }
-            })
+            .execute(
+                "saving the record",
+                "cannot save the record",
+                &sql,
+                &[
+                    &key,
+                    &generation(lease),
+                    &Json(&value),
+                    &step,
+                    &outcome,
+                    &group,
+                    &migration,
+                    &cluster,
+                    &record.create_intent_at,
+                ],
+            )
             .await
             .map_err(|e| e.into_journal(key))?;
         if saved == 1 {
@@ -486,19 +443,12 @@ impl PostgresJournal {
         let sql = format!("SELECT record FROM {} WHERE key = $1", self.table);
         let row = self
             .db
-            .run("loading the record", |client| {
-                let sql = &sql;
-                async move {
-                    let statement = client
-                        .prepare_cached(sql)
-                        .await
-                        .map_err(|e| Error::postgres("cannot prepare", e))?;
-                    client
-                        .query_opt(&statement, &[&key])
-                        .await
-                        .map_err(|e| Error::postgres("cannot load the record", e))
-                }
-            })
+            .query_opt(
+                "loading the record",
+                "cannot load the record",
+                &sql,
+                &[&key],
+            )
             .await
             .map_err(|e| e.into_journal(key))?;
         let Some(row) = row else {
@@ -539,15 +489,7 @@ impl PostgresJournal {
         );
         let rows = self
             .db
-            .run("listing the keys", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query(sql, &[])
-                        .await
-                        .map_err(|e| Error::postgres("cannot list the keys", e))
-                }
-            })
+            .query("listing the keys", "cannot list the keys", &sql, &[])
             .await
             .map_err(|e| e.into_journal(""))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Json;
 
-use crate::database::Database;
+use crate::database::{Database, prepare};
 use crate::error::{Error, Kind};
 
 /// One member as a replica declares it: its label and the resources it needs alone.
@@ -231,26 +231,26 @@ impl FleetStore {
             self.members
         );
         let labels: Vec<&str> = members.iter().map(|m| m.label.as_str()).collect();
-        let stored: Vec<(String, Vec<String>)> = self
-            .db
-            .run("registering fleet members", |client| {
-                let (insert, select, rows, labels) = (&insert, &select, &rows, &labels);
-                async move {
-                    client
-                        .execute(insert, &[&fleet, &Json(rows)])
-                        .await
-                        .map_err(|e| Error::postgres("cannot add the members", e))?;
-                    let stored = client
-                        .query(select, &[&fleet, labels])
-                        .await
-                        .map_err(|e| Error::postgres("cannot read the members back", e))?;
-                    Ok(stored
-                        .iter()
-                        .map(|r| (r.get::<_, String>(0), r.get::<_, Vec<String>>(1)))
-                        .collect())
-                }
-            })
+        self.db
+            .execute(
+                "registering fleet members",
+                "cannot add the members",
+                &insert,
+                &[&fleet, &Json(&rows)],
+            )
             .await?;
+        let stored = self
+            .db
+            .query(
+                "registering fleet members",
+                "cannot read the members back",
+                &select,
+                &[&fleet, &labels],
+            )
+            .await?;
+        let stored = stored
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, Vec<String>>(1)));
         for (label, exclusive) in stored {
             let Some(given) = members.iter().find(|m| m.label == label) else {
                 continue;
@@ -336,10 +336,7 @@ impl FleetStore {
                 .run("claiming a fleet member", |client| {
                     let sql = &sql;
                     async move {
-                        let statement = client
-                            .prepare_cached(sql)
-                            .await
-                            .map_err(|e| Error::postgres("cannot prepare", e))?;
+                        let statement = prepare(&client, sql).await?;
                         match client
                             .query_opt(&statement, &[&fleet, &labels, &owner, &secs(ttl)])
                             .await
@@ -396,28 +393,18 @@ impl FleetStore {
         );
         let row = self
             .db
-            .run("renewing a fleet claim", |client| {
-                let sql = &sql;
-                async move {
-                    let statement = client
-                        .prepare_cached(sql)
-                        .await
-                        .map_err(|e| Error::postgres("cannot prepare", e))?;
-                    client
-                        .query_opt(
-                            &statement,
-                            &[
-                                &claim.fleet,
-                                &claim.label,
-                                &claim.generation,
-                                &claim.owner,
-                                &secs(ttl),
-                            ],
-                        )
-                        .await
-                        .map_err(|e| Error::postgres("cannot renew the claim", e))
-                }
-            })
+            .query_opt(
+                "renewing a fleet claim",
+                "cannot renew the claim",
+                &sql,
+                &[
+                    &claim.fleet,
+                    &claim.label,
+                    &claim.generation,
+                    &claim.owner,
+                    &secs(ttl),
+                ],
+            )
             .await?;
         match row {
             Some(row) => Ok(MemberClaim {
@@ -449,24 +436,18 @@ impl FleetStore {
         );
         let n = self
             .db
-            .run("releasing a fleet claim", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .execute(
-                            sql,
-                            &[
-                                &claim.fleet,
-                                &claim.label,
-                                &claim.generation,
-                                &claim.owner,
-                                &secs(retry_after),
-                            ],
-                        )
-                        .await
-                        .map_err(|e| Error::postgres("cannot release the claim", e))
-                }
-            })
+            .execute(
+                "releasing a fleet claim",
+                "cannot release the claim",
+                &sql,
+                &[
+                    &claim.fleet,
+                    &claim.label,
+                    &claim.generation,
+                    &claim.owner,
+                    &secs(retry_after),
+                ],
+            )
             .await?;
         if n == 0 {
             return Err(lost(claim, "cannot release"));
@@ -580,15 +561,12 @@ impl FleetStore {
         );
         let rows = self
             .db
-            .run("reading a fleet", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query(sql, &[&fleet])
-                        .await
-                        .map_err(|e| Error::postgres("cannot read the members", e))
-                }
-            })
+            .query(
+                "reading a fleet",
+                "cannot read the members",
+                &sql,
+                &[&fleet],
+            )
             .await?;
         rows.iter()
             .map(|r| {
@@ -637,15 +615,12 @@ impl FleetStore {
         );
         let rows = self
             .db
-            .run("reading blocked members", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query(sql, &[&fleet, &labels])
-                        .await
-                        .map_err(|e| Error::postgres("cannot read blocked members", e))
-                }
-            })
+            .query(
+                "reading blocked members",
+                "cannot read blocked members",
+                &sql,
+                &[&fleet, &labels],
+            )
             .await?;
         Ok(rows
             .iter()
@@ -674,17 +649,14 @@ impl FleetStore {
         );
         let n: i64 = self
             .db
-            .run("counting unfinished members", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query_one(sql, &[&fleet, &labels])
-                        .await
-                        .map_err(|e| Error::postgres("cannot count the members", e))
-                        .map(|r| r.get(0))
-                }
-            })
-            .await?;
+            .query_one(
+                "counting unfinished members",
+                "cannot count the members",
+                &sql,
+                &[&fleet, &labels],
+            )
+            .await?
+            .get(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -705,18 +677,16 @@ impl FleetStore {
             "SELECT fleet, label FROM {} WHERE resource = $1",
             self.claims
         );
-        self.db
-            .run("reading a resource's holder", |client| {
-                let sql = &sql;
-                async move {
-                    client
-                        .query_opt(sql, &[&resource])
-                        .await
-                        .map_err(|e| Error::postgres("cannot read the holder", e))
-                        .map(|r| r.map(|r| (r.get(0), r.get(1))))
-                }
-            })
-            .await
+        let row = self
+            .db
+            .query_opt(
+                "reading a resource's holder",
+                "cannot read the holder",
+                &sql,
+                &[&resource],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 }
 
