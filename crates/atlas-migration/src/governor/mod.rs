@@ -82,11 +82,24 @@ impl Governor {
         let asked = Instant::now();
         let deadline = deadline::current().unwrap_or(asked + MAX_BUDGET_WAIT);
         let too_late = |wait| Error::Budget(BudgetError::new(operation.name, wait, deadline));
-        let (turnstile, wake, expected) = self.with_bucket(scope, |b| {
+        // Nobody queued and the bucket lets one go now: the turn is taken at once, without
+        // the turnstile (the common case, and the one that must cost next to nothing).
+        let queue = self.with_bucket(scope, |b| {
+            if b.waiting == 0 && matches!(b.take_turn(asked, fastrand::f64()), Turn::Now) {
+                return None;
+            }
             let expected = b.expected_wait(asked);
             b.waiting = b.waiting.saturating_add(1);
-            (b.turnstile.clone(), b.wake.clone(), expected)
+            Some((b.turnstile.clone(), b.wake.clone(), expected))
         });
+        let Some((turnstile, wake, expected)) = queue else {
+            let ticket = Ticket {
+                governor: self,
+                scope: scope.to_owned(),
+                sent: false,
+            };
+            return self.in_flight_slot(ticket, deadline, &too_late).await;
+        };
         let queued = Queued {
             governor: self,
             scope,
@@ -122,7 +135,7 @@ impl Governor {
             }
         }
         // The turn is taken: until the request is handed over, dropping gives it back.
-        let mut ticket = Ticket {
+        let ticket = Ticket {
             governor: self,
             scope: scope.to_owned(),
             sent: false,
@@ -136,6 +149,16 @@ impl Governor {
             self.waited_micros.fetch_add(micros, Ordering::Relaxed);
             self.with_bucket(scope, |b| b.waited = b.waited.saturating_add(waited));
         }
+        self.in_flight_slot(ticket, deadline, &too_late).await
+    }
+
+    /// With its turn taken, a request waits for a slot in flight (until `deadline`).
+    async fn in_flight_slot<'a>(
+        &'a self,
+        mut ticket: Ticket<'a>,
+        deadline: Instant,
+        too_late: &impl Fn(Option<Duration>) -> Error,
+    ) -> Result<Admission<'a>, Error> {
         let slot = match self.in_flight.try_acquire() {
             Ok(slot) => slot,
             Err(_) => tokio::time::timeout_at(deadline, self.in_flight.acquire())
