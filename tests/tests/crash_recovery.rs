@@ -22,7 +22,7 @@ use std::time::Duration;
 use atlas_migration::journal::{DirectoryJournal, Journal};
 use atlas_migration::workflow::{PushMigration, PushOutcome, WorkflowFailure};
 use atlas_migration::{Client, LiveMigrationId};
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+use atlas_migration_sim::operations::CREATE_MIGRATION;
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use atlas_migration_tests::{builder, group, linked, request_named};
 
@@ -184,7 +184,7 @@ async fn a_hundred_crashes_never_make_a_duplicate() {
     for run in 0..RUNS {
         if run % 3 == 0 {
             // This run's create (or a neighbour's) answers slowly: kills land mid-reply.
-            sim.inject(Fault::on(CREATE_PUSH_MIGRATION).drip(Duration::from_millis(4)));
+            sim.inject(Fault::on(CREATE_MIGRATION).drip(Duration::from_millis(4)));
         }
         let (sim, dir, tally, permits) = (sim.clone(), dir.clone(), tally.clone(), permits.clone());
         runs.push(tokio::spawn(async move {

@@ -9,7 +9,7 @@ use atlas_migration::journal::DirectoryJournal;
 use atlas_migration::workflow::{
     CutoverPolicy, CutoverWindow, ProgressEvent, PushMigration, PushOutcome, Step, WorkflowFailure,
 };
-use atlas_migration_sim::operations::CUTOVER_MIGRATION;
+use atlas_migration_sim::operations::CUTOVER;
 use atlas_migration_sim::{Simulator, Timings};
 use atlas_migration_tests::{digest_client, group, linked, request_named};
 use chrono::Utc;
@@ -46,7 +46,7 @@ async fn the_cutover_waits_for_low_lag_and_runs_between_the_hooks() {
             async move {
                 log.lock()
                     .unwrap()
-                    .push(format!("before, cutovers {}", sim.count(CUTOVER_MIGRATION)));
+                    .push(format!("before, cutovers {}", sim.count(CUTOVER)));
                 Ok(())
             }
         })
@@ -98,7 +98,7 @@ async fn a_failing_before_hook_means_no_cutover() {
     assert_eq!(e.step, Step::BeforeCutover);
     assert!(e.to_string().contains("writes could not be stopped"), "{e}");
     assert_eq!(
-        sim.count(CUTOVER_MIGRATION),
+        sim.count(CUTOVER),
         0,
         "nothing cut over; the migration keeps syncing"
     );
@@ -115,7 +115,7 @@ async fn outside_the_window_nothing_is_cut_over() {
         .await
         .unwrap_err();
     assert_eq!(e.step, Step::WaitReady, "{e}");
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 0);
+    assert_eq!(sim.count(CUTOVER), 0);
 }
 
 #[tokio::test]
@@ -228,7 +228,7 @@ async fn a_migration_that_expired_before_a_restart_is_named_an_expiry() {
         ),
         "{e}"
     );
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 0);
+    assert_eq!(sim.count(CUTOVER), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

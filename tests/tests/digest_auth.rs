@@ -2,7 +2,7 @@
 
 use atlas_migration_tests as support;
 
-use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, LIST_SOURCE_PROJECTS};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, LIST_SOURCE_PROJECTS};
 use std::time::Duration;
 
 use atlas_migration::{Client, Error, OrgId};
@@ -248,7 +248,7 @@ async fn stale_nonce_is_answered_once_and_the_call_succeeds() {
 #[tokio::test]
 async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
     let sim = support::linked(
-        Simulator::builder().fault(Fault::on(CREATE_PUSH_MIGRATION).stale_nonce().times(3)),
+        Simulator::builder().fault(Fault::on(CREATE_MIGRATION).stale_nonce().times(3)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -258,7 +258,7 @@ async fn repeated_stale_nonces_are_answered_not_taken_for_a_wrong_key() {
         .await
         .unwrap();
     assert_eq!(
-        sim.count(CREATE_PUSH_MIGRATION),
+        sim.count(CREATE_MIGRATION),
         4,
         "three stale answers, then success"
     );
@@ -315,7 +315,7 @@ async fn sha256_challenges_are_answered() {
 #[tokio::test]
 async fn body_is_never_sent_without_credentials() {
     let sim = Simulator::builder()
-        .fault(Fault::on(CREATE_PUSH_MIGRATION).stale_nonce().times(1))
+        .fault(Fault::on(CREATE_MIGRATION).stale_nonce().times(1))
         .start()
         .await
         .unwrap();

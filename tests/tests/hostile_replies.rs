@@ -112,7 +112,7 @@ async fn an_empty_error_body_and_a_mistyped_id_are_clear_errors() {
         assert!(
             error
                 .to_string()
-                .contains("could not decode the get_push_migration reply"),
+                .contains("could not decode the get_migration reply"),
             "{error}"
         );
     }

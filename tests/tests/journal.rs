@@ -13,7 +13,7 @@ use atlas_migration::journal::{
     WorkflowRecord,
 };
 use atlas_migration::workflow::{CutoverPolicy, PushMigration, PushOutcome, Step, WorkflowFailure};
-use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, CUTOVER};
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use atlas_migration_tests::{digest_client, group, linked, request_named};
 
@@ -79,7 +79,7 @@ async fn every_step_is_recorded_and_a_rerun_creates_nothing() {
     // The same workflow again (a restarted service): it picks the record up, creates nothing.
     let again = flow(&sim, &client, &journal, "orders").await.unwrap();
     assert!(matches!(again, PushOutcome::Complete(_)));
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -90,7 +90,7 @@ async fn a_create_whose_reply_was_lost_is_never_repeated_until_confirmed() {
     let sim = linked(Simulator::builder().timings(Timings::fast())).await;
     let client = quick_client(&sim);
     // Processed, then the connection drops: Atlas has the migration, the client has no id.
-    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).drop_after_processing());
+    sim.inject(Fault::on(CREATE_MIGRATION).drop_after_processing());
     let first = flow(&sim, &client, &journal, "lost")
         .create_landing_margin(LANDING_MARGIN)
         .await
@@ -106,7 +106,7 @@ async fn a_create_whose_reply_was_lost_is_never_repeated_until_confirmed() {
             "{text}"
         );
     }
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     // The operator finds it in Atlas and confirms it: the workflow resumes it.
     let existing = sim.migrations();
     assert_eq!(existing.len(), 1);
@@ -116,7 +116,7 @@ async fn a_create_whose_reply_was_lost_is_never_repeated_until_confirmed() {
         .await
         .unwrap();
     assert!(matches!(done, PushOutcome::Complete(_)));
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1, "never created twice");
+    assert_eq!(sim.count(CREATE_MIGRATION), 1, "never created twice");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -127,7 +127,7 @@ async fn a_create_that_never_reached_atlas_is_created_once_after_confirmation() 
     let sim = linked(Simulator::builder().timings(Timings::fast())).await;
     let client = quick_client(&sim);
     // Dropped before processing: nothing exists, but the client cannot know.
-    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).drop_connection());
+    sim.inject(Fault::on(CREATE_MIGRATION).drop_connection());
     let first = flow(&sim, &client, &journal, "unsent")
         .create_landing_margin(LANDING_MARGIN)
         .await
@@ -182,7 +182,7 @@ async fn one_process_drives_a_record_and_bad_records_are_refused_untouched() {
         b"{\"format\": 1, \"key\": \"bro"
     );
     assert_eq!(
-        sim.count(CREATE_PUSH_MIGRATION),
+        sim.count(CREATE_MIGRATION),
         0,
         "nothing sent for either"
     );
@@ -274,7 +274,7 @@ async fn a_hurried_operator_cannot_make_a_duplicate() {
         .api_key(sim.public_key(), sim.private_key().to_owned())
         .build()
         .unwrap();
-    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).land_late(Duration::from_millis(1500)));
+    sim.inject(Fault::on(CREATE_MIGRATION).land_late(Duration::from_millis(1500)));
     let first = flow(&sim, &client, &journal, "hurried")
         .create_landing_margin(Duration::from_millis(1500))
         .await
@@ -519,12 +519,12 @@ async fn a_paused_replica_whose_record_was_taken_over_never_creates() {
         .await
         .unwrap();
     assert!(matches!(b, PushOutcome::Complete(_)));
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     // A wakes up: its save is refused and it stops before creating.
     paused.resume();
     let e = a.await.unwrap().unwrap_err();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1, "A sent no create");
+    assert_eq!(sim.count(CREATE_MIGRATION), 1, "A sent no create");
     assert_eq!(sim.duplicate_creates(), 0);
     assert!(e.is_lease_lost(), "{e}");
     assert_eq!(e.step, Step::Create);
@@ -582,7 +582,7 @@ async fn a_replica_that_lost_its_record_before_the_cutover_does_not_cut_over() {
         e.to_string().contains("replica-b"),
         "names the new holder: {e}"
     );
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 0, "no cutover");
+    assert_eq!(sim.count(CUTOVER), 0, "no cutover");
     journal.release(&successor).await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -292,7 +292,7 @@ async fn an_oversize_success_reply_is_a_decode_error() {
     let err = client.get_migration(&group, &mig).await.unwrap_err();
     assert!(matches!(err, atlas_migration::Error::Decode(_)), "{err}");
     assert!(err.to_string().contains("larger than"), "{err}");
-    assert_eq!(err.operation(), Some("get_push_migration"));
+    assert_eq!(err.operation(), Some("get_migration"));
 }
 
 #[tokio::test]

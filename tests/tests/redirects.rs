@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atlas_migration::Client;
-use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, VALIDATE_MIGRATION};
+use atlas_migration_sim::operations::{GET_MIGRATION, VALIDATE_MIGRATION};
 use atlas_migration_sim::{Fault, Simulator};
 use atlas_migration_tests::{SOURCE_PASSWORD, digest_client, group, linked, request};
 use httpmock::MockServer;
@@ -112,7 +112,7 @@ async fn a_redirected_read_never_returns_another_servers_reply() {
         .create_migration(&group, &request(&sim, &group))
         .await
         .unwrap();
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).redirect(301, &elsewhere.url));
+    sim.inject(Fault::on(GET_MIGRATION).redirect(301, &elsewhere.url));
     let error = client
         .get_migration(&group, &migration.id)
         .await

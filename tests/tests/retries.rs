@@ -4,7 +4,7 @@
 use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::{
-    CREATE_PUSH_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS,
+    CREATE_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS,
 };
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ async fn retries_stop_at_max_attempts_with_the_last_error() {
 #[tokio::test]
 async fn post_is_not_retried_on_500() {
     let sim = linked_sim(
-        Simulator::builder().fault(Fault::on(CREATE_PUSH_MIGRATION).status(500).times(1)),
+        Simulator::builder().fault(Fault::on(CREATE_MIGRATION).status(500).times(1)),
     )
     .await;
     let client = support::digest_client(&sim);
@@ -58,7 +58,7 @@ async fn post_is_not_retried_on_500() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     assert_eq!(sim.migrations_created(), 0);
 }
 
@@ -66,7 +66,7 @@ async fn post_is_not_retried_on_500() {
 async fn post_is_retried_on_429_honouring_retry_after() {
     let sim = linked_sim(
         Simulator::builder().fault(
-            Fault::on(CREATE_PUSH_MIGRATION)
+            Fault::on(CREATE_MIGRATION)
                 .too_many_requests(1)
                 .times(1),
         ),
@@ -93,7 +93,7 @@ async fn post_is_retried_on_429_honouring_retry_after() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 2);
+    assert_eq!(sim.count(CREATE_MIGRATION), 2);
     assert_eq!(sim.migrations_created(), 1);
 }
 
@@ -136,9 +136,9 @@ async fn create_with_fault(fault: Fault) -> (Simulator, atlas_migration::Error) 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
     let (sim, err) =
-        create_with_fault(Fault::on(CREATE_PUSH_MIGRATION).drop_after_processing()).await;
+        create_with_fault(Fault::on(CREATE_MIGRATION).drop_after_processing()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     assert_eq!(sim.duplicate_creates(), 0);
 }
 
@@ -177,9 +177,9 @@ async fn idempotent_calls_are_retried_when_the_connection_drops_before_a_reply()
 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_before_a_reply() {
-    let (sim, err) = create_with_fault(Fault::on(CREATE_PUSH_MIGRATION).drop_connection()).await;
+    let (sim, err) = create_with_fault(Fault::on(CREATE_MIGRATION).drop_connection()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 
 use atlas_migration_tests as support;
 
-use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, VALIDATE_MIGRATION};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, VALIDATE_MIGRATION};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -185,7 +185,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
         .unwrap_err();
     seen.error("failed validation", &err);
     seen.text += &format!("server message: {:?}\n", err.server_message());
-    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).status(500));
+    sim.inject(Fault::on(CREATE_MIGRATION).status(500));
     let err = PushMigration::new(
         &client,
         &group,
@@ -271,7 +271,7 @@ async fn single_calls(seen: &mut Seen) {
     // Digest key, source password and link token against the simulator.
     let sim = Simulator::builder()
         .private_key(CALLS_PRIVATE_KEY)
-        .fault(Fault::on(CREATE_PUSH_MIGRATION).status(500).times(1))
+        .fault(Fault::on(CREATE_MIGRATION).status(500).times(1))
         .fault(Fault::on(VALIDATE_MIGRATION).stale_nonce().times(1))
         .start()
         .await
@@ -397,8 +397,8 @@ async fn no_secret_reaches_traces_errors_or_debug_output() {
     // The capture works: spans, operation names and the library's own messages are there.
     for expected in [
         "atlas_migration.call",
-        "operation=\"create_push_migration\"",
-        "operation=\"cutover_migration\"",
+        "operation=\"create_migration\"",
+        "operation=\"cutover\"",
         "push_migration",
         "attempt finished",
         // HTTP stack records: hyper-util's through tracing, reqwest's through `tracing-log`.

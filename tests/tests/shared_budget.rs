@@ -10,7 +10,7 @@ use std::time::Duration;
 use atlas_migration::workflow::{PushMigration, PushOutcome, Step, WorkflowFailure};
 use atlas_migration::{Client, Error, LiveMigrationId, RetryPolicy};
 use atlas_migration_sim::operations::{
-    CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION, VALIDATE_MIGRATION,
+    CREATE_MIGRATION, GET_MIGRATION, VALIDATE_MIGRATION,
 };
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use support::group;
@@ -31,7 +31,7 @@ async fn a_workflow_rides_out_more_429s_than_its_retry_policy_allows() {
     // attempts: a 429 was not processed, so each step waits its turn and tries again.
     sim.inject(Fault::on(VALIDATE_MIGRATION).too_many_requests(0).times(4));
     sim.inject(
-        Fault::on(CREATE_PUSH_MIGRATION)
+        Fault::on(CREATE_MIGRATION)
             .too_many_requests(0)
             .times(4),
     );
@@ -44,7 +44,7 @@ async fn a_workflow_rides_out_more_429s_than_its_retry_policy_allows() {
         .expect("429s do not end a step that has time left");
     assert!(matches!(outcome, PushOutcome::Complete(_)));
     assert_eq!(sim.count(VALIDATE_MIGRATION), 5);
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 5);
+    assert_eq!(sim.count(CREATE_MIGRATION), 5);
     assert_eq!(sim.migrations_created(), 1);
     assert_eq!(sim.duplicate_creates(), 0);
 }
@@ -82,10 +82,10 @@ async fn a_plain_call_without_a_deadline_keeps_its_retry_policy() {
         .await
         .unwrap()
         .id;
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).too_many_requests(0).always());
+    sim.inject(Fault::on(GET_MIGRATION).too_many_requests(0).always());
     let err = client.get_migration(&group(&sim), &id).await.unwrap_err();
     assert!(err.is_rate_limited(), "{err}");
-    assert_eq!(sim.count(GET_PUSH_MIGRATION), 2);
+    assert_eq!(sim.count(GET_MIGRATION), 2);
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn a_503_with_retry_after_holds_the_next_request() {
         .id;
     sim.clear_requests();
     sim.inject(
-        Fault::on(GET_PUSH_MIGRATION)
+        Fault::on(GET_MIGRATION)
             .service_unavailable(1)
             .times(1),
     );

@@ -383,7 +383,7 @@ async fn a_thousand_workflows_survive_thirty_percent_faults() {
         }
         let creates = log
             .iter()
-            .filter(|r| r.operation == Some("create_push_migration") && r.status == Some(201))
+            .filter(|r| r.operation == Some("create_migration") && r.status == Some(201))
             .count();
         successful_creates += creates;
         created += t.sim.migrations_created();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use atlas_migration::wait::WaiterError;
 use atlas_migration::{Client, GroupId, LiveMigrationId};
 use atlas_migration_sim::operations::{
-    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, VALIDATE_MIGRATION,
+    GET_MIGRATION, GET_VALIDATION, VALIDATE_MIGRATION,
 };
 use atlas_migration_sim::{Fault, Simulator};
 use atlas_migration_tests::{builder, digest_client, group, linked, quick_retries, request};
@@ -35,7 +35,7 @@ async fn with_migration(
 #[tokio::test]
 async fn another_migrations_reply_is_refused_not_returned() {
     let (sim, client, group, migration_id) = with_migration(None).await;
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id());
+    sim.inject(Fault::on(GET_MIGRATION).foreign_id());
     let error = client
         .get_migration(&group, &migration_id)
         .await
@@ -60,7 +60,7 @@ async fn another_migrations_reply_is_refused_not_returned() {
 #[tokio::test]
 async fn a_wait_never_ends_on_another_migrations_state() {
     let (sim, client, group, migration_id) = with_migration(None).await;
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).foreign_id().always());
+    sim.inject(Fault::on(GET_MIGRATION).foreign_id().always());
     let result = tokio::time::timeout(
         NO_HANG,
         client
@@ -94,7 +94,7 @@ async fn a_validation_of_another_project_is_refused() {
         .validate_migration(&group, &request(&sim, &group))
         .await
         .unwrap();
-    sim.inject(Fault::on(GET_VALIDATION_STATUS).foreign_id());
+    sim.inject(Fault::on(GET_VALIDATION).foreign_id());
     let error = client
         .get_validation(&group, &validation.id)
         .await
@@ -116,7 +116,7 @@ async fn an_oversize_reply_is_refused_while_streaming() {
     }))
     .await;
     // 1 GiB, streamed without a length: only the cap stops it.
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).oversize(1 << 30));
+    sim.inject(Fault::on(GET_MIGRATION).oversize(1 << 30));
     let started = Instant::now();
     let error = tokio::time::timeout(NO_HANG, client.get_migration(&group, &migration_id))
         .await
@@ -141,7 +141,7 @@ async fn max_wait_bounds_a_poll_that_never_answers() {
             .unwrap()
     }))
     .await;
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).hang().always());
+    sim.inject(Fault::on(GET_MIGRATION).hang().always());
     let started = Instant::now();
     let result = tokio::time::timeout(
         NO_HANG,
@@ -164,7 +164,7 @@ async fn max_wait_bounds_a_poll_that_never_answers() {
 async fn max_wait_bounds_a_reply_that_drips() {
     let (sim, client, group, migration_id) = with_migration(None).await;
     sim.inject(
-        Fault::on(GET_PUSH_MIGRATION)
+        Fault::on(GET_MIGRATION)
             .drip(Duration::from_millis(200))
             .always(),
     );

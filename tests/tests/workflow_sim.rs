@@ -4,7 +4,7 @@
 use atlas_migration_tests as support;
 
 use atlas_migration_sim::operations::{
-    CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS,
+    CREATE_MIGRATION, CUTOVER, GET_MIGRATION, GET_VALIDATION,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,7 +108,7 @@ async fn auto_cutover_runs_the_whole_lifecycle_once() {
     assert!(kinds(&events).contains(&"status"));
     assert!(kinds(&events).contains(&"lag"), "{:?}", kinds(&events));
     assert_eq!(sim.migrations_created(), 1);
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 1);
+    assert_eq!(sim.count(CUTOVER), 1);
     assert_eq!(sim.bodies_sent_without_credentials(), 0);
 }
 
@@ -122,7 +122,7 @@ async fn by_default_the_caller_gets_a_ready_handle_and_decides_when_to_cut_over(
     };
     assert!(ready.migration().ready_for_cutover);
     assert_eq!(
-        sim.count(CUTOVER_MIGRATION),
+        sim.count(CUTOVER),
         0,
         "cut over without being asked"
     );
@@ -177,7 +177,7 @@ async fn failed_migration_ends_the_wait_for_readiness() {
     }
     assert!(err.migration.is_some());
     assert_eq!(err.server_message().as_deref(), Some("migration is FAILED"));
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 0);
+    assert_eq!(sim.count(CUTOVER), 0);
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn dropped_connections_while_polling_do_not_end_the_waits() {
     let sim = sim().await;
     sim.set_fault_plan(Some(
         FaultPlan::random(11, 0.4, [FaultKind::DropConnection])
-            .only([GET_VALIDATION_STATUS, GET_PUSH_MIGRATION]),
+            .only([GET_VALIDATION, GET_MIGRATION]),
     ));
     let (flow, _) = flow(&sim, &client(&sim));
     let outcome = flow.auto_cutover(true).await.unwrap();
@@ -250,7 +250,7 @@ async fn dropped_connections_while_polling_do_not_end_the_waits() {
 async fn an_ambiguous_create_is_reported_and_never_repeated() {
     let sim = sim().await;
     sim.inject(
-        Fault::on(CREATE_PUSH_MIGRATION)
+        Fault::on(CREATE_MIGRATION)
             .drop_after_processing()
             .times(1),
     );
@@ -262,7 +262,7 @@ async fn an_ambiguous_create_is_reported_and_never_repeated() {
         err.to_string().contains("look for an existing migration"),
         "{err}"
     );
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1, "create was repeated");
+    assert_eq!(sim.count(CREATE_MIGRATION), 1, "create was repeated");
     assert_eq!(sim.migrations_created(), 1);
     assert_eq!(sim.duplicate_creates(), 0);
     assert_eq!(milestones(&events), ["validated"]);
@@ -310,16 +310,16 @@ async fn resume_after_a_restart_continues_without_a_second_migration() {
         ["resumed", "ready", "cutover", "complete"]
     );
     assert_eq!(sim.migrations_created(), 1);
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
 
     // Resuming a complete migration is done at once; nothing is cut over again.
-    let cutovers = sim.count(CUTOVER_MIGRATION);
+    let cutovers = sim.count(CUTOVER);
     let again = PushMigration::resume(&client(&sim), &group(&sim), &id)
         .auto_cutover(true)
         .await
         .unwrap();
     assert!(matches!(again, PushOutcome::Complete(_)));
-    assert_eq!(sim.count(CUTOVER_MIGRATION), cutovers);
+    assert_eq!(sim.count(CUTOVER), cutovers);
 }
 
 #[tokio::test]
@@ -341,7 +341,7 @@ async fn resume_after_the_cutover_waits_for_completion() {
         .await
         .unwrap();
     assert!(matches!(outcome, PushOutcome::Complete(_)), "{outcome:?}");
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 1);
+    assert_eq!(sim.count(CUTOVER), 1);
 }
 
 #[tokio::test]
@@ -351,7 +351,7 @@ async fn resume_rides_out_a_transient_error_on_its_first_read() {
     let g = group(&sim);
     let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
     // The first two reads fail and the client does not retry them itself.
-    sim.inject(Fault::on(GET_PUSH_MIGRATION).status(503).times(2));
+    sim.inject(Fault::on(GET_MIGRATION).status(503).times(2));
     let outcome = PushMigration::resume(&c, &g, &id)
         .poll_delays(MIN, MAX)
         .auto_cutover(true)
@@ -391,7 +391,7 @@ async fn waiters_stop_at_once_on_a_permanent_error() {
         .await
         .unwrap_err();
     assert!(matches!(&err, WaiterError::OperationFailed(e) if e.status() == Some(404)));
-    assert_eq!(sim.count(GET_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(GET_MIGRATION), 1);
 }
 
 #[tokio::test]
@@ -465,8 +465,8 @@ async fn a_cutover_whose_reply_was_lost_is_not_an_error_when_the_state_shows_it_
     // Accepted, then the connection drops: the client repeats the (idempotent) cutover and
     // the repeat is refused with a 400 whose error code means nothing to the client (Atlas
     // documents none for a repeated cutover).
-    sim.inject(Fault::on(CUTOVER_MIGRATION).drop_after_processing());
-    sim.inject(Fault::on(CUTOVER_MIGRATION).status(400));
+    sim.inject(Fault::on(CUTOVER).drop_after_processing());
+    sim.inject(Fault::on(CUTOVER).status(400));
     let done = c
         .cutover_and_wait(&g, &id)
         .min_delay(MIN)
@@ -474,7 +474,7 @@ async fn a_cutover_whose_reply_was_lost_is_not_an_error_when_the_state_shows_it_
         .await
         .unwrap();
     assert_eq!(done.status, MigrationStatus::Complete);
-    assert_eq!(sim.count(CUTOVER_MIGRATION), 2, "sent, then repeated once");
+    assert_eq!(sim.count(CUTOVER), 2, "sent, then repeated once");
 }
 
 #[tokio::test]

@@ -64,7 +64,8 @@ mod tests {
         assert_eq!(names.len(), 8);
         assert_eq!(
             names["POST /api/atlas/v2/groups/{groupId}/liveMigrations"],
-            "create_push_migration"
+            "create_migration",
+            "the client's name for the operation"
         );
     }
 }

@@ -6,8 +6,8 @@ pub mod operations {
     //! its inner type with a call to `into_inner()`. This can
     //! be used to explicitly deviate from permitted values.
     use atlas_migration_sys::*;
-    pub struct CreatePushMigrationWhen(::httpmock::When);
-    impl CreatePushMigrationWhen {
+    pub struct CreateMigrationWhen(::httpmock::When);
+    impl CreateMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -53,8 +53,8 @@ pub mod operations {
             Self(self.0.json_body_obj(value))
         }
     }
-    pub struct CreatePushMigrationThen(::httpmock::Then);
-    impl CreatePushMigrationThen {
+    pub struct CreateMigrationThen(::httpmock::Then);
+    impl CreateMigrationThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -215,8 +215,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetValidationStatusWhen(::httpmock::When);
-    impl GetValidationStatusWhen {
+    pub struct GetValidationWhen(::httpmock::When);
+    impl GetValidationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -260,8 +260,8 @@ pub mod operations {
             }
         }
     }
-    pub struct GetValidationStatusThen(::httpmock::Then);
-    impl GetValidationStatusThen {
+    pub struct GetValidationThen(::httpmock::Then);
+    impl GetValidationThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -317,8 +317,8 @@ pub mod operations {
             )
         }
     }
-    pub struct GetPushMigrationWhen(::httpmock::When);
-    impl GetPushMigrationWhen {
+    pub struct GetMigrationWhen(::httpmock::When);
+    impl GetMigrationWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -370,8 +370,8 @@ pub mod operations {
             }
         }
     }
-    pub struct GetPushMigrationThen(::httpmock::Then);
-    impl GetPushMigrationThen {
+    pub struct GetMigrationThen(::httpmock::Then);
+    impl GetMigrationThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -419,8 +419,8 @@ pub mod operations {
             )
         }
     }
-    pub struct CutoverMigrationWhen(::httpmock::When);
-    impl CutoverMigrationWhen {
+    pub struct CutoverWhen(::httpmock::When);
+    impl CutoverWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner
@@ -474,8 +474,8 @@ pub mod operations {
             }
         }
     }
-    pub struct CutoverMigrationThen(::httpmock::Then);
-    impl CutoverMigrationThen {
+    pub struct CutoverThen(::httpmock::Then);
+    impl CutoverThen {
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
@@ -827,21 +827,21 @@ pub mod operations {
 /// adds a method for each operation. These are the equivalent of
 /// type-checked [`mock()`](::httpmock::MockServer::mock) calls.
 pub trait MockServerExt {
-    fn create_push_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn create_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::CreatePushMigrationWhen, operations::CreatePushMigrationThen);
+        F: FnOnce(operations::CreateMigrationWhen, operations::CreateMigrationThen);
     fn validate_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ValidateMigrationWhen, operations::ValidateMigrationThen);
-    fn get_validation_status<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn get_validation<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetValidationStatusWhen, operations::GetValidationStatusThen);
-    fn get_push_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+        F: FnOnce(operations::GetValidationWhen, operations::GetValidationThen);
+    fn get_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetPushMigrationWhen, operations::GetPushMigrationThen);
-    fn cutover_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+        F: FnOnce(operations::GetMigrationWhen, operations::GetMigrationThen);
+    fn cutover<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::CutoverMigrationWhen, operations::CutoverMigrationThen);
+        F: FnOnce(operations::CutoverWhen, operations::CutoverThen);
     fn list_source_projects<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListSourceProjectsWhen, operations::ListSourceProjectsThen);
@@ -853,14 +853,14 @@ pub trait MockServerExt {
         F: FnOnce(operations::DeleteLinkTokensWhen, operations::DeleteLinkTokensThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
-    fn create_push_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn create_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::CreatePushMigrationWhen, operations::CreatePushMigrationThen),
+        F: FnOnce(operations::CreateMigrationWhen, operations::CreateMigrationThen),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::CreatePushMigrationWhen::new(when),
-                operations::CreatePushMigrationThen::new(then),
+                operations::CreateMigrationWhen::new(when),
+                operations::CreateMigrationThen::new(then),
             )
         })
     }
@@ -875,36 +875,36 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
-    fn get_validation_status<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn get_validation<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetValidationStatusWhen, operations::GetValidationStatusThen),
+        F: FnOnce(operations::GetValidationWhen, operations::GetValidationThen),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::GetValidationStatusWhen::new(when),
-                operations::GetValidationStatusThen::new(then),
+                operations::GetValidationWhen::new(when),
+                operations::GetValidationThen::new(then),
             )
         })
     }
-    fn get_push_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn get_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::GetPushMigrationWhen, operations::GetPushMigrationThen),
+        F: FnOnce(operations::GetMigrationWhen, operations::GetMigrationThen),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::GetPushMigrationWhen::new(when),
-                operations::GetPushMigrationThen::new(then),
+                operations::GetMigrationWhen::new(when),
+                operations::GetMigrationThen::new(then),
             )
         })
     }
-    fn cutover_migration<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    fn cutover<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
-        F: FnOnce(operations::CutoverMigrationWhen, operations::CutoverMigrationThen),
+        F: FnOnce(operations::CutoverWhen, operations::CutoverThen),
     {
         self.mock(|when, then| {
             config_fn(
-                operations::CutoverMigrationWhen::new(when),
-                operations::CutoverMigrationThen::new(then),
+                operations::CutoverWhen::new(when),
+                operations::CutoverThen::new(then),
             )
         })
     }

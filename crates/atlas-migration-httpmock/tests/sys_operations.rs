@@ -4,7 +4,7 @@
 use atlas_migration_httpmock::sys::MockServerExt;
 use atlas_migration_sys::hooks::Hooks;
 use atlas_migration_sys::operations::{
-    CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION, OPERATIONS, paths,
+    CREATE_MIGRATION, GET_MIGRATION, OPERATIONS, paths,
 };
 use atlas_migration_sys::{Client, types};
 use httpmock::MockServer;
@@ -43,7 +43,7 @@ fn migration(status: &str) -> serde_json::Value {
 #[tokio::test]
 async fn create_push_migration_sends_the_2024_versioned_body_and_decodes_201() {
     let server = MockServer::start_async().await;
-    let mock = server.create_push_migration(|when, then| {
+    let mock = server.create_migration(|when, then| {
         when.group_id(GROUP)
             .body(&request())
             .into_inner()
@@ -55,7 +55,7 @@ async fn create_push_migration_sends_the_2024_versioned_body_and_decodes_201() {
             .json_body(migration("NEW"));
     });
     let created = client(&server)
-        .create_push_migration()
+        .create_migration()
         .group_id(GROUP)
         .body(request())
         .send()
@@ -104,7 +104,7 @@ async fn validate_migration_sends_the_2024_versioned_body() {
 #[tokio::test]
 async fn get_validation_status_decodes_a_failure_message() {
     let server = MockServer::start_async().await;
-    let mock = server.get_validation_status(|when, then| {
+    let mock = server.get_validation(|when, then| {
         when.group_id(GROUP)
             .validation_id(VALIDATION)
             .into_inner()
@@ -114,7 +114,7 @@ async fn get_validation_status_decodes_a_failure_message() {
         );
     });
     let validation = client(&server)
-        .get_validation_status()
+        .get_validation()
         .group_id(GROUP)
         .validation_id(VALIDATION)
         .send()
@@ -130,7 +130,7 @@ async fn get_validation_status_decodes_a_failure_message() {
 #[tokio::test]
 async fn get_push_migration_decodes_an_unknown_status_value() {
     let server = MockServer::start_async().await;
-    let mock = server.get_push_migration(|when, then| {
+    let mock = server.get_migration(|when, then| {
         when.group_id(GROUP)
             .live_migration_id(MIGRATION)
             .into_inner()
@@ -140,7 +140,7 @@ async fn get_push_migration_decodes_an_unknown_status_value() {
         then.into_inner().status(200).json_body(body);
     });
     let found = client(&server)
-        .get_push_migration()
+        .get_migration()
         .group_id(GROUP)
         .live_migration_id(MIGRATION)
         .send()
@@ -155,7 +155,7 @@ async fn get_push_migration_decodes_an_unknown_status_value() {
 #[tokio::test]
 async fn cutover_migration_is_a_put_answered_202_without_body() {
     let server = MockServer::start_async().await;
-    let mock = server.cutover_migration(|when, then| {
+    let mock = server.cutover(|when, then| {
         when.group_id(GROUP)
             .live_migration_id(MIGRATION)
             .into_inner()
@@ -163,7 +163,7 @@ async fn cutover_migration_is_a_put_answered_202_without_body() {
         then.accepted();
     });
     let accepted = client(&server)
-        .cutover_migration()
+        .cutover()
         .group_id(GROUP)
         .live_migration_id(MIGRATION)
         .send()
@@ -242,14 +242,14 @@ async fn delete_link_tokens_is_a_delete_answered_204() {
 #[tokio::test]
 async fn an_atlas_error_body_decodes_as_api_error() {
     let server = MockServer::start_async().await;
-    server.get_push_migration(|when, then| {
+    server.get_migration(|when, then| {
         when.group_id(GROUP);
         then.not_found(&serde_json::from_value(json!({
             "error": 404, "errorCode": "RESOURCE_NOT_FOUND", "detail": "No migration.", "reason": "Not Found"
         })).unwrap());
     });
     let error = client(&server)
-        .get_push_migration()
+        .get_migration()
         .group_id(GROUP)
         .live_migration_id(MIGRATION)
         .send()
@@ -272,10 +272,10 @@ fn path_functions_fill_each_template_and_encode_parameters() {
             "delete_link_tokens" => paths::delete_link_tokens(ORG),
             "list_source_projects" => paths::list_source_projects(ORG),
             "validate_migration" => paths::validate_migration(GROUP),
-            "get_validation_status" => paths::get_validation_status(GROUP, VALIDATION),
-            "create_push_migration" => paths::create_push_migration(GROUP),
-            "get_push_migration" => paths::get_push_migration(GROUP, MIGRATION),
-            "cutover_migration" => paths::cutover_migration(GROUP, MIGRATION),
+            "get_validation" => paths::get_validation(GROUP, VALIDATION),
+            "create_migration" => paths::create_migration(GROUP),
+            "get_migration" => paths::get_migration(GROUP, MIGRATION),
+            "cutover" => paths::cutover(GROUP, MIGRATION),
             other => panic!("no path function checked for {other}"),
         };
         let expected = operation
@@ -287,7 +287,7 @@ fn path_functions_fill_each_template_and_encode_parameters() {
         assert_eq!(filled, expected, "{}", operation.name);
     }
     assert_eq!(
-        paths::get_push_migration("a/b", "c d"),
+        paths::get_migration("a/b", "c d"),
         "/api/atlas/v2/groups/a%2Fb/liveMigrations/c%20d"
     );
 }
@@ -297,7 +297,7 @@ fn path_parameters_are_escaped_as_the_generated_client_escapes_them() {
     let mut parameter: String = (0u8..0x80).map(char::from).collect();
     parameter.push_str("é€😀");
     assert_eq!(
-        paths::get_push_migration(&parameter, "x"),
+        paths::get_migration(&parameter, "x"),
         format!(
             "/api/atlas/v2/groups/{}/liveMigrations/x",
             progenitor_client::encode_path(&parameter)
@@ -315,8 +315,8 @@ fn only_post_operations_are_not_idempotent() {
             operation.name
         );
     }
-    assert_eq!(GET_PUSH_MIGRATION.name, "get_push_migration");
-    const { assert!(!CREATE_PUSH_MIGRATION.idempotent) };
+    assert_eq!(GET_MIGRATION.name, "get_migration");
+    const { assert!(!CREATE_MIGRATION.idempotent) };
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn the_operation_table_has_the_pinned_versions() {
     assert_eq!(versions.len(), 8);
     for (name, media_type) in versions {
         let expected = match name {
-            "create_push_migration" | "validate_migration" => V2024,
+            "create_migration" | "validate_migration" => V2024,
             _ => V2023,
         };
         assert_eq!(media_type, expected, "{name}");

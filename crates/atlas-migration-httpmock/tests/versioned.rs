@@ -112,20 +112,20 @@ fn paths_of_all() -> Vec<(Operation, String)> {
             paths::validate_migration(GROUP),
         ),
         (
-            operations::GET_VALIDATION_STATUS,
-            paths::get_validation_status(GROUP, VALIDATION),
+            operations::GET_VALIDATION,
+            paths::get_validation(GROUP, VALIDATION),
         ),
         (
-            operations::CREATE_PUSH_MIGRATION,
-            paths::create_push_migration(GROUP),
+            operations::CREATE_MIGRATION,
+            paths::create_migration(GROUP),
         ),
         (
-            operations::GET_PUSH_MIGRATION,
-            paths::get_push_migration(GROUP, MIGRATION),
+            operations::GET_MIGRATION,
+            paths::get_migration(GROUP, MIGRATION),
         ),
         (
-            operations::CUTOVER_MIGRATION,
-            paths::cutover_migration(GROUP, MIGRATION),
+            operations::CUTOVER,
+            paths::cutover(GROUP, MIGRATION),
         ),
     ]
 }
@@ -151,16 +151,16 @@ fn stub_all_generated(server: &MockServer) {
     sys::MockServerExt::validate_migration(server, |_, then| {
         then.ok(&wire(validation.clone()));
     });
-    sys::MockServerExt::get_validation_status(server, |_, then| {
+    sys::MockServerExt::get_validation(server, |_, then| {
         then.ok(&wire(validation));
     });
-    sys::MockServerExt::create_push_migration(server, |_, then| {
+    sys::MockServerExt::create_migration(server, |_, then| {
         then.created(&wire(migration.clone()));
     });
-    sys::MockServerExt::get_push_migration(server, |_, then| {
+    sys::MockServerExt::get_migration(server, |_, then| {
         then.ok(&wire(migration));
     });
-    sys::MockServerExt::cutover_migration(server, |_, then| {
+    sys::MockServerExt::cutover(server, |_, then| {
         then.accepted();
     });
 }
@@ -212,14 +212,14 @@ async fn id_matchers_fix_their_own_path_segment_only() {
         then.ok();
     });
     let elsewhere = "6296fb4c7c7aa997cf94e9a8";
-    let read = paths::get_push_migration(elsewhere, MIGRATION);
-    let (status, _) = send(&server, &operations::GET_PUSH_MIGRATION, &read, V2023).await;
+    let read = paths::get_migration(elsewhere, MIGRATION);
+    let (status, _) = send(&server, &operations::GET_MIGRATION, &read, V2023).await;
     assert_eq!(status, 200);
-    let other = paths::cutover_migration(GROUP, elsewhere);
-    let (status, _) = send(&server, &operations::CUTOVER_MIGRATION, &other, V2023).await;
+    let other = paths::cutover(GROUP, elsewhere);
+    let (status, _) = send(&server, &operations::CUTOVER, &other, V2023).await;
     assert_eq!(status, 202);
-    let foreign = paths::cutover_migration(elsewhere, MIGRATION);
-    let (status, _) = send(&server, &operations::CUTOVER_MIGRATION, &foreign, V2023).await;
+    let foreign = paths::cutover(elsewhere, MIGRATION);
+    let (status, _) = send(&server, &operations::CUTOVER, &foreign, V2023).await;
     assert_eq!(status, 404);
     by_migration.assert_calls(1);
     by_group.assert_calls(1);

@@ -25,7 +25,7 @@ use atlas_migration::workflow::{PushMigration, PushOutcome, WorkflowFailure};
 use atlas_migration::{GroupId, LiveMigrationId};
 use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_postgres::{Database, PostgresJournal};
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+use atlas_migration_sim::operations::CREATE_MIGRATION;
 use atlas_migration_sim::{Fault, Simulator};
 
 const RUNS: u64 = 100;
@@ -245,7 +245,7 @@ async fn a_hundred_crashes_never_make_a_duplicate() {
     for run in 0..RUNS {
         if run % 3 == 0 {
             // This run's create (or a neighbour's) answers slowly: kills land mid-reply.
-            sim.inject(Fault::on(CREATE_PUSH_MIGRATION).drip(Duration::from_millis(4)));
+            sim.inject(Fault::on(CREATE_MIGRATION).drip(Duration::from_millis(4)));
         }
         let (pg, sim, client, journal, tally, permits) = (
             pg.clone(),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use atlas_migration::workflow::{PushMigration, PushOutcome};
 use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_postgres::{Database, PostgresJournal};
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+use atlas_migration_sim::operations::CREATE_MIGRATION;
 
 const LEASE: Duration = Duration::from_millis(800);
 
@@ -168,7 +168,7 @@ async fn a_replica_stopped_past_its_lease_creates_nothing_when_continued() {
     eprintln!("the continued replica: {end}");
     assert!(end.starts_with("error"), "{end}");
     assert!(end.contains("lease"), "a typed lease error: {end}");
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1, "one create in all");
+    assert_eq!(sim.count(CREATE_MIGRATION), 1, "one create in all");
     assert_eq!(sim.migrations().len(), 1);
     let record = atlas_migration::journal::Journal::load(&*journal, "orders")
         .await

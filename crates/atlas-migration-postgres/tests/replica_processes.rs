@@ -27,7 +27,7 @@ use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_postgres::{
     Database, FleetStore, MemberOutcome, PostgresFleet, PostgresFleetMember, PostgresJournal,
 };
-use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, GET_MIGRATION};
 use atlas_migration_sim::{MigrationStatus, Simulator};
 
 const FLEET: &str = "processes";
@@ -300,7 +300,7 @@ fn lives_by_host(sim: &Simulator) -> BTreeMap<String, Vec<Life>> {
         .collect();
     let mut lives: HashMap<&str, Life> = HashMap::new();
     for r in sim.requests() {
-        if r.operation == Some(CREATE_PUSH_MIGRATION.name)
+        if r.operation == Some(CREATE_MIGRATION.name)
             && let Some(id) = &r.created_id
         {
             let (id, _) = hosts.get_key_value(id.as_str()).unwrap();
@@ -459,7 +459,7 @@ async fn three_replica_processes_finish_a_fleet_when_one_is_killed() {
             }
         }
     }
-    let gets = sim.count(GET_PUSH_MIGRATION);
+    let gets = sim.count(GET_MIGRATION);
     eprintln!(
         "{MEMBERS} members on {HOSTS} hosts, {REPLICAS} replica processes: replica 0 killed \
          after {killed_at:?}, fleet finished after {fleet_done:?}; {taken_over} members \

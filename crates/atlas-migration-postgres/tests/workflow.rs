@@ -11,7 +11,7 @@ use atlas_migration::workflow::{PushMigration, PushOutcome};
 use atlas_migration_postgres::PostgresJournal;
 use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_sim::Simulator;
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+use atlas_migration_sim::operations::CREATE_MIGRATION;
 
 const MIN: Duration = Duration::from_millis(10);
 const MAX: Duration = Duration::from_millis(40);
@@ -56,7 +56,7 @@ async fn a_journaled_workflow_completes_and_a_rerun_creates_nothing() {
     assert!(matches!(done, PushOutcome::Complete(_)));
     let again = flow(&sim, &client, &journal, "orders").await.unwrap();
     assert!(matches!(again, PushOutcome::Complete(_)));
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 1);
+    assert_eq!(sim.count(CREATE_MIGRATION), 1);
     let rows = common::query(
         &pg,
         "SELECT step, migration_id, lease_expires_at IS NULL, record::text FROM atlas_migration.records",

@@ -8,9 +8,9 @@ use atlas_migration_sys::operations::Operation;
 ///
 /// ```
 /// use atlas_migration_sim::Endpoint;
-/// use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
+/// use atlas_migration_sim::operations::GET_MIGRATION;
 ///
-/// assert_eq!(Endpoint::from(GET_PUSH_MIGRATION).name(), "get_push_migration");
+/// assert_eq!(Endpoint::from(GET_MIGRATION).name(), "get_migration");
 /// assert_eq!(Endpoint::OAUTH_TOKEN.name(), "oauth_token");
 /// assert!(!Endpoint::OAUTH_TOKEN.is_api());
 /// ```
@@ -46,8 +46,8 @@ impl Endpoint {
     /// Whether this is an operation of the Admin API (not an OAuth endpoint).
     ///
     /// ```
-    /// use atlas_migration_sim::{Endpoint, operations::CUTOVER_MIGRATION};
-    /// assert!(Endpoint::from(CUTOVER_MIGRATION).is_api());
+    /// use atlas_migration_sim::{Endpoint, operations::CUTOVER};
+    /// assert!(Endpoint::from(CUTOVER).is_api());
     /// ```
     pub fn is_api(self) -> bool {
         self.api

@@ -124,9 +124,9 @@ impl FaultKind {
 ///
 /// ```
 /// use atlas_migration_sim::Fault;
-/// use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
+/// use atlas_migration_sim::operations::GET_MIGRATION;
 /// // The next two polls of a migration answer 503.
-/// let rule = Fault::on(GET_PUSH_MIGRATION).status(503).times(2);
+/// let rule = Fault::on(GET_MIGRATION).status(503).times(2);
 /// # let _ = rule;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,10 +175,10 @@ impl Fault {
     ///
     /// ```
     /// use atlas_migration_sim::Fault;
-    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+    /// use atlas_migration_sim::operations::CREATE_MIGRATION;
     ///
     /// // Down for maintenance for the next two minutes; nothing is created.
-    /// let rule = Fault::on(CREATE_PUSH_MIGRATION).service_unavailable(120);
+    /// let rule = Fault::on(CREATE_MIGRATION).service_unavailable(120);
     /// # let _ = rule;
     /// ```
     pub fn service_unavailable(mut self, retry_after_secs: u64) -> Self {
@@ -204,9 +204,9 @@ impl Fault {
     /// ```
     /// use std::time::Duration;
     /// use atlas_migration_sim::Fault;
-    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+    /// use atlas_migration_sim::operations::CREATE_MIGRATION;
     /// // The create is processed 2 s after it arrives, whether the client waited or not.
-    /// let rule = Fault::on(CREATE_PUSH_MIGRATION).land_late(Duration::from_secs(2));
+    /// let rule = Fault::on(CREATE_MIGRATION).land_late(Duration::from_secs(2));
     /// # let _ = rule;
     /// ```
     pub fn land_late(mut self, delay: Duration) -> Self {
@@ -336,9 +336,9 @@ impl FaultPlan {
     ///
     /// ```
     /// use atlas_migration_sim::{FaultKind, FaultPlan};
-    /// use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, GET_VALIDATION_STATUS};
+    /// use atlas_migration_sim::operations::{GET_MIGRATION, GET_VALIDATION};
     /// let plan = FaultPlan::random(7, 0.3, [FaultKind::status(503)])
-    ///     .only([GET_VALIDATION_STATUS, GET_PUSH_MIGRATION]);
+    ///     .only([GET_VALIDATION, GET_MIGRATION]);
     /// # let _ = plan;
     /// ```
     pub fn only<E: Into<Endpoint>>(mut self, endpoints: impl IntoIterator<Item = E>) -> Self {
@@ -424,24 +424,24 @@ impl Faults {
 
 #[cfg(test)]
 mod tests {
-    use atlas_migration_sys::operations::GET_PUSH_MIGRATION;
+    use atlas_migration_sys::operations::GET_MIGRATION;
 
     use super::*;
 
     #[test]
     fn rule_fires_only_on_its_operation_and_only_n_times() {
         let mut f = Faults::default();
-        f.add(Fault::on(GET_PUSH_MIGRATION).status(503).times(2));
-        assert_eq!(f.pick("create_push_migration", true, true), None);
+        f.add(Fault::on(GET_MIGRATION).status(503).times(2));
+        assert_eq!(f.pick("create_migration", true, true), None);
         assert_eq!(
-            f.pick("get_push_migration", true, true),
+            f.pick("get_migration", true, true),
             Some(FaultKind::status(503))
         );
         assert_eq!(
-            f.pick("get_push_migration", true, true),
+            f.pick("get_migration", true, true),
             Some(FaultKind::status(503))
         );
-        assert_eq!(f.pick("get_push_migration", true, true), None);
+        assert_eq!(f.pick("get_migration", true, true), None);
         assert_eq!(f.injected(), 2);
     }
 
@@ -464,7 +464,7 @@ mod tests {
                 vec![FaultKind::status(500), FaultKind::status(503)],
             )));
             (0..50)
-                .map(|_| f.pick("get_push_migration", true, true))
+                .map(|_| f.pick("get_migration", true, true))
                 .collect::<Vec<_>>()
         };
         let a = draw();

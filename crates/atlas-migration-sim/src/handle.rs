@@ -162,8 +162,8 @@ impl Simulator {
     ///
     /// ```no_run
     /// # async fn demo(sim: atlas_migration_sim::Simulator) {
-    /// use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
-    /// assert!(sim.count(CREATE_PUSH_MIGRATION) <= 1, "a migration was created twice");
+    /// use atlas_migration_sim::operations::CREATE_MIGRATION;
+    /// assert!(sim.count(CREATE_MIGRATION) <= 1, "a migration was created twice");
     /// # }
     /// ```
     pub fn count(&self, endpoint: impl Into<crate::Endpoint>) -> usize {
@@ -271,7 +271,7 @@ impl Simulator {
 
     // --- lifecycle inspection ---
 
-    /// Migrations created so far (successful `create_push_migration` calls).
+    /// Migrations created so far (successful `create_migration` calls).
     pub fn migrations_created(&self) -> usize {
         self.shared.inner.lock().lifecycle.records().len()
     }
@@ -296,7 +296,7 @@ impl Simulator {
             .count()
     }
 
-    /// The migration as `get_push_migration` would show it now.
+    /// The migration as `get_migration` would show it now.
     pub fn migration(&self, id: &str) -> Option<MigrationView> {
         let inner = self.shared.inner.lock();
         let now = inner.clock.now();

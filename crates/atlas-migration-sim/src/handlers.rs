@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
-    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
+    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
 };
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -145,7 +145,7 @@ fn run(
                 })),
             ))
         }
-        GET_VALIDATION_STATUS => {
+        GET_VALIDATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params.get("validationId").map(String::as_str).unwrap_or("");
             let v = inner
@@ -166,7 +166,7 @@ fn run(
                 })),
             ))
         }
-        CREATE_PUSH_MIGRATION => {
+        CREATE_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let body = validate::migration_request(&req.body)?;
             let id = inner.rng.object_id();
@@ -192,7 +192,7 @@ fn run(
             let view = inner.lifecycle.add_migration(record, hosts, now, t);
             Ok(ok(op, StatusCode::CREATED, Some(migration_json(&view))))
         }
-        GET_PUSH_MIGRATION => {
+        GET_MIGRATION => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params
                 .get("liveMigrationId")
@@ -205,7 +205,7 @@ fn run(
                 .ok_or_else(|| ApiError::not_found("live migration", id))?;
             Ok(ok(op, StatusCode::OK, Some(migration_json(&view))))
         }
-        CUTOVER_MIGRATION => {
+        CUTOVER => {
             let group = path_id(params, "groupId", "INVALID_GROUP_ID")?;
             let id = params
                 .get("liveMigrationId")

@@ -39,7 +39,7 @@ impl MigrationStatus {
     }
 }
 
-/// A migration as `get_push_migration` would show it now.
+/// A migration as `get_migration` would show it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationView {
     /// 24-hex id.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use atlas_migration_sim::operations::CREATE_PUSH_MIGRATION;
+use atlas_migration_sim::operations::CREATE_MIGRATION;
 use std::time::Duration;
 
 use atlas_migration_sim::{DigestAlgorithm, Simulator};
@@ -240,6 +240,6 @@ async fn request_log_tracks_bodies_sent_without_credentials() {
         .await
         .unwrap();
     assert_eq!(sim.bodies_sent_without_credentials(), 1);
-    assert_eq!(sim.count(CREATE_PUSH_MIGRATION), 2);
-    assert_eq!(sim.counts()["create_push_migration"], 2);
+    assert_eq!(sim.count(CREATE_MIGRATION), 2);
+    assert_eq!(sim.counts()["create_migration"], 2);
 }

@@ -157,7 +157,7 @@ async fn wrong_media_types_are_406_but_only_after_authentication() {
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let path = format!("/api/atlas/v2/groups/{group}/liveMigrations");
-    // create_push_migration needs 2024-05-30; 2023-01-01 is refused.
+    // create_migration needs 2024-05-30; 2023-01-01 is refused.
     let resp = c
         .send(
             Method::POST,

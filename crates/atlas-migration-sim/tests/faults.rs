@@ -2,7 +2,7 @@
 
 mod common;
 
-use atlas_migration_sim::operations::{CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, GET_MIGRATION};
 use std::time::{Duration, Instant};
 
 use atlas_migration_sim::{Fault, FaultKind, FaultPlan, Simulator, Timings};
@@ -21,7 +21,7 @@ async fn sim_with(fault: Fault) -> Simulator {
 
 #[tokio::test]
 async fn status_429_carries_retry_after_and_creates_nothing() {
-    let sim = sim_with(Fault::on(CREATE_PUSH_MIGRATION).too_many_requests(7)).await;
+    let sim = sim_with(Fault::on(CREATE_MIGRATION).too_many_requests(7)).await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let resp = c
@@ -51,8 +51,8 @@ async fn status_429_carries_retry_after_and_creates_nothing() {
 
 #[tokio::test]
 async fn status_500_and_503_hit_only_the_named_operation_the_given_times() {
-    let sim = sim_with(Fault::on(GET_PUSH_MIGRATION).status(503).times(2)).await;
-    sim.inject(Fault::on(CREATE_PUSH_MIGRATION).status(500));
+    let sim = sim_with(Fault::on(GET_MIGRATION).status(503).times(2)).await;
+    sim.inject(Fault::on(CREATE_MIGRATION).status(500));
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let resp = c
@@ -84,7 +84,7 @@ async fn status_500_and_503_hit_only_the_named_operation_the_given_times() {
 
 #[tokio::test]
 async fn stale_nonce_fault_answers_401_stale_true_to_a_valid_digest() {
-    let sim = sim_with(Fault::on(GET_PUSH_MIGRATION).stale_nonce()).await;
+    let sim = sim_with(Fault::on(GET_MIGRATION).stale_nonce()).await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let id = json(
@@ -121,7 +121,7 @@ async fn stale_nonce_fault_answers_401_stale_true_to_a_valid_digest() {
 
 #[tokio::test]
 async fn latency_delays_the_answer() {
-    let sim = sim_with(Fault::on(GET_PUSH_MIGRATION).latency(Duration::from_millis(150))).await;
+    let sim = sim_with(Fault::on(GET_MIGRATION).latency(Duration::from_millis(150))).await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let started = Instant::now();
@@ -132,7 +132,7 @@ async fn latency_delays_the_answer() {
 
 #[tokio::test]
 async fn dropped_connection_gives_no_status_and_creates_nothing() {
-    let sim = sim_with(Fault::on(CREATE_PUSH_MIGRATION).drop_connection()).await;
+    let sim = sim_with(Fault::on(CREATE_MIGRATION).drop_connection()).await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let err = c
@@ -155,7 +155,7 @@ async fn dropped_connection_gives_no_status_and_creates_nothing() {
 
 #[tokio::test]
 async fn drop_after_processing_creates_the_migration_but_answers_nothing() {
-    let sim = sim_with(Fault::on(CREATE_PUSH_MIGRATION).drop_after_processing()).await;
+    let sim = sim_with(Fault::on(CREATE_MIGRATION).drop_after_processing()).await;
     let c = DigestClient::new(&sim);
     let group = sim.group_id();
     let err = c
@@ -189,7 +189,7 @@ async fn random_plan_with_a_seed_is_reproducible() {
                     0.5,
                     vec![FaultKind::status(503), FaultKind::too_many_requests(1)],
                 )
-                .only([GET_PUSH_MIGRATION]),
+                .only([GET_MIGRATION]),
             )
             .start()
             .await

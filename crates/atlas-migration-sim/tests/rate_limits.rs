@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
+use atlas_migration_sim::operations::GET_MIGRATION;
 use atlas_migration_sim::{
     BackgroundConsumer, Fault, FaultKind, RateLimit, RateLimitBody, RateLimitHeaders, RateScope,
     Simulator, SimulatorBuilder, Timings,
@@ -20,7 +20,7 @@ use serde_json::json;
 /// A project's reads: 3 tokens, 2 more every 10 s.
 fn reads() -> RateLimit {
     RateLimit::new("api/atlas/v2/groups", RateScope::Project)
-        .endpoints([GET_PUSH_MIGRATION])
+        .endpoints([GET_MIGRATION])
         .capacity(3)
         .refill(2, Duration::from_secs(10))
 }
@@ -268,7 +268,7 @@ async fn unmetered_meters_nothing() {
 #[tokio::test]
 async fn a_fixed_window_allows_its_requests_per_window_aligned_to_the_start() {
     let window = RateLimit::new("gateway", RateScope::Project)
-        .endpoints([GET_PUSH_MIGRATION])
+        .endpoints([GET_MIGRATION])
         .fixed_window(3, Duration::from_secs(10));
     let (sim, c, id) = with_migration(manual(window)).await;
     let group = sim.group_id().to_owned();
@@ -396,7 +396,7 @@ async fn a_neighbour_spending_half_the_refill_leaves_the_client_the_other_half()
     assert_eq!(sim.background_served(), 499);
     assert_eq!(sim.background_refused(), 0);
     assert_eq!(
-        sim.count(GET_PUSH_MIGRATION),
+        sim.count(GET_MIGRATION),
         510,
         "its requests are not logged"
     );
@@ -405,7 +405,7 @@ async fn a_neighbour_spending_half_the_refill_leaves_the_client_the_other_half()
 #[tokio::test]
 async fn a_503_fault_carries_retry_after() {
     let (sim, c, id) = with_migration(
-        manual(reads()).fault(Fault::on(GET_PUSH_MIGRATION).service_unavailable(42)),
+        manual(reads()).fault(Fault::on(GET_MIGRATION).service_unavailable(42)),
     )
     .await;
     let group = sim.group_id().to_owned();

@@ -1976,7 +1976,7 @@ impl Client {
     /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
     /// - `body`: One migration to be created.
     /// ```ignore
-    /// let response = client.create_push_migration()
+    /// let response = client.create_migration()
     ///     .group_id(group_id)
     ///     .envelope(envelope)
     ///     .pretty(pretty)
@@ -1984,8 +1984,8 @@ impl Client {
     ///     .send()
     ///     .await;
     /// ```
-    pub fn create_push_migration(&self) -> builder::CreatePushMigration<'_> {
-        builder::CreatePushMigration::new(self)
+    pub fn create_migration(&self) -> builder::CreateMigration<'_> {
+        builder::CreateMigration::new(self)
     }
     /// Validate One Migration Request
     ///
@@ -2025,15 +2025,15 @@ impl Client {
     /// - `validation_id`: Unique 24-hexadecimal digit string that identifies the validation job.
     /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
     /// ```ignore
-    /// let response = client.get_validation_status()
+    /// let response = client.get_validation()
     ///     .group_id(group_id)
     ///     .validation_id(validation_id)
     ///     .envelope(envelope)
     ///     .send()
     ///     .await;
     /// ```
-    pub fn get_validation_status(&self) -> builder::GetValidationStatus<'_> {
-        builder::GetValidationStatus::new(self)
+    pub fn get_validation(&self) -> builder::GetValidation<'_> {
+        builder::GetValidation::new(self)
     }
     /// Return One Migration Job
     ///
@@ -2049,7 +2049,7 @@ impl Client {
     /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
     /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
     /// ```ignore
-    /// let response = client.get_push_migration()
+    /// let response = client.get_migration()
     ///     .group_id(group_id)
     ///     .live_migration_id(live_migration_id)
     ///     .envelope(envelope)
@@ -2057,8 +2057,8 @@ impl Client {
     ///     .send()
     ///     .await;
     /// ```
-    pub fn get_push_migration(&self) -> builder::GetPushMigration<'_> {
-        builder::GetPushMigration::new(self)
+    pub fn get_migration(&self) -> builder::GetMigration<'_> {
+        builder::GetMigration::new(self)
     }
     /// Cut Over One Migrated Cluster
     ///
@@ -2074,7 +2074,7 @@ impl Client {
     /// - `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
     /// - `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
     /// ```ignore
-    /// let response = client.cutover_migration()
+    /// let response = client.cutover()
     ///     .group_id(group_id)
     ///     .live_migration_id(live_migration_id)
     ///     .envelope(envelope)
@@ -2082,8 +2082,8 @@ impl Client {
     ///     .send()
     ///     .await;
     /// ```
-    pub fn cutover_migration(&self) -> builder::CutoverMigration<'_> {
-        builder::CutoverMigration::new(self)
+    pub fn cutover(&self) -> builder::Cutover<'_> {
+        builder::Cutover::new(self)
     }
     /// Return All Projects Available for Migration
     ///
@@ -2159,18 +2159,18 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /// Builder for [`Client::create_push_migration`]
+    /// Builder for [`Client::create_migration`]
     ///
-    /// [`Client::create_push_migration`]: super::Client::create_push_migration
+    /// [`Client::create_migration`]: super::Client::create_migration
     #[derive(Debug, Clone)]
-    pub struct CreatePushMigration<'a> {
+    pub struct CreateMigration<'a> {
         client: &'a super::Client,
         group_id: Result<::std::string::String, String>,
         envelope: Result<Option<bool>, String>,
         pretty: Result<Option<bool>, String>,
         body: Result<types::builder::LiveMigrationRequest20240530, String>,
     }
-    impl<'a> CreatePushMigration<'a> {
+    impl<'a> CreateMigration<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2275,7 +2275,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "create_push_migration",
+                operation_id: "create_migration",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2445,17 +2445,17 @@ pub mod builder {
             }
         }
     }
-    /// Builder for [`Client::get_validation_status`]
+    /// Builder for [`Client::get_validation`]
     ///
-    /// [`Client::get_validation_status`]: super::Client::get_validation_status
+    /// [`Client::get_validation`]: super::Client::get_validation
     #[derive(Debug, Clone)]
-    pub struct GetValidationStatus<'a> {
+    pub struct GetValidation<'a> {
         client: &'a super::Client,
         group_id: Result<::std::string::String, String>,
         validation_id: Result<::std::string::String, String>,
         envelope: Result<Option<bool>, String>,
     }
-    impl<'a> GetValidationStatus<'a> {
+    impl<'a> GetValidation<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2528,7 +2528,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_validation_status",
+                operation_id: "get_validation",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2555,18 +2555,18 @@ pub mod builder {
             }
         }
     }
-    /// Builder for [`Client::get_push_migration`]
+    /// Builder for [`Client::get_migration`]
     ///
-    /// [`Client::get_push_migration`]: super::Client::get_push_migration
+    /// [`Client::get_migration`]: super::Client::get_migration
     #[derive(Debug, Clone)]
-    pub struct GetPushMigration<'a> {
+    pub struct GetMigration<'a> {
         client: &'a super::Client,
         group_id: Result<::std::string::String, String>,
         live_migration_id: Result<::std::string::String, String>,
         envelope: Result<Option<bool>, String>,
         pretty: Result<Option<bool>, String>,
     }
-    impl<'a> GetPushMigration<'a> {
+    impl<'a> GetMigration<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2654,7 +2654,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "get_push_migration",
+                operation_id: "get_migration",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2678,18 +2678,18 @@ pub mod builder {
             }
         }
     }
-    /// Builder for [`Client::cutover_migration`]
+    /// Builder for [`Client::cutover`]
     ///
-    /// [`Client::cutover_migration`]: super::Client::cutover_migration
+    /// [`Client::cutover`]: super::Client::cutover
     #[derive(Debug, Clone)]
-    pub struct CutoverMigration<'a> {
+    pub struct Cutover<'a> {
         client: &'a super::Client,
         group_id: Result<::std::string::String, String>,
         live_migration_id: Result<::std::string::String, String>,
         envelope: Result<Option<bool>, String>,
         pretty: Result<Option<bool>, String>,
     }
-    impl<'a> CutoverMigration<'a> {
+    impl<'a> Cutover<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2775,7 +2775,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "cutover_migration",
+                operation_id: "cutover",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -35,8 +35,8 @@ pub const CREATE_LINK_TOKEN: Operation = Operation {
     idempotent: false,
 };
 /// `POST /api/atlas/v2/groups/{groupId}/liveMigrations` (upstream `createPushMigration`).
-pub const CREATE_PUSH_MIGRATION: Operation = Operation {
-    name: "create_push_migration",
+pub const CREATE_MIGRATION: Operation = Operation {
+    name: "create_migration",
     upstream_operation_id: "createPushMigration",
     method: "POST",
     path: "/api/atlas/v2/groups/{groupId}/liveMigrations",
@@ -45,8 +45,8 @@ pub const CREATE_PUSH_MIGRATION: Operation = Operation {
     idempotent: false,
 };
 /// `PUT /api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover` (upstream `cutoverMigration`).
-pub const CUTOVER_MIGRATION: Operation = Operation {
-    name: "cutover_migration",
+pub const CUTOVER: Operation = Operation {
+    name: "cutover",
     upstream_operation_id: "cutoverMigration",
     method: "PUT",
     path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}/cutover",
@@ -65,8 +65,8 @@ pub const DELETE_LINK_TOKENS: Operation = Operation {
     idempotent: true,
 };
 /// `GET /api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}` (upstream `getPushMigration`).
-pub const GET_PUSH_MIGRATION: Operation = Operation {
-    name: "get_push_migration",
+pub const GET_MIGRATION: Operation = Operation {
+    name: "get_migration",
     upstream_operation_id: "getPushMigration",
     method: "GET",
     path: "/api/atlas/v2/groups/{groupId}/liveMigrations/{liveMigrationId}",
@@ -75,8 +75,8 @@ pub const GET_PUSH_MIGRATION: Operation = Operation {
     idempotent: true,
 };
 /// `GET /api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}` (upstream `getValidationStatus`).
-pub const GET_VALIDATION_STATUS: Operation = Operation {
-    name: "get_validation_status",
+pub const GET_VALIDATION: Operation = Operation {
+    name: "get_validation",
     upstream_operation_id: "getValidationStatus",
     method: "GET",
     path: "/api/atlas/v2/groups/{groupId}/liveMigrations/validate/{validationId}",
@@ -108,11 +108,11 @@ pub const VALIDATE_MIGRATION: Operation = Operation {
 /// Every operation of the pinned spec, sorted by name.
 pub const OPERATIONS: &[Operation] = &[
     CREATE_LINK_TOKEN,
-    CREATE_PUSH_MIGRATION,
-    CUTOVER_MIGRATION,
+    CREATE_MIGRATION,
+    CUTOVER,
     DELETE_LINK_TOKENS,
-    GET_PUSH_MIGRATION,
-    GET_VALIDATION_STATUS,
+    GET_MIGRATION,
+    GET_VALIDATION,
     LIST_SOURCE_PROJECTS,
     VALIDATE_MIGRATION,
 ];
@@ -151,15 +151,15 @@ pub mod paths {
             encode_path(org_id)
         )
     }
-    /// The path of [`CREATE_PUSH_MIGRATION`](super::CREATE_PUSH_MIGRATION).
-    pub fn create_push_migration(group_id: &str) -> String {
+    /// The path of [`CREATE_MIGRATION`](super::CREATE_MIGRATION).
+    pub fn create_migration(group_id: &str) -> String {
         format!(
             "/api/atlas/v2/groups/{}/liveMigrations",
             encode_path(group_id)
         )
     }
-    /// The path of [`CUTOVER_MIGRATION`](super::CUTOVER_MIGRATION).
-    pub fn cutover_migration(group_id: &str, live_migration_id: &str) -> String {
+    /// The path of [`CUTOVER`](super::CUTOVER).
+    pub fn cutover(group_id: &str, live_migration_id: &str) -> String {
         format!(
             "/api/atlas/v2/groups/{}/liveMigrations/{}/cutover",
             encode_path(group_id),
@@ -173,16 +173,16 @@ pub mod paths {
             encode_path(org_id)
         )
     }
-    /// The path of [`GET_PUSH_MIGRATION`](super::GET_PUSH_MIGRATION).
-    pub fn get_push_migration(group_id: &str, live_migration_id: &str) -> String {
+    /// The path of [`GET_MIGRATION`](super::GET_MIGRATION).
+    pub fn get_migration(group_id: &str, live_migration_id: &str) -> String {
         format!(
             "/api/atlas/v2/groups/{}/liveMigrations/{}",
             encode_path(group_id),
             encode_path(live_migration_id)
         )
     }
-    /// The path of [`GET_VALIDATION_STATUS`](super::GET_VALIDATION_STATUS).
-    pub fn get_validation_status(group_id: &str, validation_id: &str) -> String {
+    /// The path of [`GET_VALIDATION`](super::GET_VALIDATION).
+    pub fn get_validation(group_id: &str, validation_id: &str) -> String {
         format!(
             "/api/atlas/v2/groups/{}/liveMigrations/validate/{}",
             encode_path(group_id),

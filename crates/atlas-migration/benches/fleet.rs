@@ -19,7 +19,7 @@ use atlas_migration::workflow::{Fleet, FleetMember, PushMigration};
 use atlas_migration::{
     Client, Destination, GroupId, LiveMigrationId, MigrationRequest, RateLimits, Source,
 };
-use atlas_migration_sim::operations::GET_PUSH_MIGRATION;
+use atlas_migration_sim::operations::GET_MIGRATION;
 use atlas_migration_sim::{Fault, RateLimit, RateScope, Simulator, Timings};
 
 const PROJECTS: usize = 10;
@@ -166,7 +166,7 @@ async fn retry_burst(with_detail: bool) {
     if !with_detail {
         // Every first attempt refused, by a server that says nothing of its refill rate.
         sim.inject(
-            Fault::on(GET_PUSH_MIGRATION)
+            Fault::on(GET_MIGRATION)
                 .too_many_requests(1)
                 .times(1_000),
         );

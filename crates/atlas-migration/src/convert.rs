@@ -327,13 +327,13 @@ pub(crate) fn wire_json(request: &MigrationRequest) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use atlas_migration_sys::operations::GET_PUSH_MIGRATION;
+    use atlas_migration_sys::operations::GET_MIGRATION;
 
     use super::*;
 
     fn migration(json: &str) -> Result<LiveMigration, Error> {
         let wire: types::LiveMigrationResponse = serde_json::from_str(json).unwrap();
-        live_migration(&GET_PUSH_MIGRATION, wire)
+        live_migration(&GET_MIGRATION, wire)
     }
 
     #[test]

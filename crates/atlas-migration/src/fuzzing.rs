@@ -10,8 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use atlas_migration_sys::operations::{
-    self as operations, CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION,
-    DELETE_LINK_TOKENS, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS,
+    self as operations, CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER,
+    DELETE_LINK_TOKENS, GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS,
     VALIDATE_MIGRATION,
 };
 use atlas_migration_sys::types;
@@ -34,10 +34,10 @@ pub const OPERATIONS: [&str; 8] = [
     DELETE_LINK_TOKENS.name,
     LIST_SOURCE_PROJECTS.name,
     VALIDATE_MIGRATION.name,
-    GET_VALIDATION_STATUS.name,
-    CREATE_PUSH_MIGRATION.name,
-    GET_PUSH_MIGRATION.name,
-    CUTOVER_MIGRATION.name,
+    GET_VALIDATION.name,
+    CREATE_MIGRATION.name,
+    GET_MIGRATION.name,
+    CUTOVER.name,
 ];
 
 /// Drives a future that only touches in-memory bodies to completion.
@@ -94,10 +94,10 @@ fn decode(op: &'static operations::Operation, reply: &Reply) -> Result<(), Error
                 convert::available_project(op, project)?;
             }
         }
-        VALIDATE_MIGRATION | GET_VALIDATION_STATUS => {
+        VALIDATE_MIGRATION | GET_VALIDATION => {
             convert::validation(op, convert::decode(op, reply)?)?;
         }
-        CREATE_PUSH_MIGRATION | GET_PUSH_MIGRATION => {
+        CREATE_MIGRATION | GET_MIGRATION => {
             convert::live_migration(op, convert::decode(op, reply)?)?;
         }
         // Operations without a reply body accept any body.
@@ -147,11 +147,11 @@ mod tests {
             "{auth}"
         );
         let body = br#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"WORKING","readyForCutover":true,"lagTimeSeconds":12,"migrationHosts":["m"]}"#;
-        decode_success("get_push_migration", body).unwrap();
+        decode_success("get_migration", body).unwrap();
         decode_success("create_link_token", br#"{"linkToken":"t"}"#).unwrap();
         decode_success("list_source_projects", b"[]").unwrap();
-        decode_success("cutover_migration", b"").unwrap();
-        let err = decode_success("get_push_migration", b"{").unwrap_err();
+        decode_success("cutover", b"").unwrap();
+        let err = decode_success("get_migration", b"{").unwrap_err();
         assert!(err.contains("could not decode"), "{err}");
         for operation in OPERATIONS {
             assert!(atlas_migration_sys::operations::operation(operation).is_some());

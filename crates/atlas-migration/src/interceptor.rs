@@ -101,7 +101,7 @@ impl fmt::Display for HeaderRefused {
 impl std::error::Error for HeaderRefused {}
 
 impl AttemptRequest<'_> {
-    /// The operation's stable name, e.g. `get_push_migration`.
+    /// The operation's stable name, e.g. `get_migration`.
     ///
     /// ```
     /// # fn f(r: &atlas_migration::AttemptRequest<'_>) -> &'static str { r.operation() }

@@ -7,8 +7,8 @@
 //! reaches callers.
 
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
-    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION, paths,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
+    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION, paths,
 };
 use atlas_migration_sys::types;
 
@@ -159,8 +159,8 @@ impl Client {
         group: &GroupId,
         validation: &ValidationId,
     ) -> Result<Validation, Error> {
-        let op = &GET_VALIDATION_STATUS;
-        let path = paths::get_validation_status(group.as_str(), validation.as_str());
+        let op = &GET_VALIDATION;
+        let path = paths::get_validation(group.as_str(), validation.as_str());
         self.call(op, &path, None, |reply| {
             let reply = convert::validation(op, convert::decode(op, &reply)?)?;
             identity::validation(op, group, Some(validation), reply)
@@ -184,10 +184,10 @@ impl Client {
         group: &GroupId,
         request: &MigrationRequest,
     ) -> Result<LiveMigration, Error> {
-        let op = &CREATE_PUSH_MIGRATION;
+        let op = &CREATE_MIGRATION;
         request.require_secrets()?;
         let body = convert::body(&convert::migration_request(request)?)?;
-        let path = paths::create_push_migration(group.as_str());
+        let path = paths::create_migration(group.as_str());
         self.call(op, &path, Some(body), |reply| {
             convert::live_migration(op, convert::decode(op, &reply)?)
         })
@@ -209,8 +209,8 @@ impl Client {
         group: &GroupId,
         migration: &LiveMigrationId,
     ) -> Result<LiveMigration, Error> {
-        let op = &GET_PUSH_MIGRATION;
-        let path = paths::get_push_migration(group.as_str(), migration.as_str());
+        let op = &GET_MIGRATION;
+        let path = paths::get_migration(group.as_str(), migration.as_str());
         self.call(op, &path, None, |reply| {
             let reply = convert::live_migration(op, convert::decode(op, &reply)?)?;
             identity::migration(op, migration, reply)
@@ -228,8 +228,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn cutover(&self, group: &GroupId, migration: &LiveMigrationId) -> Result<(), Error> {
-        let path = paths::cutover_migration(group.as_str(), migration.as_str());
-        self.call(&CUTOVER_MIGRATION, &path, None, drop_reply).await
+        let path = paths::cutover(group.as_str(), migration.as_str());
+        self.call(&CUTOVER, &path, None, drop_reply).await
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use atlas_migration::workflow::PushMigration;
 use atlas_migration::{Client, Destination, MigrationRequest, Source};
-use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, LIST_SOURCE_PROJECTS};
+use atlas_migration_sim::operations::{GET_MIGRATION, LIST_SOURCE_PROJECTS};
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
@@ -67,7 +67,7 @@ async fn requests_retries_rate_limits_statuses_and_lag_are_counted() {
     let sim = Simulator::builder()
         .timings(Timings::fast())
         .fault(Fault::on(LIST_SOURCE_PROJECTS).status(503))
-        .fault(Fault::on(GET_PUSH_MIGRATION).too_many_requests(0))
+        .fault(Fault::on(GET_MIGRATION).too_many_requests(0))
         .start()
         .await
         .unwrap();
@@ -121,7 +121,7 @@ async fn requests_retries_rate_limits_statuses_and_lag_are_counted() {
         1
     );
     assert_eq!(
-        counts.get("atlas_migration_rate_limited_total{operation=get_push_migration}"),
+        counts.get("atlas_migration_rate_limited_total{operation=get_migration}"),
         1
     );
     assert!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use atlas_migration::{AvailableProject, ExposeSecret, LinkToken, LiveMigration, Validation};
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION, GET_VALIDATION_STATUS,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, GET_MIGRATION, GET_VALIDATION,
     LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
 };
 
@@ -113,7 +113,7 @@ then_type!(
 impl GetValidationThen {
     /// Answers `200` with `validation`.
     pub fn ok(self, validation: &Validation) -> Self {
-        Self(success(&GET_VALIDATION_STATUS, self.0, 200, validation))
+        Self(success(&GET_VALIDATION, self.0, 200, validation))
     }
 }
 
@@ -125,7 +125,7 @@ then_type!(
 impl CreateMigrationThen {
     /// Answers `201 Created` with `migration`.
     pub fn ok(self, migration: &LiveMigration) -> Self {
-        Self(success(&CREATE_PUSH_MIGRATION, self.0, 201, migration))
+        Self(success(&CREATE_MIGRATION, self.0, 201, migration))
     }
 }
 
@@ -137,7 +137,7 @@ then_type!(
 impl GetMigrationThen {
     /// Answers `200` with `migration`.
     pub fn ok(self, migration: &LiveMigration) -> Self {
-        Self(success(&GET_PUSH_MIGRATION, self.0, 200, migration))
+        Self(success(&GET_MIGRATION, self.0, 200, migration))
     }
 }
 

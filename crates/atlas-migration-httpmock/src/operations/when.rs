@@ -7,8 +7,8 @@
 
 use atlas_migration::{GroupId, LiveMigrationId, MigrationRequest, OrgId, ValidationId};
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
-    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
+    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
 };
 
 /// A regex for `op`'s path with the parameters in `fixed` filled in and every other parameter
@@ -155,15 +155,15 @@ request!(ValidateMigrationWhen);
 when_type!(
     /// The request side of [`get_validation`](crate::MockServerExt::get_validation).
     GetValidationWhen,
-    GET_VALIDATION_STATUS
+    GET_VALIDATION
 );
-group!(GetValidationWhen, GET_VALIDATION_STATUS);
+group!(GetValidationWhen, GET_VALIDATION);
 
 impl GetValidationWhen {
     /// Matches only requests for validation `validation`.
     pub fn validation(self, validation: &ValidationId) -> Self {
         Self(fixed(
-            &GET_VALIDATION_STATUS,
+            &GET_VALIDATION,
             self.0,
             "validationId",
             validation.as_str(),
@@ -174,26 +174,26 @@ impl GetValidationWhen {
 when_type!(
     /// The request side of [`create_migration`](crate::MockServerExt::create_migration).
     CreateMigrationWhen,
-    CREATE_PUSH_MIGRATION
+    CREATE_MIGRATION
 );
-group!(CreateMigrationWhen, CREATE_PUSH_MIGRATION);
+group!(CreateMigrationWhen, CREATE_MIGRATION);
 request!(CreateMigrationWhen);
 
 when_type!(
     /// The request side of [`get_migration`](crate::MockServerExt::get_migration).
     GetMigrationWhen,
-    GET_PUSH_MIGRATION
+    GET_MIGRATION
 );
-group!(GetMigrationWhen, GET_PUSH_MIGRATION);
-migration!(GetMigrationWhen, GET_PUSH_MIGRATION);
+group!(GetMigrationWhen, GET_MIGRATION);
+migration!(GetMigrationWhen, GET_MIGRATION);
 
 when_type!(
     /// The request side of [`cutover`](crate::MockServerExt::cutover).
     CutoverWhen,
-    CUTOVER_MIGRATION
+    CUTOVER
 );
-group!(CutoverWhen, CUTOVER_MIGRATION);
-migration!(CutoverWhen, CUTOVER_MIGRATION);
+group!(CutoverWhen, CUTOVER);
+migration!(CutoverWhen, CUTOVER);
 
 #[cfg(test)]
 mod tests {
@@ -202,11 +202,11 @@ mod tests {
     #[test]
     fn path_regexes_fix_only_the_named_parameters() {
         assert_eq!(
-            path_regex(&GET_PUSH_MIGRATION, &[]),
+            path_regex(&GET_MIGRATION, &[]),
             "^/api/atlas/v2/groups/[^/]+/liveMigrations/[^/]+$"
         );
         assert_eq!(
-            path_regex(&GET_PUSH_MIGRATION, &[("liveMigrationId", "abc")]),
+            path_regex(&GET_MIGRATION, &[("liveMigrationId", "abc")]),
             "^/api/atlas/v2/groups/[^/]+/liveMigrations/abc$"
         );
         assert_eq!(

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_PUSH_MIGRATION, CUTOVER_MIGRATION, DELETE_LINK_TOKENS,
-    GET_PUSH_MIGRATION, GET_VALIDATION_STATUS, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
+    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION,
 };
 
 use crate::endpoint::Endpoint;
@@ -55,11 +55,11 @@ pub(crate) enum Algorithm {
 /// ```
 /// use std::time::Duration;
 /// use atlas_migration_sim::{RateLimit, RateScope};
-/// use atlas_migration_sim::operations::{GET_PUSH_MIGRATION, GET_VALIDATION_STATUS};
+/// use atlas_migration_sim::operations::{GET_MIGRATION, GET_VALIDATION};
 ///
 /// // Reads of a project: 10 requests, refilled by 5 every 60 s (the page's example numbers).
 /// let reads = RateLimit::new("project reads", RateScope::Project)
-///     .endpoints([GET_PUSH_MIGRATION, GET_VALIDATION_STATUS])
+///     .endpoints([GET_MIGRATION, GET_VALIDATION])
 ///     .capacity(10)
 ///     .refill(5, Duration::from_secs(60));
 /// # let _ = reads;
@@ -121,10 +121,10 @@ impl RateLimit {
         Self::new("api/atlas/v2/groups", RateScope::Project)
             .endpoints([
                 VALIDATE_MIGRATION,
-                GET_VALIDATION_STATUS,
-                CREATE_PUSH_MIGRATION,
-                GET_PUSH_MIGRATION,
-                CUTOVER_MIGRATION,
+                GET_VALIDATION,
+                CREATE_MIGRATION,
+                GET_MIGRATION,
+                CUTOVER,
             ])
             .capacity(1_200)
             .refill(500, Duration::from_secs(60))
@@ -153,9 +153,9 @@ impl RateLimit {
     ///
     /// ```
     /// use atlas_migration_sim::{RateLimit, RateScope};
-    /// use atlas_migration_sim::operations::CUTOVER_MIGRATION;
+    /// use atlas_migration_sim::operations::CUTOVER;
     ///
-    /// let cutovers = RateLimit::new("cutovers", RateScope::Project).endpoints([CUTOVER_MIGRATION]);
+    /// let cutovers = RateLimit::new("cutovers", RateScope::Project).endpoints([CUTOVER]);
     /// # let _ = cutovers;
     /// ```
     pub fn endpoints<E: Into<Endpoint>>(mut self, endpoints: impl IntoIterator<Item = E>) -> Self {

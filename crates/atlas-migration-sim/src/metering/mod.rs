@@ -170,7 +170,7 @@ mod tests {
 
     fn subject(group: &str) -> Subject<'_> {
         Subject {
-            endpoint: "get_push_migration",
+            endpoint: "get_migration",
             org: None,
             group: Some(group),
             user: "key",
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn endpoints_outside_every_set_are_free() {
         let limit = RateLimit::new("creates", RateScope::Project)
-            .endpoints([atlas_migration_sys::operations::CREATE_PUSH_MIGRATION]);
+            .endpoints([atlas_migration_sys::operations::CREATE_MIGRATION]);
         let mut meter = meter(vec![limit], vec![]);
         assert!(matches!(meter.take(&subject("a"), secs(0)), Metered::Free));
     }

@@ -316,7 +316,7 @@ impl Error {
         }
     }
 
-    /// The stable name of the operation that failed (e.g. `"get_push_migration"`), when the
+    /// The stable name of the operation that failed (e.g. `"get_migration"`), when the
     /// error came from a call.
     ///
     /// ```
@@ -412,11 +412,11 @@ mod tests {
         ));
         assert!(e.is_rate_limited() && e.is_transient() && e.is_retryable());
         let during = |op| Error::Api(ApiError::from_reply(503, &headers(&[]), b"{}").during(op));
-        use atlas_migration_sys::operations::{CREATE_PUSH_MIGRATION, GET_PUSH_MIGRATION};
-        let read = during(&GET_PUSH_MIGRATION);
+        use atlas_migration_sys::operations::{CREATE_MIGRATION, GET_MIGRATION};
+        let read = during(&GET_MIGRATION);
         assert!(read.is_transient() && read.is_retryable());
-        assert_eq!(read.operation(), Some("get_push_migration"));
-        let create = during(&CREATE_PUSH_MIGRATION);
+        assert_eq!(read.operation(), Some("get_migration"));
+        let create = during(&CREATE_MIGRATION);
         assert!(
             create.is_transient() && !create.is_retryable(),
             "a 503 on create may have created the migration"

@@ -155,9 +155,9 @@ mod tests {
             "{text}"
         );
         let relative = http::HeaderValue::from_static("/elsewhere");
-        let e = RedirectError::new(301, &sent, Some(&relative), "get_push_migration");
+        let e = RedirectError::new(301, &sent, Some(&relative), "get_migration");
         assert_eq!(e.target(), Some("https://cloud.mongodb.com"));
-        let e = RedirectError::new(302, &sent, None, "get_push_migration");
+        let e = RedirectError::new(302, &sent, None, "get_migration");
         assert!(e.to_string().contains("an unreadable location"));
     }
 }

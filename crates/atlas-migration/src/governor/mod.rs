@@ -303,7 +303,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use atlas_migration_sys::operations::GET_PUSH_MIGRATION;
+    use atlas_migration_sys::operations::GET_MIGRATION;
 
     use super::*;
 
@@ -320,7 +320,7 @@ mod tests {
     async fn admit_in_turn(governor: &Governor, n: usize) -> Duration {
         let started = Instant::now();
         for _ in 0..n {
-            drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await.unwrap());
+            drop(governor.admit(SCOPE, &GET_MIGRATION).await.unwrap());
         }
         started.elapsed()
     }
@@ -335,7 +335,7 @@ mod tests {
             let patience = Duration::from_millis(rng.u64(0..50));
             storm.push(tokio::spawn(async move {
                 let admitted = tokio::time::timeout(patience, async {
-                    drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await);
+                    drop(governor.admit(SCOPE, &GET_MIGRATION).await);
                 });
                 admitted.await.is_ok()
             }));
@@ -364,13 +364,13 @@ mod tests {
         for _ in 0..10 {
             let governor = governor.clone();
             queue.push(tokio::spawn(async move {
-                drop(governor.admit(SCOPE, &GET_PUSH_MIGRATION).await);
+                drop(governor.admit(SCOPE, &GET_MIGRATION).await);
             }));
         }
         tokio::task::yield_now().await;
         let asked = Instant::now();
         let deadline = asked + Duration::from_secs(3);
-        let refused = deadline::within(deadline, governor.admit(SCOPE, &GET_PUSH_MIGRATION))
+        let refused = deadline::within(deadline, governor.admit(SCOPE, &GET_MIGRATION))
             .await
             .err()
             .expect("refused");
