@@ -165,10 +165,15 @@ async fn three_replicas_share_a_fleet_and_survive_one_dying() {
         .members
         .iter()
         .filter(|m| {
-            m.outcome == Some(MemberOutcome::Failed)
-                && m.message
-                    .as_deref()
-                    .is_some_and(|t| t.contains("unconfirmed"))
+            // Whichever survivor finished the member holds its workflow's error.
+            let cut_off = reports.iter().any(|r| {
+                r.members.iter().any(|other| {
+                    other.label == m.label
+                        && matches!(&other.result, Some(Err(e))
+                            if e.is_create_unconfirmed() || e.is_create_outcome_unknown())
+                })
+            });
+            m.outcome == Some(MemberOutcome::Failed) && cut_off
         })
         .count();
     assert_eq!(
