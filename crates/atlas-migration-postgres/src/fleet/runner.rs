@@ -76,6 +76,11 @@ impl PostgresFleetMember {
 
     /// Runs only while no other member, on any replica, holds `what`. A member holds it from
     /// its first claim until its workflow returns, across replicas taking it over.
+    ///
+    /// A member that fails with its create unconfirmed (or its outcome unknown) gives `what`
+    /// back too, though a migration it started may still run there: resolve such a member
+    /// (`atlas-migration-journal confirm`, or look in Atlas) before the next member needing
+    /// `what` starts, for instance by running the fleet again only after resolving it.
     pub fn exclusive(mut self, what: Exclusive) -> Self {
         self.exclusive.insert(what);
         self

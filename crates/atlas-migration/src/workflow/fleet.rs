@@ -81,7 +81,9 @@ impl FleetMember {
     /// Runs only while no other member holds `what`. Held until this member's workflow
     /// returns: a workflow that stops at `ReadyForCutover` releases it while its migration
     /// still syncs, so use [`PushMigration::auto_cutover`] where a host must serve one
-    /// migration from start to end.
+    /// migration from start to end. A workflow that fails with its create unconfirmed (or
+    /// its outcome unknown) releases it too, though the migration it may have started could
+    /// still run there: resolve it before reusing `what`.
     pub fn exclusive(mut self, what: Exclusive) -> Self {
         self.exclusive.insert(what);
         self
