@@ -181,11 +181,7 @@ async fn one_process_drives_a_record_and_bad_records_are_refused_untouched() {
         std::fs::read(journal.record_path("broken")).unwrap(),
         b"{\"format\": 1, \"key\": \"bro"
     );
-    assert_eq!(
-        sim.count(CREATE_MIGRATION),
-        0,
-        "nothing sent for either"
-    );
+    assert_eq!(sim.count(CREATE_MIGRATION), 0, "nothing sent for either");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,9 +3,7 @@
 
 use atlas_migration_tests as support;
 
-use atlas_migration_sim::operations::{
-    CREATE_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS,
-};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, DELETE_LINK_TOKENS, LIST_SOURCE_PROJECTS};
 use std::time::{Duration, Instant};
 
 use atlas_migration::RetryPolicy;
@@ -47,10 +45,9 @@ async fn retries_stop_at_max_attempts_with_the_last_error() {
 
 #[tokio::test]
 async fn post_is_not_retried_on_500() {
-    let sim = linked_sim(
-        Simulator::builder().fault(Fault::on(CREATE_MIGRATION).status(500).times(1)),
-    )
-    .await;
+    let sim =
+        linked_sim(Simulator::builder().fault(Fault::on(CREATE_MIGRATION).status(500).times(1)))
+            .await;
     let client = support::digest_client(&sim);
     let group = support::group(&sim);
     let err = client
@@ -65,11 +62,7 @@ async fn post_is_not_retried_on_500() {
 #[tokio::test]
 async fn post_is_retried_on_429_honouring_retry_after() {
     let sim = linked_sim(
-        Simulator::builder().fault(
-            Fault::on(CREATE_MIGRATION)
-                .too_many_requests(1)
-                .times(1),
-        ),
+        Simulator::builder().fault(Fault::on(CREATE_MIGRATION).too_many_requests(1).times(1)),
     )
     .await;
     let client = support::builder(&sim.base_url())
@@ -135,8 +128,7 @@ async fn create_with_fault(fault: Fault) -> (Simulator, atlas_migration::Error) 
 
 #[tokio::test]
 async fn post_is_not_repeated_when_the_connection_drops_after_processing() {
-    let (sim, err) =
-        create_with_fault(Fault::on(CREATE_MIGRATION).drop_after_processing()).await;
+    let (sim, err) = create_with_fault(Fault::on(CREATE_MIGRATION).drop_after_processing()).await;
     assert!(matches!(err, atlas_migration::Error::Transport(_)), "{err}");
     assert_eq!(sim.count(CREATE_MIGRATION), 1);
     assert_eq!(sim.duplicate_creates(), 0);

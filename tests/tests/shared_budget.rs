@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use atlas_migration::workflow::{PushMigration, PushOutcome, Step, WorkflowFailure};
 use atlas_migration::{Client, Error, LiveMigrationId, RetryPolicy};
-use atlas_migration_sim::operations::{
-    CREATE_MIGRATION, GET_MIGRATION, VALIDATE_MIGRATION,
-};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, GET_MIGRATION, VALIDATE_MIGRATION};
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use support::group;
 
@@ -30,11 +28,7 @@ async fn a_workflow_rides_out_more_429s_than_its_retry_policy_allows() {
     // Four refusals each for validate and create (`Retry-After: 0`), against a policy of two
     // attempts: a 429 was not processed, so each step waits its turn and tries again.
     sim.inject(Fault::on(VALIDATE_MIGRATION).too_many_requests(0).times(4));
-    sim.inject(
-        Fault::on(CREATE_MIGRATION)
-            .too_many_requests(0)
-            .times(4),
-    );
+    sim.inject(Fault::on(CREATE_MIGRATION).too_many_requests(0).times(4));
     let client = two_attempts(&sim);
     let outcome = PushMigration::new(&client, &group(&sim), support::request(&sim, &group(&sim)))
         .test_speed()
@@ -98,11 +92,7 @@ async fn a_503_with_retry_after_holds_the_next_request() {
         .unwrap()
         .id;
     sim.clear_requests();
-    sim.inject(
-        Fault::on(GET_MIGRATION)
-            .service_unavailable(1)
-            .times(1),
-    );
+    sim.inject(Fault::on(GET_MIGRATION).service_unavailable(1).times(1));
     client.get_migration(&group(&sim), &id).await.unwrap();
     let log = sim.requests();
     assert_eq!(log.len(), 2, "{log:?}");

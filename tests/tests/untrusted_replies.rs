@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use atlas_migration::wait::WaiterError;
 use atlas_migration::{Client, GroupId, LiveMigrationId};
-use atlas_migration_sim::operations::{
-    GET_MIGRATION, GET_VALIDATION, VALIDATE_MIGRATION,
-};
+use atlas_migration_sim::operations::{GET_MIGRATION, GET_VALIDATION, VALIDATE_MIGRATION};
 use atlas_migration_sim::{Fault, Simulator};
 use atlas_migration_tests::{builder, digest_client, group, linked, quick_retries, request};
 

@@ -3,9 +3,7 @@
 
 use atlas_migration_tests as support;
 
-use atlas_migration_sim::operations::{
-    CREATE_MIGRATION, CUTOVER, GET_MIGRATION, GET_VALIDATION,
-};
+use atlas_migration_sim::operations::{CREATE_MIGRATION, CUTOVER, GET_MIGRATION, GET_VALIDATION};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -121,11 +119,7 @@ async fn by_default_the_caller_gets_a_ready_handle_and_decides_when_to_cut_over(
         panic!("expected ReadyForCutover, got {outcome:?}")
     };
     assert!(ready.migration().ready_for_cutover);
-    assert_eq!(
-        sim.count(CUTOVER),
-        0,
-        "cut over without being asked"
-    );
+    assert_eq!(sim.count(CUTOVER), 0, "cut over without being asked");
     let view = sim.migration(ready.id().as_str()).unwrap();
     assert!(view.ready_for_cutover && !view.cutover_requested);
     let done = ready.cutover_and_wait().await.unwrap();
@@ -249,11 +243,7 @@ async fn dropped_connections_while_polling_do_not_end_the_waits() {
 #[tokio::test]
 async fn an_ambiguous_create_is_reported_and_never_repeated() {
     let sim = sim().await;
-    sim.inject(
-        Fault::on(CREATE_MIGRATION)
-            .drop_after_processing()
-            .times(1),
-    );
+    sim.inject(Fault::on(CREATE_MIGRATION).drop_after_processing().times(1));
     let (flow, events) = flow(&sim, &client(&sim));
     let err = flow.auto_cutover(true).await.unwrap_err();
     assert_eq!(err.step, Step::Create);

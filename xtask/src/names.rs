@@ -63,8 +63,7 @@ mod tests {
         let names = load(root).unwrap();
         assert_eq!(names.len(), 8);
         assert_eq!(
-            names["POST /api/atlas/v2/groups/{groupId}/liveMigrations"],
-            "create_migration",
+            names["POST /api/atlas/v2/groups/{groupId}/liveMigrations"], "create_migration",
             "the client's name for the operation"
         );
     }

@@ -3,9 +3,7 @@
 
 use atlas_migration_httpmock::sys::MockServerExt;
 use atlas_migration_sys::hooks::Hooks;
-use atlas_migration_sys::operations::{
-    CREATE_MIGRATION, GET_MIGRATION, OPERATIONS, paths,
-};
+use atlas_migration_sys::operations::{CREATE_MIGRATION, GET_MIGRATION, OPERATIONS, paths};
 use atlas_migration_sys::{Client, types};
 use httpmock::MockServer;
 use serde_json::json;

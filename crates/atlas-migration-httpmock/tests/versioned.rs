@@ -115,18 +115,12 @@ fn paths_of_all() -> Vec<(Operation, String)> {
             operations::GET_VALIDATION,
             paths::get_validation(GROUP, VALIDATION),
         ),
-        (
-            operations::CREATE_MIGRATION,
-            paths::create_migration(GROUP),
-        ),
+        (operations::CREATE_MIGRATION, paths::create_migration(GROUP)),
         (
             operations::GET_MIGRATION,
             paths::get_migration(GROUP, MIGRATION),
         ),
-        (
-            operations::CUTOVER,
-            paths::cutover(GROUP, MIGRATION),
-        ),
+        (operations::CUTOVER, paths::cutover(GROUP, MIGRATION)),
     ]
 }
 

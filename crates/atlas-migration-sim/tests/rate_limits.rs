@@ -395,19 +395,14 @@ async fn a_neighbour_spending_half_the_refill_leaves_the_client_the_other_half()
     // The neighbour, sending at 40 ms, 80 ms, ..., lost nothing.
     assert_eq!(sim.background_served(), 499);
     assert_eq!(sim.background_refused(), 0);
-    assert_eq!(
-        sim.count(GET_MIGRATION),
-        510,
-        "its requests are not logged"
-    );
+    assert_eq!(sim.count(GET_MIGRATION), 510, "its requests are not logged");
 }
 
 #[tokio::test]
 async fn a_503_fault_carries_retry_after() {
-    let (sim, c, id) = with_migration(
-        manual(reads()).fault(Fault::on(GET_MIGRATION).service_unavailable(42)),
-    )
-    .await;
+    let (sim, c, id) =
+        with_migration(manual(reads()).fault(Fault::on(GET_MIGRATION).service_unavailable(42)))
+            .await;
     let group = sim.group_id().to_owned();
     let down = c.get_migration(&group, &id).await;
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);

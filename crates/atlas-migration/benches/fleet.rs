@@ -165,11 +165,7 @@ async fn retry_burst(with_detail: bool) {
     sim.clear_requests();
     if !with_detail {
         // Every first attempt refused, by a server that says nothing of its refill rate.
-        sim.inject(
-            Fault::on(GET_MIGRATION)
-                .too_many_requests(1)
-                .times(1_000),
-        );
+        sim.inject(Fault::on(GET_MIGRATION).too_many_requests(1).times(1_000));
     }
     let calls: Vec<_> = (0..1_000)
         .map(|_| {

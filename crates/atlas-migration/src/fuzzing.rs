@@ -10,9 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use atlas_migration_sys::operations::{
-    self as operations, CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER,
-    DELETE_LINK_TOKENS, GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS,
-    VALIDATE_MIGRATION,
+    self as operations, CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
+    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION,
 };
 use atlas_migration_sys::types;
 use bytes::Bytes;

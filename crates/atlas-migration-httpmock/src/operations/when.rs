@@ -7,8 +7,8 @@
 
 use atlas_migration::{GroupId, LiveMigrationId, MigrationRequest, OrgId, ValidationId};
 use atlas_migration_sys::operations::{
-    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS,
-    GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
+    CREATE_LINK_TOKEN, CREATE_MIGRATION, CUTOVER, DELETE_LINK_TOKENS, GET_MIGRATION,
+    GET_VALIDATION, LIST_SOURCE_PROJECTS, Operation, VALIDATE_MIGRATION,
 };
 
 /// A regex for `op`'s path with the parameters in `fixed` filled in and every other parameter
