@@ -82,3 +82,75 @@ async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
             .any(|e| matches!(e, FleetEvent::Progress { .. }))
     );
 }
+
+/// A member whose create was processed but never answered may have a migration running on
+/// its host: the members waiting for that host must not start another one there.
+#[tokio::test]
+async fn a_member_whose_migration_may_still_run_keeps_its_host() {
+    use atlas_migration::workflow::WorkflowFailure;
+    use atlas_migration_sim::Fault;
+    use atlas_migration_sim::operations::CREATE_MIGRATION;
+
+    let sim = linked(Simulator::builder().timings(Timings::fast())).await;
+    let client = digest_client(&sim);
+    let g = group(&sim);
+    sim.inject(Fault::on(CREATE_MIGRATION).drop_after_processing().times(1));
+    let events: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
+    let sink = events.clone();
+    // One at a time, so m0's create is the first one and meets the fault.
+    let mut fleet = Fleet::new()
+        .concurrency(1)
+        .on_event(move |e| sink.lock().unwrap().push(e));
+    for (i, host) in ["shared", "shared", "shared", "own"].iter().enumerate() {
+        let flow = PushMigration::new(&client, &g, request_named(&sim, &format!("target-{i}")))
+            .poll_delays(MIN, MAX)
+            .auto_cutover(true);
+        fleet = fleet.member(
+            FleetMember::new(format!("m{i}"), flow).exclusive(Exclusive::migration_host(host)),
+        );
+    }
+    let report = tokio::time::timeout(Duration::from_secs(60), fleet.run())
+        .await
+        .expect("the fleet finishes");
+    let outcome = |i: usize| &report.results[i].outcome;
+    let first = outcome(0).as_ref().expect_err("m0's create reply was lost");
+    assert!(first.is_create_outcome_unknown(), "{first}");
+    assert!(first.migration_may_still_run());
+    for i in [1, 2] {
+        let e = outcome(i).as_ref().expect_err("blocked");
+        match &e.source {
+            WorkflowFailure::ExclusiveStillInUse {
+                exclusive,
+                held_by,
+                migration,
+            } => {
+                assert_eq!(*exclusive, Exclusive::migration_host("shared"));
+                assert_eq!(held_by, "m0");
+                assert!(migration.is_none());
+            }
+            other => panic!("m{i}: {other}"),
+        }
+        assert!(!e.migration_may_still_run());
+        assert!(e.to_string().contains("resolve that member"), "{e}");
+    }
+    assert!(
+        outcome(3).is_ok(),
+        "the member on its own host is not held up"
+    );
+    // m0's orphan and m3's: never a second one on the shared host.
+    assert_eq!(sim.migrations_created(), 2);
+    let events = events.lock().unwrap();
+    let started: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            FleetEvent::Started { label } => Some(label.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["m0", "m3"]);
+    let blocked = events
+        .iter()
+        .filter(|e| matches!(e, FleetEvent::Blocked { held_by, .. } if held_by == "m0"))
+        .count();
+    assert_eq!(blocked, 2);
+}

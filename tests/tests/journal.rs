@@ -365,6 +365,93 @@ async fn recover_can_be_kept_to_one_project() {
 }
 
 #[tokio::test]
+async fn recover_can_be_kept_to_one_organization() {
+    use atlas_migration_sim::operations::LIST_SOURCE_PROJECTS;
+
+    let dir = scratch("org-scoped");
+    let journal = Arc::new(DirectoryJournal::open(&dir).unwrap());
+    let sim = linked(Simulator::builder().timings(Timings::fast())).await;
+    let client = digest_client(&sim);
+    let org: atlas_migration::OrgId = sim.org_id().parse().unwrap();
+    // A record in this project whose source project is not linked to this organization
+    // (another service's record in a shared journal).
+    let mut request = serde_json::to_value(request_named(&sim, "elsewhere")).unwrap();
+    let stranger = "5e2211c17a3e5a48f5497de3";
+    request["source"]["project"] = stranger.into();
+    let record = serde_json::json!({
+        "format": 1, "key": "elsewhere", "group": sim.group_id(), "request": request,
+        "updatedAt": chrono::Utc::now(),
+    });
+    std::fs::write(journal.record_path("elsewhere"), record.to_string()).unwrap();
+    let e = PushMigration::recover(&client, journal.clone(), "elsewhere")
+        .await
+        .unwrap()
+        .expect_org(&org)
+        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e.source, WorkflowFailure::RecordMismatch { key, .. } if key == "elsewhere"),
+        "{e}"
+    );
+    assert!(e.to_string().contains(stranger), "{e}");
+    assert_eq!(
+        sim.count(LIST_SOURCE_PROJECTS),
+        1,
+        "the organization's projects, once"
+    );
+    let sent_otherwise = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.operation
+                .is_some_and(|op| op != LIST_SOURCE_PROJECTS.name)
+        })
+        .count();
+    assert_eq!(sent_otherwise, 0, "nothing else was sent");
+    // A record of this organization recovers under the same restriction, whether it holds a
+    // migration (resumed) or only its request (created).
+    flow(&sim, &client, &journal, "ours").await.unwrap();
+    let resumed = PushMigration::recover(&client, journal.clone(), "ours")
+        .await
+        .unwrap()
+        .expect_org(&org)
+        .poll_delays(MIN, MAX)
+        .await
+        .unwrap();
+    assert!(matches!(resumed, PushOutcome::Complete(_)));
+    let record = serde_json::json!({
+        "format": 1, "key": "fresh", "group": sim.group_id(),
+        "request": serde_json::to_value(request_named(&sim, "fresh")).unwrap(),
+        "updatedAt": chrono::Utc::now(),
+    });
+    std::fs::write(journal.record_path("fresh"), record.to_string()).unwrap();
+    let created = PushMigration::recover(&client, journal.clone(), "fresh")
+        .await
+        .unwrap()
+        .expect_org(&org)
+        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true)
+        .await
+        .unwrap();
+    assert!(matches!(created, PushOutcome::Complete(_)));
+    // Resumed by id alone, the source project is unknown: refused rather than guessed.
+    let id = sim.migrations()[0].id.parse().unwrap();
+    let e = PushMigration::resume(&client, &group(&sim), &id)
+        .expect_org(&org)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e.source, WorkflowFailure::RecordMismatch { .. }),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
 async fn the_directory_journal_meets_the_journal_contract() {
     let root = scratch("contract");
     let base = root.clone();

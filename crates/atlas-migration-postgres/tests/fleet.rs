@@ -25,6 +25,10 @@ fn member(sim: &Simulator, client: &Client, label: &str, host: &str) -> Postgres
             .poll_delays(MIN, MAX)
             .auto_cutover(true)
             .lease_ttl(Duration::from_millis(900))
+            // A create cut off by a dying replica may land until these and the client's
+            // timeout have passed: the replica taking it over waits that long.
+            .call_max_wait(Duration::from_secs(5))
+            .create_landing_margin(Duration::from_secs(1))
     })
     .exclusive(Exclusive::migration_host(host))
 }
@@ -173,15 +177,27 @@ async fn three_replicas_share_a_fleet_and_survive_one_dying() {
                             if e.is_create_unconfirmed() || e.is_create_outcome_unknown())
                 })
             });
-            m.outcome == Some(MemberOutcome::Failed) && cut_off
+            m.outcome == Some(MemberOutcome::Held) && cut_off
         })
         .count();
     assert_eq!(
-        report.complete() + unconfirmed,
+        report.complete() + unconfirmed + report.blocked(),
         n,
-        "every member complete, but those whose create was cut off: {:?}",
+        "every member complete, but those whose create was cut off and those waiting for \
+         their hosts: {:?}",
         report.members
     );
+    assert_eq!(report.held(), unconfirmed);
+    for m in report.members.iter().filter(|m| m.blocked_by.is_some()) {
+        let holder = m.blocked_by.as_deref().unwrap();
+        let host = |label: &str| host_of(label[1..].parse().unwrap());
+        assert_eq!(
+            host(&m.label),
+            host(holder),
+            "{} blocked by {holder}",
+            m.label
+        );
+    }
     let migrations = sim.migrations();
     let mut per_destination: BTreeMap<_, usize> = BTreeMap::new();
     for m in &migrations {
@@ -198,9 +214,10 @@ async fn three_replicas_share_a_fleet_and_survive_one_dying() {
         "the dead replica's members were taken over"
     );
     eprintln!(
-        "{n} members: {} complete, {unconfirmed} create-unconfirmed, {taken_over} taken over, \
-         {} migrations",
+        "{n} members: {} complete, {unconfirmed} create-unconfirmed, {} blocked, {taken_over} \
+         taken over, {} migrations",
         report.complete(),
+        report.blocked(),
         migrations.len()
     );
     // Never two members on one host: a host passes to another member only after a Finished.
@@ -220,6 +237,113 @@ async fn three_replicas_share_a_fleet_and_survive_one_dying() {
                     on_host.remove(&host);
                 }
             }
+            _ => {}
+        }
+    }
+}
+
+/// A member whose create was processed but never answered keeps its migration host: the
+/// members needing that host stay unstarted, the run ends, and once an operator confirms the
+/// migration with the journal command, the next run drives it on and then the others.
+#[tokio::test]
+async fn a_held_member_keeps_its_host_until_an_operator_resolves_it() {
+    use atlas_migration_sim::Fault;
+    use atlas_migration_sim::operations::CREATE_MIGRATION;
+
+    let Some(pg) =
+        PgServer::start_or_skip("a_held_member_keeps_its_host_until_an_operator_resolves_it")
+    else {
+        return;
+    };
+    let db = common::db(&pg).await;
+    let (sim, _, _) = common::unmetered_simulator().await;
+    // A short request timeout: the workflow waits it out before saying the create is unconfirmed.
+    let client = common::unpaced_client(
+        &sim.base_url(),
+        sim.public_key(),
+        sim.private_key(),
+        Duration::from_secs(1),
+    );
+    sim.inject(Fault::on(CREATE_MIGRATION).drop_after_processing().times(1));
+    let events: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
+    let fleet = |events: &Arc<Mutex<Vec<FleetEvent>>>| {
+        let sink = events.clone();
+        let mut fleet = PostgresFleet::new(&db, "held")
+            .concurrency(1)
+            .poll_interval(Duration::from_millis(20))
+            .on_event(move |e| sink.lock().unwrap().push(e));
+        for (i, host) in ["shared", "shared", "shared", "own"].iter().enumerate() {
+            fleet = fleet.member(member(&sim, &client, &format!("m{i}"), host));
+        }
+        fleet
+    };
+    let report = tokio::time::timeout(Duration::from_secs(60), fleet(&events).run())
+        .await
+        .expect("the run ends though two members wait")
+        .unwrap();
+    let by = |report: &atlas_migration_postgres::PostgresFleetReport, i: usize| {
+        report.members[i].outcome
+    };
+    assert_eq!(by(&report, 0), Some(MemberOutcome::Held));
+    let held = report.members[0]
+        .result
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap_err();
+    assert!(held.is_create_outcome_unknown(), "{held}");
+    assert!(held.migration_may_still_run());
+    for i in [1, 2] {
+        assert_eq!(by(&report, i), None, "m{i} never started");
+        assert_eq!(report.members[i].blocked_by.as_deref(), Some("m0"));
+    }
+    assert_eq!(by(&report, 3), Some(MemberOutcome::Complete));
+    assert_eq!(
+        (report.held(), report.blocked(), report.complete()),
+        (1, 2, 1)
+    );
+    assert_eq!(sim.migrations_created(), 2, "m0's orphan and m3's");
+
+    // The operator finds m0's migration in Atlas and confirms it.
+    let orphan = sim
+        .migrations()
+        .into_iter()
+        .find(|m| m.destination.1 == "m0")
+        .expect("m0's create was processed");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlas-migration-journal"))
+        .args([
+            "--postgres",
+            &pg.url(),
+            "confirm",
+            "m0",
+            "--migration",
+            &orphan.id,
+        ])
+        .env_remove("ATLAS_MIGRATION_POSTGRES_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let report = tokio::time::timeout(Duration::from_secs(60), fleet(&events).run())
+        .await
+        .expect("the second run finishes")
+        .unwrap();
+    assert_eq!(report.complete(), 4, "{report:?}");
+    assert_eq!(sim.migrations_created(), 4, "m0 resumed, not created again");
+    // Over both runs, the shared host never served two members at once.
+    let shared = |label: &str| label != "m3";
+    let mut on_shared = 0;
+    for e in events.lock().unwrap().iter() {
+        match e {
+            FleetEvent::Started { label } if shared(label) => {
+                on_shared += 1;
+                assert_eq!(on_shared, 1, "two members on one migration host");
+            }
+            FleetEvent::Finished { label, .. } if shared(label) => on_shared -= 1,
             _ => {}
         }
     }

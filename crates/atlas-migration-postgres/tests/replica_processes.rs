@@ -1,8 +1,9 @@
 //! Three replicas as three processes share one fleet of 300 members spread over 30 migration
 //! hosts; the first is killed with SIGKILL once it has started members. The two survivors
 //! take its members over and finish the fleet: every destination ends with one `COMPLETE`
-//! migration (a member whose create the kill cut off is resolved as an operator would), no
-//! migration is created twice, and no migration host ever serves two migrations at once.
+//! migration (a member whose create the kill cut off keeps its host until an operator
+//! confirms it with the journal command and runs the fleet again), no migration is created
+//! twice, and no migration host ever serves two migrations at once, orphans included.
 //!
 //! The replicas are this test binary run again as child processes (the ignored test
 //! `replica_process`, told what to do through the environment); the parent holds the
@@ -19,10 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atlas_migration::journal::Journal;
-use atlas_migration::workflow::{
-    Exclusive, FleetEvent, PushMigration, PushOutcome, WorkflowFailure,
-};
-use atlas_migration::{Client, Destination, GroupId, LiveMigrationId, MigrationRequest, Source};
+use atlas_migration::workflow::{Exclusive, FleetEvent, PushMigration};
+use atlas_migration::{Client, Destination, GroupId, MigrationRequest, Source};
 use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_postgres::{
     Database, FleetStore, MemberOutcome, PostgresFleet, PostgresFleetMember, PostgresJournal,
@@ -224,50 +223,61 @@ fn tail(seen: &[Line]) -> &[Line] {
     &seen[seen.len().saturating_sub(20)..]
 }
 
-/// Runs member `i`'s workflow as the operator would after the fleet failed it with an
-/// unconfirmed create: looks for its migration in Atlas (here, the simulator), confirms what
-/// it finds, and runs the workflow to its end. Returns the migration found, if any.
-async fn resolve_unconfirmed(
-    sim: &Simulator,
-    client: &Client,
-    target: &Target,
-    journal: &Arc<PostgresJournal>,
-    i: usize,
-) -> Option<String> {
+/// Confirms what Atlas has for held member `i` as an operator would: looks for its migration
+/// in Atlas (here, the simulator) and tells the journal command what it found. Returns the
+/// migration found, if any.
+async fn confirm_held(sim: &Simulator, pg: &PgServer, i: usize) -> Option<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let found = sim
+        .migrations()
+        .into_iter()
+        .find(|m| m.destination.1 == label(i))
+        .map(|m| m.id);
+    let mut args = vec![
+        "--postgres".to_owned(),
+        pg.url(),
+        "confirm".to_owned(),
+        label(i),
+    ];
+    match &found {
+        Some(id) => args.extend(["--migration".to_owned(), id.clone()]),
+        None => args.push("--no-migration".to_owned()),
+    }
     loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_atlas-migration-journal"))
+            .args(&args)
+            .env_remove("ATLAS_MIGRATION_POSTGRES_URL")
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return found;
+        }
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // A dead replica's lease on the record, not yet run out; anything else is a failure.
         assert!(
-            Instant::now() < deadline,
-            "{}: not resolved in time",
+            err.contains("held by") && Instant::now() < deadline,
+            "{}: confirming failed: {err}",
             label(i)
         );
-        let found = sim
-            .migrations()
-            .into_iter()
-            .find(|m| m.destination.1 == label(i))
-            .map(|m| m.id);
-        let flow = workflow(client, target, i).journal(journal.clone(), label(i));
-        let flow = match &found {
-            Some(id) => flow.confirm_migration(id.parse::<LiveMigrationId>().unwrap()),
-            None => flow.confirm_no_migration(),
-        };
-        match flow.await {
-            Ok(PushOutcome::Complete(_)) => return found,
-            Err(e) => match &e.source {
-                // Looked too early for "none": wait until the create cannot land any more.
-                WorkflowFailure::CreateMayStillLand { until, .. } => {
-                    let left = (*until - chrono::Utc::now()).to_std().unwrap_or_default();
-                    tokio::time::sleep(left + Duration::from_millis(10)).await;
-                }
-                // A dead replica's lease on the record, not yet run out.
-                WorkflowFailure::Journal(j) if j.holder().is_some() => {
-                    tokio::time::sleep(LEASE_TTL / 4).await;
-                }
-                _ => panic!("{}: resolving failed: {e}", label(i)),
-            },
-            Ok(other) => panic!("{}: resolving ended {other:?}", label(i)),
-        }
+        tokio::time::sleep(LEASE_TTL / 4).await;
     }
+}
+
+/// The whole fleet as one replica in this process: the run after the operator's confirmations.
+fn fleet(db: &Database, client: &Client, target: &Target) -> PostgresFleet {
+    let mut fleet = PostgresFleet::new(db, FLEET)
+        .owner("operator-rerun")
+        .concurrency(CONCURRENCY)
+        .claim_ttl(CLAIM_TTL)
+        .poll_interval(Duration::from_millis(25));
+    for i in 0..MEMBERS {
+        let (client, target) = (client.clone(), target.clone());
+        fleet = fleet.member(
+            PostgresFleetMember::new(label(i), move || workflow(&client, &target, i))
+                .exclusive(Exclusive::migration_host(host(i))),
+        );
+    }
+    fleet
 }
 
 /// A migration's life as the simulator's request log orders it: from the request that
@@ -388,35 +398,49 @@ async fn three_replica_processes_finish_a_fleet_when_one_is_killed() {
         let end = ended(&seen, n).unwrap();
         assert!(end.starts_with("REPLICA-END ok"), "replica {n}: {end}");
     }
-    // Every member finished; those that failed are exactly the ones whose create the kill
-    // cut off (the journal says so), and the operator resolves them.
+    // Every member finished but those whose create the kill cut off (held: the journal says
+    // so) and those waiting for a held member's host.
     let status = FleetStore::new(&db).status(FLEET).await.unwrap();
     assert_eq!(status.len(), MEMBERS);
     let journal = Arc::new(PostgresJournal::new(&db));
-    let mut unconfirmed = Vec::new();
+    let mut held = Vec::new();
     for (i, member) in status.iter().enumerate() {
         assert_eq!(member.label, label(i));
         match member.outcome {
             Some(MemberOutcome::Complete) => {}
-            Some(MemberOutcome::Failed) => {
+            Some(MemberOutcome::Held) => {
                 let record = journal.load(&member.label).await.unwrap().unwrap();
                 assert!(
                     record.migration_id.is_none() && record.create_may_have_happened(),
-                    "{} failed, not for a create cut off: {:?}",
+                    "{} held, not for a create cut off: {:?}",
                     member.label,
                     member.message
                 );
-                unconfirmed.push(i);
+                held.push(i);
+            }
+            None => {
+                let waits_for_held = status.iter().any(|h| {
+                    h.outcome == Some(MemberOutcome::Held) && h.exclusive == member.exclusive
+                });
+                assert!(waits_for_held, "{} unfinished, not blocked", member.label);
             }
             other => panic!("{} ended {other:?}: {:?}", member.label, member.message),
         }
     }
+    let blocked = status.iter().filter(|m| m.outcome.is_none()).count();
+    // The operator confirms each held member, then runs the fleet again: it drives the held
+    // members on, and the members waiting for their hosts after them.
     let mut orphans = Vec::new();
-    for &i in &unconfirmed {
-        if let Some(id) = resolve_unconfirmed(&sim, &client, &target, &journal, i).await {
+    for &i in &held {
+        if let Some(id) = confirm_held(&sim, &pg, i).await {
             orphans.push(id);
         }
     }
+    let rerun = tokio::time::timeout_at(deadline, fleet(&db, &client, &target).run())
+        .await
+        .expect("the run after the confirmations ends in time")
+        .unwrap();
+    assert_eq!(rerun.complete(), MEMBERS, "{:?}", rerun.members);
     // One migration per destination, each COMPLETE.
     let migrations = sim.migrations();
     let mut per_destination: BTreeMap<&str, usize> = BTreeMap::new();
@@ -438,24 +462,19 @@ async fn three_replica_processes_finish_a_fleet_when_one_is_killed() {
     // The dead replica's members were taken over by the survivors.
     let taken_over = status.iter().filter(|m| m.attempts > 1).count();
     assert!(taken_over >= 1, "nothing was taken over");
-    // Never two migrations on one host at once (see `lives_by_host`). A migration whose create
-    // the kill cut off, found by the operator only after the fleet ended, may have run beside
-    // the host's next member: the fleet could not know it existed. Those are counted, not
-    // judged here.
-    let mut beside_orphans = 0;
+    // Never two migrations on one host at once (see `lives_by_host`), orphans of the kill
+    // included: a held member keeps its host until it is resolved and driven on.
     let by_host = lives_by_host(&sim);
     assert_eq!(by_host.len(), HOSTS);
     for (host, lives) in &by_host {
         for (i, life) in lives.iter().enumerate() {
             for later in &lives[i + 1..] {
-                if later.created > life.last {
-                    continue;
-                }
-                if orphans.contains(&life.id) || orphans.contains(&later.id) {
-                    beside_orphans += 1;
-                    continue;
-                }
-                panic!("{host} served two migrations at once: {life:?} and {later:?}");
+                assert!(
+                    later.created > life.last,
+                    "{host} served {} and {} at once: {life:?} {later:?}",
+                    life.id,
+                    later.id
+                );
             }
         }
     }
@@ -463,10 +482,10 @@ async fn three_replica_processes_finish_a_fleet_when_one_is_killed() {
     eprintln!(
         "{MEMBERS} members on {HOSTS} hosts, {REPLICAS} replica processes: replica 0 killed \
          after {killed_at:?}, fleet finished after {fleet_done:?}; {taken_over} members \
-         claimed more than once; {} create-unconfirmed resolved by the operator ({} had \
-         landed, {beside_orphans} overlaps beside them); {} migrations, {gets} polls; \
-         {:?} in all",
-        unconfirmed.len(),
+         claimed more than once; {} held with their create unconfirmed, confirmed by the \
+         operator ({} had landed), {blocked} waiting for their hosts; {} migrations, {gets} \
+         polls; {:?} in all",
+        held.len(),
         orphans.len(),
         migrations.len(),
         started.elapsed()

@@ -77,10 +77,13 @@ impl PostgresFleetMember {
     /// Runs only while no other member, on any replica, holds `what`. A member holds it from
     /// its first claim until its workflow returns, across replicas taking it over.
     ///
-    /// A member that fails with its create unconfirmed (or its outcome unknown) gives `what`
-    /// back too, though a migration it started may still run there: resolve such a member
-    /// (`atlas-migration-journal confirm`, or look in Atlas) before the next member needing
-    /// `what` starts, for instance by running the fleet again only after resolving it.
+    /// A member whose workflow stops while its migration may still run
+    /// ([`WorkflowError::migration_may_still_run`]: its create unconfirmed, or a failure
+    /// before the migration ended) keeps `what`: it finishes as [`MemberOutcome::Held`], and
+    /// the members needing `what` stay unstarted ([`MemberReport::blocked_by`]) instead of
+    /// starting a second migration on the same host. Resolve it (`atlas-migration-journal
+    /// confirm`, or look in Atlas), then run the fleet again: the run drives it on from its
+    /// journal record, and the others after it.
     pub fn exclusive(mut self, what: Exclusive) -> Self {
         self.exclusive.insert(what);
         self
@@ -102,6 +105,9 @@ pub struct MemberReport {
     pub attempts: i32,
     /// This replica's workflow result, when this replica finished the member.
     pub result: Option<Result<PushOutcome, WorkflowError>>,
+    /// For an unfinished member: the [`MemberOutcome::Held`] member keeping a resource it
+    /// needs, so it could not start in this run.
+    pub blocked_by: Option<String>,
 }
 
 /// How a [`PostgresFleet`] ended: every member, in the order declared.
@@ -142,6 +148,28 @@ impl PostgresFleetReport {
     /// ```
     pub fn failed(&self) -> usize {
         self.count(MemberOutcome::Failed)
+    }
+
+    /// Members that keep their resources because their migration may still run
+    /// ([`MemberOutcome::Held`]).
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration_postgres::PostgresFleetReport) -> usize { report.held() }
+    /// ```
+    pub fn held(&self) -> usize {
+        self.count(MemberOutcome::Held)
+    }
+
+    /// Members that could not start because a held member keeps a resource they need.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration_postgres::PostgresFleetReport) -> usize { report.blocked() }
+    /// ```
+    pub fn blocked(&self) -> usize {
+        self.members
+            .iter()
+            .filter(|m| m.blocked_by.is_some())
+            .count()
     }
 
     fn count(&self, outcome: MemberOutcome) -> usize {
@@ -325,8 +353,9 @@ impl PostgresFleet {
         self
     }
 
-    /// Registers the members, then claims and runs them until every member has finished on
-    /// some replica; reports how each ended.
+    /// Registers the members (opening [`MemberOutcome::Held`] ones again), then claims and
+    /// runs them until every member has finished on some replica, or waits only for a held
+    /// member's resources; reports how each ended.
     ///
     /// # Errors
     /// An invalid or repeated label, a member declared with other resources than the
@@ -384,7 +413,7 @@ impl PostgresFleet {
         let mut results: HashMap<String, Result<PushOutcome, WorkflowError>> = HashMap::new();
         let mut waiting_told: HashSet<(String, String)> = HashSet::new();
         let mut panicked = None;
-        loop {
+        let mut blocked_by: HashMap<String, String> = loop {
             // Fill the free slots with whatever can be claimed.
             let mut claimed_none = false;
             while running.len() < concurrency {
@@ -412,18 +441,30 @@ impl PostgresFleet {
                 }
             }
             if claimed_none {
-                if running.is_empty() && store.unfinished(&name, &labels).await? == 0 {
-                    break;
+                let blocked = store.blocked(&name, &labels).await;
+                let unfinished = store.unfinished(&name, &labels).await?;
+                if running.is_empty() {
+                    // Done when nothing is left but members a held member keeps waiting.
+                    let stuck: HashMap<String, String> = blocked
+                        .as_ref()
+                        .map(|b| {
+                            b.iter()
+                                .filter(|b| b.until_resolved)
+                                .map(|b| (b.label.clone(), b.held_by.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if unfinished == u64::try_from(stuck.len()).unwrap_or(u64::MAX) {
+                        break stuck;
+                    }
                 }
                 // Say once which members wait for a resource another member holds.
-                if let Ok(blocked) = store.blocked(&name, &labels).await {
-                    for b in blocked {
-                        if waiting_told.insert((b.label.clone(), b.resource.clone())) {
-                            emit.send(FleetEvent::Waiting {
-                                label: b.label,
-                                exclusive: Exclusive::key(b.resource),
-                            });
-                        }
+                for b in blocked.unwrap_or_default() {
+                    if waiting_told.insert((b.label.clone(), b.resource.clone())) {
+                        emit.send(FleetEvent::Waiting {
+                            label: b.label,
+                            exclusive: Exclusive::key(b.resource),
+                        });
                     }
                 }
             }
@@ -439,7 +480,7 @@ impl PostgresFleet {
                 },
                 () = tokio::time::sleep(poll_interval) => {}
             }
-        }
+        };
         // A panic (in a caller's callback) is passed on once every other member has finished.
         if let Some(panic) = panicked {
             std::panic::resume_unwind(panic);
@@ -456,6 +497,7 @@ impl PostgresFleet {
                     message: status.as_ref().and_then(|s| s.message.clone()),
                     attempts: status.as_ref().map_or(0, |s| s.attempts),
                     result: results.remove(&label),
+                    blocked_by: blocked_by.remove(&label),
                     label,
                 }
             })
@@ -550,6 +592,7 @@ impl MemberRun {
             Ok(PushOutcome::Complete(_)) => Some((MemberOutcome::Complete, String::new())),
             Ok(_) => Some((MemberOutcome::ReadyForCutover, String::new())),
             Err(e) if not_ours(e) => None,
+            Err(e) if e.migration_may_still_run() => Some((MemberOutcome::Held, e.to_string())),
             Err(e) => Some((MemberOutcome::Failed, e.to_string())),
         };
         match finish {

@@ -97,6 +97,12 @@ pub enum MemberOutcome {
     ReadyForCutover,
     /// The workflow failed.
     Failed,
+    /// The workflow stopped while its migration may still run in Atlas (its create
+    /// unconfirmed, or a failure before the migration ended): the member keeps its
+    /// resources, so no other member starts a migration on its host. The next
+    /// [`register`](FleetStore::register) of the fleet (the next run of any replica) opens
+    /// it again, to be driven on from its journal record once an operator resolved it.
+    Held,
 }
 
 impl MemberOutcome {
@@ -105,6 +111,7 @@ impl MemberOutcome {
             Self::Complete => "complete",
             Self::ReadyForCutover => "ready_for_cutover",
             Self::Failed => "failed",
+            Self::Held => "held",
         }
     }
 
@@ -113,6 +120,7 @@ impl MemberOutcome {
             "complete" => Some(Self::Complete),
             "ready_for_cutover" => Some(Self::ReadyForCutover),
             "failed" => Some(Self::Failed),
+            "held" => Some(Self::Held),
             _ => None,
         }
     }
@@ -148,6 +156,9 @@ pub struct Blocked {
     pub resource: String,
     /// The member holding it.
     pub held_by: String,
+    /// Whether that member finished as [`MemberOutcome::Held`]: it keeps the resource until
+    /// it is resolved and run again, so waiting for it in this run is pointless.
+    pub until_resolved: bool,
 }
 
 /// Fleet members and exclusive resources shared by replicas through the database.
@@ -194,7 +205,9 @@ impl FleetStore {
     }
 
     /// Adds the members of fleet `fleet` that the database does not hold yet, in the
-    /// given order (each replica registers the same list; registering again is harmless).
+    /// given order (each replica registers the same list; registering again is harmless),
+    /// and opens again those of them that finished [`MemberOutcome::Held`], keeping their
+    /// resources: a run after an operator resolved them drives them on.
     ///
     /// # Errors
     /// [`Error::is_mismatch`] when a label is already registered with other exclusive
@@ -226,6 +239,11 @@ impl FleetStore {
              ON CONFLICT (fleet, label) DO NOTHING",
             self.members
         );
+        let reopen = format!(
+            "UPDATE {} SET finished_at = NULL, outcome = NULL, message = NULL
+             WHERE fleet = $1 AND label = ANY($2) AND outcome = 'held'",
+            self.members
+        );
         let select = format!(
             "SELECT label, exclusive FROM {} WHERE fleet = $1 AND label = ANY($2)",
             self.members
@@ -237,6 +255,14 @@ impl FleetStore {
                 "cannot add the members",
                 &insert,
                 &[&fleet, &Json(&rows)],
+            )
+            .await?;
+        self.db
+            .execute(
+                "registering fleet members",
+                "cannot open held members again",
+                &reopen,
+                &[&fleet, &labels],
             )
             .await?;
         let stored = self
@@ -509,7 +535,8 @@ impl FleetStore {
                         )
                         .await
                         .map_err(|e| Error::postgres("cannot finish the member", e))?;
-                    if n == 1 {
+                    // A held member's migration may still run on its resources: kept.
+                    if n == 1 && outcome != MemberOutcome::Held {
                         tx.execute(free, &[&claim.fleet, &claim.label])
                             .await
                             .map_err(|e| Error::postgres("cannot free its resources", e))?;
@@ -605,9 +632,11 @@ impl FleetStore {
     /// ```
     pub async fn blocked(&self, fleet: &str, labels: &[String]) -> Result<Vec<Blocked>, Error> {
         let sql = format!(
-            "SELECT m.label, c.resource, c.label FROM {members} m
+            "SELECT m.label, c.resource, c.label, h.outcome IS NOT DISTINCT FROM 'held'
+             FROM {members} m
              JOIN {claims} c ON c.resource = ANY(m.exclusive)
                  AND (c.fleet, c.label) <> (m.fleet, m.label)
+             JOIN {members} h ON (h.fleet, h.label) = (c.fleet, c.label)
              WHERE m.fleet = $1 AND m.label = ANY($2) AND m.finished_at IS NULL
              ORDER BY m.position, c.resource",
             members = self.members,
@@ -628,6 +657,7 @@ impl FleetStore {
                 label: r.get(0),
                 resource: r.get(1),
                 held_by: r.get(2),
+                until_resolved: r.get(3),
             })
             .collect())
     }

@@ -88,6 +88,19 @@ pub enum WorkflowFailure {
         /// When the window closed, when known.
         deadline: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// A [`Fleet`](crate::workflow::Fleet) member that never started: another member needing
+    /// `exclusive` alone stopped while its migration may still run there (its create is
+    /// unconfirmed, or it failed before the migration ended), so starting this one could put
+    /// two migrations on one migration host. Resolve `held_by` (find its migration in Atlas,
+    /// finish or confirm it), then run this member again.
+    ExclusiveStillInUse {
+        /// What this member needs alone.
+        exclusive: crate::workflow::Exclusive,
+        /// The member that holds it.
+        held_by: String,
+        /// That member's migration, when known (none when its create is unconfirmed).
+        migration: Option<LiveMigrationId>,
+    },
     /// The journal record does not fit the workflow (another project or request), or lacks
     /// what recovery needs.
     RecordMismatch {
@@ -147,6 +160,23 @@ impl fmt::Display for WorkflowFailure {
                 destination_cluster.as_deref().unwrap_or("(not recorded)")
             ),
             Self::RecordMismatch { key, why } => write!(f, "journal record {key}: {why}"),
+            Self::ExclusiveStillInUse {
+                exclusive,
+                held_by,
+                migration,
+            } => {
+                write!(f, "not started: {exclusive} may still serve ")?;
+                match migration {
+                    Some(id) => write!(f, "migration {id} of member {held_by}")?,
+                    None => write!(
+                        f,
+                        "a migration of member {held_by}, whose create is unconfirmed"
+                    )?,
+                }
+                f.write_str(
+                    ", which stopped before it ended; resolve that member, then run this one again",
+                )
+            }
             Self::Hook { hook, error } => write!(f, "the {hook} hook failed: {error}"),
             Self::CutoverWindowExpired {
                 first_ready_at,
@@ -182,6 +212,7 @@ impl std::error::Error for WorkflowFailure {
             Self::CreateUnconfirmed { .. }
             | Self::CreateMayStillLand { .. }
             | Self::RecordMismatch { .. }
+            | Self::ExclusiveStillInUse { .. }
             | Self::CutoverWindowExpired { .. } => None,
         }
     }
@@ -254,6 +285,7 @@ impl WorkflowError {
             | WorkflowFailure::CreateUnconfirmed { .. }
             | WorkflowFailure::CreateMayStillLand { .. }
             | WorkflowFailure::RecordMismatch { .. }
+            | WorkflowFailure::ExclusiveStillInUse { .. }
             | WorkflowFailure::Hook { .. } => None,
         }
     }
@@ -280,6 +312,32 @@ impl WorkflowError {
     /// ```
     pub fn is_create_unconfirmed(&self) -> bool {
         matches!(self.source, WorkflowFailure::CreateUnconfirmed { .. })
+    }
+
+    /// Whether a migration this workflow created (or may have created) may still be running
+    /// in Atlas though the workflow stopped: the create's outcome is unknown or unconfirmed,
+    /// or a step after the create failed before the migration ended (a cutover window that
+    /// closed, `FAILED`, `EXPIRED` and a failed `after_complete` hook end it). Fleets keep
+    /// such a member's exclusive resources (its migration host) held.
+    ///
+    /// ```no_run
+    /// # fn f(e: &atlas_migration::workflow::WorkflowError) {
+    /// if e.migration_may_still_run() {
+    ///     eprintln!("its migration host is not free yet");
+    /// }
+    /// # }
+    /// ```
+    pub fn migration_may_still_run(&self) -> bool {
+        match &self.source {
+            WorkflowFailure::CreateOutcomeUnknown(_)
+            | WorkflowFailure::CreateUnconfirmed { .. }
+            | WorkflowFailure::CreateMayStillLand { .. } => true,
+            WorkflowFailure::Migration(WaiterError::FailureState { .. })
+            | WorkflowFailure::CutoverWindowExpired { .. }
+            | WorkflowFailure::RecordMismatch { .. }
+            | WorkflowFailure::ExclusiveStillInUse { .. } => false,
+            _ => self.migration.is_some() && self.step != Step::AfterComplete,
+        }
     }
 
     /// Whether the workflow stopped because another workflow took its journal record over

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedMutexGuard, Semaphore};
 
-use crate::workflow::{ProgressEvent, PushMigration, PushOutcome, WorkflowError};
+use crate::ids::LiveMigrationId;
+use crate::workflow::{
+    ProgressEvent, PushMigration, PushOutcome, Step, WorkflowError, WorkflowFailure,
+};
 
 /// Something only one member of a fleet may use at a time.
 ///
@@ -81,9 +84,15 @@ impl FleetMember {
     /// Runs only while no other member holds `what`. Held until this member's workflow
     /// returns: a workflow that stops at `ReadyForCutover` releases it while its migration
     /// still syncs, so use [`PushMigration::auto_cutover`] where a host must serve one
-    /// migration from start to end. A workflow that fails with its create unconfirmed (or
-    /// its outcome unknown) releases it too, though the migration it may have started could
-    /// still run there: resolve it before reusing `what`.
+    /// migration from start to end.
+    ///
+    /// A workflow that fails while its migration may still run
+    /// ([`WorkflowError::migration_may_still_run`]: its create unconfirmed, or a failure
+    /// before the migration ended) keeps `what` for the rest of the run: the members still
+    /// waiting for it end with
+    /// [`WorkflowFailure::ExclusiveStillInUse`](crate::workflow::WorkflowFailure::ExclusiveStillInUse)
+    /// instead of starting a second migration on the same host. Resolve the first member,
+    /// then run those again.
     pub fn exclusive(mut self, what: Exclusive) -> Self {
         self.exclusive.insert(what);
         self
@@ -112,6 +121,17 @@ pub enum FleetEvent {
         label: String,
         /// What happened.
         event: ProgressEvent,
+    },
+    /// The member did not start: `exclusive` may still serve the migration of `held_by`,
+    /// which stopped before that migration ended. Its result is
+    /// [`WorkflowFailure::ExclusiveStillInUse`](crate::workflow::WorkflowFailure::ExclusiveStillInUse).
+    Blocked {
+        /// The member.
+        label: String,
+        /// What it needs alone.
+        exclusive: Exclusive,
+        /// The member that keeps it.
+        held_by: String,
     },
     /// The member's workflow returned.
     Finished {
@@ -178,6 +198,13 @@ impl FleetReport {
 }
 
 type Sink = Arc<Mutex<Box<dyn FnMut(FleetEvent) + Send>>>;
+
+/// A member that keeps a resource because its migration may still run there.
+#[derive(Clone)]
+struct Keeper {
+    label: String,
+    migration: Option<LiveMigrationId>,
+}
 
 /// Runs many push migrations, at most [`concurrency`](Self::concurrency) at a time; one
 /// member's failure never stops the others. Build the members' workflows on one client so
@@ -276,6 +303,8 @@ impl Fleet {
         let started = Instant::now();
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let locks: Arc<Mutex<HashMap<Exclusive, Arc<tokio::sync::Mutex<()>>>>> = Arc::default();
+        // Resources kept by members that stopped while their migration may still run.
+        let kept: Arc<Mutex<HashMap<Exclusive, Keeper>>> = Arc::default();
         let emit = {
             let sink = self.sink.clone();
             move |event: FleetEvent| {
@@ -287,12 +316,13 @@ impl Fleet {
         };
         let mut tasks = Vec::with_capacity(self.members.len());
         for member in self.members {
-            let (permits, locks, emit) = (permits.clone(), locks.clone(), emit.clone());
+            let (permits, locks, kept, emit) =
+                (permits.clone(), locks.clone(), kept.clone(), emit.clone());
             tasks.push(tokio::spawn(async move {
                 let label = member.label;
                 // Exclusivity first, in a fixed order (no deadlock), then a running slot.
                 let mut held: Vec<OwnedMutexGuard<()>> = Vec::new();
-                for what in member.exclusive {
+                for what in member.exclusive.iter().cloned() {
                     let lock = {
                         let mut map = locks.lock().unwrap_or_else(|p| p.into_inner());
                         map.entry(what.clone()).or_default().clone()
@@ -302,12 +332,32 @@ impl Fleet {
                         Err(_) => {
                             emit(FleetEvent::Waiting {
                                 label: label.clone(),
-                                exclusive: what,
+                                exclusive: what.clone(),
                             });
                             lock.lock_owned().await
                         }
                     };
                     held.push(guard);
+                    let keeper = kept
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&what)
+                        .cloned();
+                    if let Some(keeper) = keeper {
+                        drop(held);
+                        emit(FleetEvent::Blocked {
+                            label: label.clone(),
+                            exclusive: what.clone(),
+                            held_by: keeper.label.clone(),
+                        });
+                        let failure = WorkflowFailure::ExclusiveStillInUse {
+                            exclusive: what,
+                            held_by: keeper.label,
+                            migration: keeper.migration,
+                        };
+                        let outcome = Err(WorkflowError::new(Step::Validate, failure, None));
+                        return FleetResult { label, outcome };
+                    }
                 }
                 let _running = permits.acquire_owned().await;
                 emit(FleetEvent::Started {
@@ -327,6 +377,19 @@ impl Fleet {
                     label: label.clone(),
                     ok: outcome.is_ok(),
                 });
+                if let Err(e) = &outcome
+                    && e.migration_may_still_run()
+                {
+                    // Marked before the locks go, so a waiter that takes one sees the mark.
+                    let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                    for what in &member.exclusive {
+                        let keeper = Keeper {
+                            label: label.clone(),
+                            migration: e.migration.clone(),
+                        };
+                        kept.insert(what.clone(), keeper);
+                    }
+                }
                 drop(held);
                 FleetResult { label, outcome }
             }));

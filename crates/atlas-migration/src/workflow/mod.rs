@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::ids::{GroupId, LiveMigrationId};
+use crate::ids::{GroupId, LiveMigrationId, OrgId};
 use crate::journal::Journal;
 use crate::request::MigrationRequest;
 
@@ -81,6 +81,9 @@ pub struct PushMigration {
     journal: Option<recorder::Binding>,
     lease_ttl: Duration,
     expected_project: Option<GroupId>,
+    expected_org: Option<OrgId>,
+    /// The source project of the request recorded for a recovered migration.
+    recorded_source: Option<GroupId>,
 }
 
 impl fmt::Debug for PushMigration {
@@ -108,6 +111,8 @@ impl PushMigration {
             journal: None,
             lease_ttl: crate::journal::DEFAULT_TTL,
             expected_project: None,
+            expected_org: None,
+            recorded_source: None,
         }
     }
 
@@ -185,6 +190,7 @@ impl PushMigration {
                     why: "there is no such record".to_owned(),
                 })
             })?;
+        let recorded_source = record.request.as_ref().map(|r| r.source.project.clone());
         let start = match (record.migration_id, record.request) {
             (Some(id), _) => Start::Resume(id),
             (None, Some(request)) => Start::Request(Box::new(request)),
@@ -195,7 +201,9 @@ impl PushMigration {
                 }));
             }
         };
-        Ok(Self::with_start(client, &record.group, start).journal(journal, key))
+        let mut flow = Self::with_start(client, &record.group, start).journal(journal, key);
+        flow.recorded_source = recorded_source;
+        Ok(flow)
     }
 
     /// Refuses to run unless the workflow's destination project is `group`: for a workflow
@@ -210,6 +218,24 @@ impl PushMigration {
     /// ```
     pub fn expect_project(mut self, group: &GroupId) -> Self {
         self.expected_project = Some(group.clone());
+        self
+    }
+
+    /// Refuses to run unless the migration's source project is linked to organization `org`
+    /// (among its [`list_source_projects`](crate::Client::list_source_projects)): for a
+    /// service that drives only its own organization's migrations from a shared journal.
+    /// The check reads that list once, before anything else is sent; a workflow of another
+    /// organization's project stops with [`WorkflowFailure::RecordMismatch`], and so does one
+    /// whose source project is unknown (a [`resume`](Self::resume) by id: use
+    /// [`recover`](Self::recover), which reads it from the record).
+    ///
+    /// ```no_run
+    /// # fn f(flow: atlas_migration::workflow::PushMigration, org: atlas_migration::OrgId) {
+    /// let flow = flow.expect_org(&org);
+    /// # }
+    /// ```
+    pub fn expect_org(mut self, org: &OrgId) -> Self {
+        self.expected_org = Some(org.clone());
         self
     }
 

@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::ids::{GroupId, LiveMigrationId};
+use crate::ids::{GroupId, LiveMigrationId, OrgId};
 use crate::journal::RecordedOutcome;
 use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
@@ -34,6 +34,8 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
         journal,
         lease_ttl,
         expected_project,
+        expected_org,
+        recorded_source,
     } = flow;
     if let Some(expected) = expected_project.filter(|expected| *expected != group) {
         let key = journal.as_ref().map_or("(none)", |b| b.key.as_str());
@@ -48,6 +50,14 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
             },
             None,
         ));
+    }
+    if let Some(org) = &expected_org {
+        let key = journal.as_ref().map_or("(none)", |b| b.key.as_str());
+        let source = match &start {
+            Start::Request(request) => Some(&request.source.project),
+            Start::Resume(_) => recorded_source.as_ref(),
+        };
+        check_org(&client, org, source, key).await?;
     }
     let start = match journal {
         Some(binding) => {
@@ -73,6 +83,43 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
         }
     }
     result
+}
+
+/// Refuses a workflow whose source project is not linked to `org` (or not known).
+async fn check_org(
+    client: &Client,
+    org: &OrgId,
+    source: Option<&GroupId>,
+    key: &str,
+) -> Result<(), WorkflowError> {
+    let mismatch = |why: String| {
+        WorkflowError::new(
+            Step::Journal,
+            WorkflowFailure::RecordMismatch {
+                key: key.to_owned(),
+                why,
+            },
+            None,
+        )
+    };
+    let Some(source) = source else {
+        return Err(mismatch(format!(
+            "this one may only touch organization {org}, and the workflow does not know its \
+             source project (resumed by id without a recorded request)"
+        )));
+    };
+    let linked = client
+        .list_source_projects(org)
+        .await
+        .map_err(|e| WorkflowError::new(Step::Journal, WorkflowFailure::Call(e), None))?;
+    if linked.iter().any(|p| p.project_id == *source) {
+        Ok(())
+    } else {
+        Err(mismatch(format!(
+            "source project {source} is not linked to organization {org}, the only one this \
+             workflow may touch"
+        )))
+    }
 }
 
 async fn push_from(
