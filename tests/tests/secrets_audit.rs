@@ -156,7 +156,7 @@ async fn audit(auth: Auth, seen: &mut Seen) {
     seen.error("unknown migration", &err);
     let err: WaiterError<_> = client
         .wait_until_ready_for_cutover(&group, &unknown)
-        .min_delay(POLL)
+        .poller(|p| p.min_delay(POLL))
         .await
         .unwrap_err();
     seen.error("waiter", &err);

@@ -31,7 +31,7 @@ async fn a_workflow_rides_out_more_429s_than_its_retry_policy_allows() {
     sim.inject(Fault::on(CREATE_MIGRATION).too_many_requests(0).times(4));
     let client = two_attempts(&sim);
     let outcome = PushMigration::new(&client, &group(&sim), support::request(&sim, &group(&sim)))
-        .test_speed()
+        .poll_delays(Duration::from_millis(5), Duration::from_millis(25))
         .auto_cutover(true)
         .run()
         .await
@@ -49,7 +49,7 @@ async fn a_step_out_of_time_says_it_was_the_rate_limit() {
     sim.inject(Fault::on(VALIDATE_MIGRATION).too_many_requests(0).always());
     let client = two_attempts(&sim);
     let err = PushMigration::new(&client, &group(&sim), support::request(&sim, &group(&sim)))
-        .test_speed()
+        .poll_delays(Duration::from_millis(5), Duration::from_millis(25))
         .call_max_wait(Duration::from_secs(1))
         .run()
         .await

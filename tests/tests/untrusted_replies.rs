@@ -63,8 +63,10 @@ async fn a_wait_never_ends_on_another_migrations_state() {
         NO_HANG,
         client
             .wait_until_ready_for_cutover(&group, &migration_id)
-            .min_delay(Duration::from_millis(5))
-            .max_wait(Duration::from_secs(5))
+            .poller(|p| {
+                p.min_delay(Duration::from_millis(5))
+                    .max_wait(Duration::from_secs(5))
+            })
             .wait(),
     )
     .await
@@ -145,7 +147,7 @@ async fn max_wait_bounds_a_poll_that_never_answers() {
         NO_HANG,
         client
             .wait_until_ready_for_cutover(&group, &migration_id)
-            .max_wait(Duration::from_secs(1))
+            .poller(|p| p.max_wait(Duration::from_secs(1)))
             .wait(),
     )
     .await

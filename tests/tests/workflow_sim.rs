@@ -268,7 +268,9 @@ async fn resume_after_a_restart_continues_without_a_second_migration() {
         let flow = PushMigration::new(&c, &group(&sim), request(&sim))
             .poll_delays(MIN, MAX)
             .auto_cutover(true)
-            .progress_channel(tx);
+            .on_progress(move |event| {
+                let _ = tx.send(event);
+            });
         tokio::spawn(flow.run())
     };
     let id: LiveMigrationId = loop {
@@ -320,8 +322,7 @@ async fn resume_after_the_cutover_waits_for_completion() {
     let m = c.create_migration(&g, &request(&sim)).await.unwrap();
     let id = m.id;
     c.wait_until_ready_for_cutover(&g, &id)
-        .min_delay(MIN)
-        .max_delay(MAX)
+        .poller(|p| p.min_delay(MIN).max_delay(MAX))
         .await
         .unwrap();
     c.cutover(&g, &id).await.unwrap();
@@ -377,7 +378,7 @@ async fn waiters_stop_at_once_on_a_permanent_error() {
     let unknown: LiveMigrationId = "0123456789abcdef01234567".parse().unwrap();
     let err = c
         .wait_until_complete(&group(&sim), &unknown)
-        .min_delay(MIN)
+        .poller(|p| p.min_delay(MIN))
         .await
         .unwrap_err();
     assert!(matches!(&err, WaiterError::OperationFailed(e) if e.status() == Some(404)));
@@ -395,8 +396,7 @@ async fn validation_waiter_carries_the_error_message() {
     let seen = polls.clone();
     let err = c
         .wait_until_validation_done(&g, &v.id)
-        .min_delay(MIN)
-        .max_delay(MAX)
+        .poller(|p| p.min_delay(MIN).max_delay(MAX))
         .on_poll(move |_| *seen.lock().unwrap() += 1)
         .await
         .unwrap_err();
@@ -448,8 +448,7 @@ async fn a_cutover_whose_reply_was_lost_is_not_an_error_when_the_state_shows_it_
     let g = group(&sim);
     let id = c.create_migration(&g, &request(&sim)).await.unwrap().id;
     c.wait_until_ready_for_cutover(&g, &id)
-        .min_delay(MIN)
-        .max_delay(MAX)
+        .poller(|p| p.min_delay(MIN).max_delay(MAX))
         .await
         .unwrap();
     // Accepted, then the connection drops: the client repeats the (idempotent) cutover and
@@ -459,8 +458,7 @@ async fn a_cutover_whose_reply_was_lost_is_not_an_error_when_the_state_shows_it_
     sim.inject(Fault::on(CUTOVER).status(400));
     let done = c
         .cutover_and_wait(&g, &id)
-        .min_delay(MIN)
-        .max_delay(MAX)
+        .poller(|p| p.min_delay(MIN).max_delay(MAX))
         .await
         .unwrap();
     assert_eq!(done.status, MigrationStatus::Complete);
@@ -476,7 +474,7 @@ async fn a_refused_cutover_of_a_migration_still_syncing_is_an_error() {
     // Not ready yet: the refusal stands, whatever its error code.
     let error = c
         .cutover_and_wait(&g, &id)
-        .min_delay(MIN)
+        .poller(|p| p.min_delay(MIN))
         .await
         .unwrap_err();
     assert!(

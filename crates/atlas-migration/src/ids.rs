@@ -168,9 +168,6 @@ object_id!(
     "507f1f77bcf86cd799439011"
 );
 
-/// Another name for [`GroupId`]: Atlas projects are called groups in the API.
-pub type ProjectId = GroupId;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +231,6 @@ mod tests {
         }
         check::<OrgId>("4888442a3354817a7320eb61");
         check::<GroupId>("32b6e34b3d91647abb20e7b8");
-        check::<ProjectId>("32b6e34b3d91647abb20e7b8");
         check::<LiveMigrationId>("6296fb4c7c7aa997cf94e9a8");
         check::<ValidationId>("507f1f77bcf86cd799439011");
     }

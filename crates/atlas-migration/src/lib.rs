@@ -50,7 +50,7 @@ pub use error::{
     RedirectError, TransportError,
 };
 pub use governor::{RateLimitStatus, RateLimits, ThrottleStatus};
-pub use ids::{GroupId, LiveMigrationId, OrgId, ProjectId, ValidationId};
+pub use ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 pub use interceptor::{AttemptRequest, AttemptResponse, HeaderRefused, Interceptor};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
 pub use request::{

@@ -99,7 +99,7 @@ async fn requests_retries_rate_limits_statuses_and_lag_are_counted() {
         .build()
         .unwrap();
     PushMigration::new(&client, &sim.group_id().parse().unwrap(), request)
-        .test_speed()
+        .poll_delays(Duration::from_millis(5), Duration::from_millis(25))
         .auto_cutover(true)
         .await
         .unwrap();

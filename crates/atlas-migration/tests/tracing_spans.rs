@@ -115,7 +115,10 @@ async fn the_documented_spans_and_fields_are_the_recorded_ones() {
         .build()
         .unwrap();
     let outcome = PushMigration::new(&client, &group, request)
-        .test_speed()
+        .poll_delays(
+            std::time::Duration::from_millis(5),
+            std::time::Duration::from_millis(25),
+        )
         .auto_cutover(true)
         .await
         .unwrap();

@@ -8,8 +8,8 @@
 //!   builder; `.await` it.
 //! * [`Client::watch_migration`](crate::Client::watch_migration) is a stream of snapshots for
 //!   progress displays.
-//! * Underneath, [`Poller`] polls any async closure with an acceptor from [`acceptors`] (or
-//!   your own), with exponential backoff, jitter added on top, a deadline and one last poll
+//! * Underneath, [`Poller`] polls any async closure with an acceptor (a function saying
+//!   whether a snapshot is success, failure or worth another poll), with exponential backoff, jitter added on top, a deadline and one last poll
 //!   at it. Every wait, the watch and the [`workflow`](crate::workflow) included, is built
 //!   from the same poll step, with the default schedules kept in one place.
 //!
@@ -22,27 +22,15 @@
 //! # Ok(()) }
 //! ```
 
-pub mod acceptors;
-mod changes;
-mod cutover;
-mod describe;
 mod error;
-mod poller;
-mod resource;
-pub(crate) mod schedule;
-mod step;
+pub(crate) mod poller;
 #[cfg(test)]
 mod tests;
 mod waiters;
 mod watch;
 
-pub(crate) use changes::MigrationChanges;
 pub use error::WaiterError;
 pub use poller::{Acceptance, PollEvent, Poller};
-pub use resource::PolledResource;
-pub use schedule::{
-    DEFAULT_COMPLETE_MAX_WAIT, DEFAULT_READY_MAX_WAIT, DEFAULT_VALIDATION_MAX_WAIT,
-    DEFAULT_WATCH_INTERVAL,
-};
-pub use waiters::Waiter;
+pub use waiters::{PolledResource, Waiter};
+pub(crate) use watch::MigrationChanges;
 pub use watch::MigrationWatch;

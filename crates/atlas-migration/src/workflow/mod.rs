@@ -395,7 +395,8 @@ impl PushMigration {
         self
     }
 
-    /// Reports progress to a callback (replacing any earlier callback or channel).
+    /// Reports progress to a callback (replacing any earlier one); to a channel, send from
+    /// it: `move |event| { let _ = tx.send(event); }`.
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
@@ -405,24 +406,6 @@ impl PushMigration {
     pub fn on_progress(mut self, f: impl FnMut(ProgressEvent) + Send + 'static) -> Self {
         self.settings.progress = Progress::to(f);
         self
-    }
-
-    /// Reports progress to a channel (replacing any earlier callback or channel); events
-    /// are dropped once the receiver is gone.
-    ///
-    /// ```no_run
-    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
-    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    /// let flow = flow.progress_channel(tx);
-    /// # }
-    /// ```
-    pub fn progress_channel(
-        self,
-        sender: tokio::sync::mpsc::UnboundedSender<ProgressEvent>,
-    ) -> Self {
-        self.on_progress(move |event| {
-            let _ = sender.send(event);
-        })
     }
 
     /// Pause bounds between polls for every wait (defaults: 2–15 s for the validation,
@@ -442,19 +425,6 @@ impl PushMigration {
         self
     }
 
-    /// Polls every few milliseconds (5–25 ms) for each wait: for tests against a fast
-    /// simulator (`atlas_migration_sim::Timings::fast`), where a whole workflow then takes
-    /// well under a second. Never against Atlas, whose rate limits such polling would exhaust.
-    ///
-    /// ```no_run
-    /// # fn f(flow: atlas_migration::workflow::PushMigration) {
-    /// let flow = flow.test_speed();
-    /// # }
-    /// ```
-    pub fn test_speed(self) -> Self {
-        self.poll_delays(Duration::from_millis(5), Duration::from_millis(25))
-    }
-
     /// Longest a single call of the workflow (validate, create, cutover) rides out Atlas's
     /// rate limit (default 15 minutes). A 429 is documented as not processed, so until then
     /// the call waits for budget and tries again, whatever the client's retry policy allows;
@@ -472,7 +442,7 @@ impl PushMigration {
     }
 
     /// Longest wait for the validation (default
-    /// [`crate::wait::DEFAULT_VALIDATION_MAX_WAIT`]).
+    /// 30 minutes).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
@@ -485,7 +455,7 @@ impl PushMigration {
     }
 
     /// Longest wait for readiness (default
-    /// [`crate::wait::DEFAULT_READY_MAX_WAIT`]).
+    /// 7 days).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {
@@ -498,7 +468,7 @@ impl PushMigration {
     }
 
     /// Longest wait for completion after the cutover (default
-    /// [`crate::wait::DEFAULT_COMPLETE_MAX_WAIT`]).
+    /// 12 days).
     ///
     /// ```no_run
     /// # fn f(flow: atlas_migration::workflow::PushMigration) {

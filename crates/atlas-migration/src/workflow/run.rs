@@ -166,7 +166,7 @@ async fn push_from(
     };
     let m = client
         .wait_until_ready_or_complete(&group, &id)
-        .poller(settings.ready.clone())
+        .poller(|_| settings.ready.clone())
         .on_poll(settings.progress.migration_changes(&id, None))
         .await
         .map_err(|e| {
@@ -282,7 +282,7 @@ pub(super) async fn cutover_and_wait(
     });
     let done = client
         .wait_until_complete(&group, &id)
-        .poller(settings.complete.clone())
+        .poller(|_| settings.complete.clone())
         .on_poll(settings.progress.migration_changes(&id, Some(&snapshot)))
         .await
         .map_err(|e| failed(Step::WaitComplete, WorkflowFailure::Migration(e)))?;
@@ -308,7 +308,7 @@ async fn validate_and_create(
     let validation_id = started.id;
     client
         .wait_until_validation_done(group, &validation_id)
-        .poller(settings.validation.clone())
+        .poller(|_| settings.validation.clone())
         .await
         .map_err(|e| fail(Step::WaitValidation, WorkflowFailure::Validation(e)))?;
     if let Some(recorder) = &settings.recorder {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::wait::Poller;
-use crate::wait::schedule;
+use crate::wait::poller as schedule;
 use crate::workflow::cutover_policy::CutoverPolicy;
 use crate::workflow::events::Progress;
 use crate::workflow::recorder::Recorder;
