@@ -46,6 +46,9 @@ pub struct Client {
 pub(crate) struct CallOverrides {
     pub(crate) timeout: Option<Option<Duration>>,
     pub(crate) policy: Option<RetryPolicy>,
+    /// The caller's deadline: waits inside a call end by then, failing at once with a
+    /// budget error when they would not.
+    pub(crate) deadline: Option<tokio::time::Instant>,
 }
 
 pub(crate) struct Inner {
@@ -315,6 +318,16 @@ impl Client {
             .as_deref()
             .and_then(|o| o.timeout)
             .unwrap_or(self.inner.transport.timeout)
+    }
+
+    /// A handle whose calls must end by `deadline` (or an earlier one it already has): a
+    /// waiter's poll, a workflow step. Each call waits for budget, a connection slot, a digest
+    /// challenge or a token only while it can still finish in time, and a refusal (429)
+    /// spends no attempt of the retry policy, since it is ridden out only until then.
+    pub(crate) fn until(&self, deadline: tokio::time::Instant) -> Client {
+        let mut overrides = self.overrides.as_deref().cloned().unwrap_or_default();
+        overrides.deadline = Some(overrides.deadline.map_or(deadline, |d| d.min(deadline)));
+        self.with_overrides(overrides)
     }
 
     fn with_overrides(&self, overrides: CallOverrides) -> Client {

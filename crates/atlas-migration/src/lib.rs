@@ -14,7 +14,6 @@ mod classify;
 mod client;
 mod config;
 mod convert;
-mod deadline;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::backoff::backoff_delay;
 use crate::classify::Decision;
-use crate::deadline;
 
 /// How failed calls are retried: exponential backoff with optional jitter.
 ///
@@ -129,11 +128,12 @@ impl RetryPolicy {
 /// Runs `attempt` (numbered from 1) until `judge` says stop or the policy is spent.
 ///
 /// A refusal for want of rate-limit budget (429) was not processed: while the caller has a
-/// deadline (a workflow step, a waiter's poll) it spends no attempt, and the call rides the
+/// `deadline` (a workflow step, a waiter's poll) it spends no attempt, and the call rides the
 /// rate limit out until the governor says the deadline would pass. Without a deadline it
 /// counts like any other attempt.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
+    deadline: Option<tokio::time::Instant>,
     mut attempt: F,
     judge: impl Fn(&T) -> Decision,
 ) -> T
@@ -152,7 +152,7 @@ where
         else {
             return outcome;
         };
-        if !(refused && deadline::current().is_some()) {
+        if !(refused && deadline.is_some()) {
             spent += 1;
         }
         if spent >= policy.max_attempts {
@@ -197,12 +197,17 @@ mod tests {
         }
     }
 
-    async fn schedule(policy: RetryPolicy, replies: Vec<u16>) -> (u16, Vec<Duration>) {
+    async fn schedule(
+        policy: RetryPolicy,
+        deadline: Option<Instant>,
+        replies: Vec<u16>,
+    ) -> (u16, Vec<Duration>) {
         let start = Instant::now();
         let seen = Mutex::new(Vec::new());
         let replies = Mutex::new(replies.into_iter());
         let out = run(
             &policy,
+            deadline,
             |_| {
                 seen.lock().unwrap().push(start.elapsed());
                 let next = replies.lock().unwrap().next().unwrap_or(200);
@@ -219,7 +224,7 @@ mod tests {
         let policy = RetryPolicy::default()
             .initial_backoff(Duration::from_secs(1))
             .jitter(false);
-        let (out, at) = schedule(policy, vec![503, 503, 503, 503]).await;
+        let (out, at) = schedule(policy, None, vec![503, 503, 503, 503]).await;
         assert_eq!(out, 503);
         assert_eq!(at, [0, 1, 3].map(Duration::from_secs));
     }
@@ -230,7 +235,7 @@ mod tests {
             .max_attempts(2)
             .max_backoff(Duration::from_secs(7))
             .jitter(false);
-        let (out, at) = schedule(policy, vec![429, 200]).await;
+        let (out, at) = schedule(policy, None, vec![429, 200]).await;
         assert_eq!(out, 200);
         assert_eq!(
             at,
@@ -243,27 +248,27 @@ mod tests {
     async fn refusals_spend_no_attempt_while_the_caller_has_a_deadline() {
         let policy = RetryPolicy::default().max_attempts(2).jitter(false);
         let refusals = vec![429; 20];
-        let (out, at) = schedule(policy.clone(), refusals.clone()).await;
+        let (out, at) = schedule(policy.clone(), None, refusals.clone()).await;
         assert_eq!(
             (out, at.len()),
             (429, 2),
             "no deadline: the policy's attempts"
         );
         let deadline = Instant::now() + Duration::from_secs(60);
-        let (out, at) = deadline::within(deadline, schedule(policy, refusals)).await;
+        let (out, at) = schedule(policy, Some(deadline), refusals).await;
         assert_eq!((out, at.len()), (200, 21), "ridden out under a deadline");
     }
 
     #[tokio::test(start_paused = true)]
     async fn jitter_stays_within_bounds_and_never_retries_once_done() {
         let policy = RetryPolicy::default().initial_backoff(Duration::from_secs(1));
-        let (out, at) = schedule(policy.clone(), vec![503, 200]).await;
+        let (out, at) = schedule(policy.clone(), None, vec![503, 200]).await;
         assert_eq!(out, 200);
         assert!(
             at[1] >= Duration::from_secs(1) && at[1] <= Duration::from_secs(2),
             "{at:?}"
         );
-        let (_, at) = schedule(RetryPolicy::never(), vec![503]).await;
+        let (_, at) = schedule(RetryPolicy::never(), None, vec![503]).await;
         assert_eq!(at.len(), 1);
     }
 }

@@ -113,6 +113,9 @@ impl Transport {
             .and_then(|o| o.policy.as_ref())
             .unwrap_or(&self.policy);
         let timeout = overrides.and_then(|o| o.timeout).unwrap_or(self.timeout);
+        // Waits inside the call (for budget, a connection slot, a challenge or a token) end
+        // by the caller's deadline, when its handle has one.
+        let deadline = overrides.and_then(|o| o.deadline);
         let url = format!("{}{path}", self.base_url);
         let url = reqwest::Url::parse(&url)
             .map_err(|e| Error::invalid_input("path", Some(path), e.to_string()))?;
@@ -124,6 +127,7 @@ impl Transport {
         let refusals = std::sync::atomic::AtomicU32::new(0);
         let outcome = retry::run(
             policy,
+            deadline,
             |attempt| {
                 if attempt > 1 {
                     span.record("http.request.resend_count", attempt - 1);
@@ -154,11 +158,15 @@ impl Transport {
                     // in flight, held until the reply's body is read.
                     let slot = self
                         .governor
-                        .admit(scope, operation)
+                        .admit(scope, operation, deadline)
                         .await
                         .map_err(Failure::Fatal)?;
                     let sent = tokio::time::Instant::now();
-                    let out = match self.auth.send(&self.http, request, operation.name).await {
+                    let out = match self
+                        .auth
+                        .send(&self.http, request, operation.name, deadline)
+                        .await
+                    {
                         Ok(reply) => Ok(Admitted {
                             reply: self.learn(scope, sent, reply).await,
                             _slot: slot,

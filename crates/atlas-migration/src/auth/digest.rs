@@ -36,7 +36,6 @@ use pool::ChallengePool;
 
 use super::Failure;
 use crate::body::{self, MAX_ERROR_BODY};
-use crate::deadline;
 use crate::error::{AuthError, BudgetError, Error, refuse_redirect};
 
 /// How many stale-nonce challenges one attempt answers before giving up.
@@ -152,13 +151,14 @@ impl DigestAuth {
         http: &reqwest::Client,
         request: reqwest::Request,
         during: &'static str,
+        deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let timeout = request.timeout().copied();
         let now = Instant::now();
         let own = timeout
             .and_then(|t| now.checked_add(t))
             .unwrap_or(now + WAIT_WITHOUT_TIMEOUT);
-        let wait_until = deadline::current().map_or(own, |caller| caller.min(own));
+        let wait_until = deadline.map_or(own, |caller| caller.min(own));
         let Some(mut lease) = self.challenges.take(wait_until).await else {
             // Nothing was sent: as when no request slot comes free in time.
             return Err(Failure::Unprocessed(Error::Budget(BudgetError::new(

@@ -10,6 +10,7 @@ pub(crate) mod service_account;
 use std::fmt;
 
 use secrecy::SecretString;
+use tokio::time::Instant;
 
 use crate::error::{Error, refuse_redirect};
 
@@ -134,19 +135,21 @@ pub(crate) enum Auth {
 
 impl Auth {
     /// Sends `request` (for the operation `during`) authenticated, re-authenticating once if
-    /// the server asks to. A redirect is a final error, never followed.
+    /// the server asks to. A wait for a digest challenge or a token ends by the caller's
+    /// `deadline`, when it has one. A redirect is a final error, never followed.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
         during: &'static str,
+        deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let sent = request.url().clone();
         let reply = match self {
-            Auth::Digest(d) => d.send(http, request, during).await,
-            Auth::ServiceAccount(s) => s.send(http, request).await,
+            Auth::Digest(d) => d.send(http, request, during, deadline).await,
+            Auth::ServiceAccount(s) => s.send(http, request, deadline).await,
             // The inner authentication's own `send` has checked the reply already.
-            Auth::Provided(p) => return p.send(http, request, during).await,
+            Auth::Provided(p) => return p.send(http, request, during, deadline).await,
         }?;
         refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))
     }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
+use tokio::time::Instant;
 
 use super::{Auth, Credentials, Failure, Kind};
 use crate::error::Error;
@@ -144,16 +145,17 @@ impl ProvidedAuth {
         http: &reqwest::Client,
         request: reqwest::Request,
         during: &'static str,
+        deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let spare = request.try_clone();
         let auth = self.current().await?;
-        match Box::pin(auth.send(http, request, during)).await {
+        match Box::pin(auth.send(http, request, during, deadline)).await {
             Err(Failure::Fatal(e)) if refused_credentials(&e) => {
                 let Some(again) = spare else {
                     return Err(Failure::Fatal(e));
                 };
                 match self.replacement(&auth).await? {
-                    Some(next) => Box::pin(next.send(http, again, during)).await,
+                    Some(next) => Box::pin(next.send(http, again, during, deadline)).await,
                     None => Err(Failure::Fatal(e)),
                 }
             }

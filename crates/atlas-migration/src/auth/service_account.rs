@@ -31,6 +31,7 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, HeaderValue};
 use secrecy::SecretString;
+use tokio::time::Instant;
 
 use super::Failure;
 use crate::error::{AuthError, Error};
@@ -83,18 +84,19 @@ impl ServiceAccountAuth {
         self.flight.current().map(|t| t.expires_at)
     }
 
-    /// A usable token within `budget` (and the caller's deadline, if sooner). `rejected` is a
-    /// token the server just refused; it is replaced even if it looks fresh.
+    /// A usable token within `budget` (and the caller's `deadline`, if sooner). `rejected`
+    /// is a token the server just refused; it is replaced even if it looks fresh.
     async fn token(
         &self,
         http: &reqwest::Client,
         rejected: Option<&Arc<Token>>,
         budget: Duration,
+        caller: Option<Instant>,
     ) -> Result<Arc<Token>, Failure> {
         let (endpoint, http, margin) = (self.endpoint.clone(), http.clone(), self.refresh_margin);
         // A waiter's own deadline (its `max_wait`), when sooner, bounds the wait too.
         let deadline = deadline_after(budget);
-        let deadline = crate::deadline::current().map_or(deadline, |d| d.min(deadline));
+        let deadline = caller.map_or(deadline, |d| d.min(deadline));
         self.flight
             .get(rejected, deadline, budget, move || async move {
                 endpoint.request_token(&http, margin, budget).await
@@ -107,10 +109,11 @@ impl ServiceAccountAuth {
         &self,
         http: &reqwest::Client,
         mut request: reqwest::Request,
+        deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let budget = budget(request.timeout().copied());
         let spare = request.try_clone();
-        let token = self.token(http, None, budget).await?;
+        let token = self.token(http, None, budget, deadline).await?;
         request
             .headers_mut()
             .insert(AUTHORIZATION, token.header.clone());
@@ -122,7 +125,7 @@ impl ServiceAccountAuth {
             return Err(refused(&reply));
         };
         tracing::debug!("bearer token refused; refreshing once");
-        let token = self.token(http, Some(&token), budget).await?;
+        let token = self.token(http, Some(&token), budget, deadline).await?;
         again
             .headers_mut()
             .insert(AUTHORIZATION, token.header.clone());

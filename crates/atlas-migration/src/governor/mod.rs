@@ -32,7 +32,6 @@ pub use estimate::RateLimits;
 pub(crate) use lesson::ErrorBody;
 pub use status::{RateLimitStatus, ThrottleStatus};
 
-use crate::deadline;
 use crate::error::{BudgetError, Error};
 use bucket::{Bucket, MAX_BUDGET_WAIT, Turn};
 
@@ -78,9 +77,10 @@ impl Governor {
         &self,
         scope: &str,
         operation: &'static Operation,
+        deadline: Option<Instant>,
     ) -> Result<Admission<'_>, Error> {
         let asked = Instant::now();
-        let deadline = deadline::current().unwrap_or(asked + MAX_BUDGET_WAIT);
+        let deadline = deadline.unwrap_or(asked + MAX_BUDGET_WAIT);
         let too_late = |wait| Error::Budget(BudgetError::new(operation.name, wait, deadline));
         // Nobody queued and the bucket lets one go now: the turn is taken at once, without
         // the turnstile (the common case, and the one that must cost next to nothing).
@@ -320,7 +320,7 @@ mod tests {
     async fn admit_in_turn(governor: &Governor, n: usize) -> Duration {
         let started = Instant::now();
         for _ in 0..n {
-            drop(governor.admit(SCOPE, &GET_MIGRATION).await.unwrap());
+            drop(governor.admit(SCOPE, &GET_MIGRATION, None).await.unwrap());
         }
         started.elapsed()
     }
@@ -335,7 +335,7 @@ mod tests {
             let patience = Duration::from_millis(rng.u64(0..50));
             storm.push(tokio::spawn(async move {
                 let admitted = tokio::time::timeout(patience, async {
-                    drop(governor.admit(SCOPE, &GET_MIGRATION).await);
+                    drop(governor.admit(SCOPE, &GET_MIGRATION, None).await);
                 });
                 admitted.await.is_ok()
             }));
@@ -364,13 +364,14 @@ mod tests {
         for _ in 0..10 {
             let governor = governor.clone();
             queue.push(tokio::spawn(async move {
-                drop(governor.admit(SCOPE, &GET_MIGRATION).await);
+                drop(governor.admit(SCOPE, &GET_MIGRATION, None).await);
             }));
         }
         tokio::task::yield_now().await;
         let asked = Instant::now();
         let deadline = asked + Duration::from_secs(3);
-        let refused = deadline::within(deadline, governor.admit(SCOPE, &GET_MIGRATION))
+        let refused = governor
+            .admit(SCOPE, &GET_MIGRATION, Some(deadline))
             .await
             .err()
             .expect("refused");

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::deadline;
 use crate::error::Error;
 use crate::wait::WaiterError;
 
@@ -249,10 +248,27 @@ impl Poller {
         &self,
         mut poll: F,
         accept: A,
-        mut on_poll: C,
+        on_poll: C,
     ) -> Result<T, WaiterError<T>>
     where
         F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+        A: Fn(&T) -> Acceptance,
+        C: FnMut(&PollEvent<'_, T>),
+    {
+        self.run_until(|_| poll(), accept, on_poll).await
+    }
+
+    /// [`run`](Self::run), giving each poll the wait's deadline, so that the waiters' own
+    /// calls wait for budget or a connection only while they can still answer in time.
+    pub(crate) async fn run_until<T, F, Fut, A, C>(
+        &self,
+        mut poll: F,
+        accept: A,
+        mut on_poll: C,
+    ) -> Result<T, WaiterError<T>>
+    where
+        F: FnMut(Instant) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
         A: Fn(&T) -> Acceptance,
         C: FnMut(&PollEvent<'_, T>),
@@ -475,7 +491,7 @@ impl Polling {
     /// Records `poll_count` and `elapsed_ms` on the current span.
     pub(crate) async fn step<T, Fut>(
         &mut self,
-        poll: impl FnOnce() -> Fut,
+        poll: impl FnOnce(Instant) -> Fut,
         accept: impl FnOnce(&T) -> Acceptance,
     ) -> Step<T>
     where
@@ -503,7 +519,7 @@ impl Polling {
         }
         self.polls = self.polls.saturating_add(1);
         let deadline = self.start + max_wait;
-        let polled = deadline::within(deadline, poll());
+        let polled = poll(deadline);
         let Ok(result) = tokio::time::timeout_at(deadline, polled).await else {
             tracing::warn!(
                 poll_count = self.polls,

@@ -173,8 +173,11 @@ impl<T: PolledResource> Waiter<T> {
                 prelude.await.map_err(WaiterError::OperationFailed)?;
             }
             poller
-                .run(
-                    || T::fetch(&client, &group, &id),
+                .run_until(
+                    |deadline| {
+                        let (client, group, id) = (client.until(deadline), &group, &id);
+                        async move { T::fetch(&client, group, id).await }
+                    },
                     accept,
                     |event| {
                         if let Some(f) = on_poll.as_mut() {

@@ -90,7 +90,12 @@ impl Watching {
                 ..
             } = self;
             let polled = match polling
-                .step(|| client.get_migration(group, migration), terminal)
+                .step(
+                    |deadline| async move {
+                        client.until(deadline).get_migration(group, migration).await
+                    },
+                    terminal,
+                )
                 .await
             {
                 Step::Polled(polled) => polled,

@@ -266,7 +266,8 @@ pub(super) async fn cutover_and_wait(
         recorder.check(Step::Cutover, Some(&id)).await?;
     }
     settings
-        .call(client.ensure_cutover_requested(&group, &id))
+        .call_client(&client)
+        .ensure_cutover_requested(&group, &id)
         .await
         .map_err(|e| failed(Step::Cutover, WorkflowFailure::Call(e)))?;
     if let Some(recorder) = &settings.recorder {
@@ -302,7 +303,8 @@ async fn validate_and_create(
 ) -> Result<LiveMigrationId, WorkflowError> {
     let fail = |step, source| WorkflowError::new(step, source, None);
     let started = settings
-        .call(client.validate_migration(group, request))
+        .call_client(client)
+        .validate_migration(group, request)
         .await
         .map_err(|e| fail(Step::Validate, WorkflowFailure::Call(e)))?;
     let validation_id = started.id;
@@ -342,7 +344,11 @@ async fn validate_and_create(
             })
             .await?;
     }
-    let created = match settings.call(client.create_migration(group, request)).await {
+    let created = match settings
+        .call_client(client)
+        .create_migration(group, request)
+        .await
+    {
         Ok(created) => created,
         Err(e) => {
             let unknown = create_outcome_unknown(&e);

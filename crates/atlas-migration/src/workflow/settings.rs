@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::Client;
 use crate::wait::Poller;
 use crate::wait::poller as schedule;
 use crate::workflow::cutover_policy::CutoverPolicy;
@@ -17,6 +18,9 @@ pub(crate) const DEFAULT_CALL_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// How long after a create attempt's timeout the request may still reach Atlas (held by a
 /// load balancer or proxy), unless configured otherwise.
 pub(crate) const DEFAULT_LANDING_MARGIN: Duration = Duration::from_secs(30);
+
+/// A call's deadline when its `call_max_wait` is beyond what the clock can add.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The attempt timeout assumed for a client configured without one: a request of such a
 /// client may travel for ever, and the record must name some moment.
@@ -55,10 +59,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Runs one call of the workflow with its own deadline, so that 429s are ridden out
-    /// until then whatever the client's retry policy allows (a 429 was not processed).
-    pub(super) async fn call<F: std::future::Future>(&self, call: F) -> F::Output {
-        let deadline = tokio::time::Instant::now() + self.call_max_wait;
-        crate::deadline::within(deadline, call).await
+    /// The handle for one call of the workflow, with the call's own deadline, so that 429s
+    /// are ridden out until then whatever the client's retry policy allows (a 429 was not
+    /// processed).
+    pub(super) fn call_client(&self, client: &Client) -> Client {
+        let now = tokio::time::Instant::now();
+        // A wait longer than the clock can count is no deadline at all.
+        let deadline = now
+            .checked_add(self.call_max_wait)
+            .unwrap_or(now + FAR_FUTURE);
+        client.until(deadline)
     }
 }
