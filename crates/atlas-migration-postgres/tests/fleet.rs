@@ -304,24 +304,42 @@ async fn a_held_member_keeps_its_host_until_an_operator_resolves_it() {
     );
     assert_eq!(sim.migrations_created(), 2, "m0's orphan and m3's");
 
+    // The operator's view of the fleet says who is held and whom it blocks.
+    let journal_command = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_atlas-migration-journal"))
+            .args(["--postgres", &pg.url()])
+            .args(args)
+            .env_remove("ATLAS_MIGRATION_POSTGRES_URL")
+            .output()
+            .unwrap()
+    };
+    let view = journal_command(&["fleet", "held"]);
+    assert!(
+        view.status.success(),
+        "{}",
+        String::from_utf8_lossy(&view.stderr)
+    );
+    let view = String::from_utf8_lossy(&view.stdout).into_owned();
+    let line = |label: &str| {
+        view.lines()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no {label} in {view}"))
+            .to_owned()
+    };
+    assert!(line("m0").contains("HELD"), "{view}");
+    for m in ["m1", "m2"] {
+        assert!(line(m).contains("blocked by m0"), "{view}");
+    }
+    assert!(line("m3").contains("complete"), "{view}");
+    assert!(view.contains("to do:") && view.contains("m0"), "{view}");
+
     // The operator finds m0's migration in Atlas and confirms it.
     let orphan = sim
         .migrations()
         .into_iter()
         .find(|m| m.destination.1 == "m0")
         .expect("m0's create was processed");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlas-migration-journal"))
-        .args([
-            "--postgres",
-            &pg.url(),
-            "confirm",
-            "m0",
-            "--migration",
-            &orphan.id,
-        ])
-        .env_remove("ATLAS_MIGRATION_POSTGRES_URL")
-        .output()
-        .unwrap();
+    let out = journal_command(&["confirm", "m0", "--migration", &orphan.id]);
     assert!(
         out.status.success(),
         "{}",

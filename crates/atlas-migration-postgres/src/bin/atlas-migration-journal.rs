@@ -1,6 +1,7 @@
 //! `atlas-migration-journal`: an operator's view of a push-migration journal, PostgreSQL or
 //! directory: list the records with their step and age, show one, and confirm what Atlas
-//! has for a record whose create request's reply never arrived.
+//! has for a record whose create request's reply never arrived; for a PostgreSQL journal,
+//! also where each member of a fleet stands (which are held, and whom they block).
 //!
 //! A confirmation takes the record's lease like a workflow would, so it is refused while a
 //! workflow drives the record, and `--no-migration` is refused while the create request may
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use atlas_migration::LiveMigrationId;
 use atlas_migration::journal::{DirectoryJournal, Journal, Lease, WorkflowRecord};
-use atlas_migration_postgres::{Database, PostgresJournal, record_step};
+use atlas_migration_postgres::{
+    Database, FleetStore, MemberOutcome, MemberStatus, PostgresJournal, record_step,
+};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
@@ -69,11 +72,17 @@ enum Command {
         #[arg(long)]
         no_migration: bool,
     },
+    /// Every member of a fleet (PostgreSQL only): how it ended, who runs it, and which
+    /// members a held one keeps from starting.
+    Fleet {
+        /// The fleet's name.
+        name: String,
+    },
 }
 
 /// Either journal, with what an operator's view needs beyond the trait.
 enum Store {
-    Postgres(Arc<PostgresJournal>),
+    Postgres(Arc<PostgresJournal>, Database),
     Directory(Arc<DirectoryJournal>),
 }
 
@@ -102,12 +111,12 @@ impl Store {
             .connect()
             .await
             .map_err(|e| chain(&e))?;
-        Ok(Self::Postgres(Arc::new(PostgresJournal::new(&db))))
+        Ok(Self::Postgres(Arc::new(PostgresJournal::new(&db)), db))
     }
 
     fn journal(&self) -> &dyn Journal {
         match self {
-            Self::Postgres(j) => j.as_ref(),
+            Self::Postgres(j, _) => j.as_ref(),
             Self::Directory(j) => j.as_ref(),
         }
     }
@@ -115,7 +124,7 @@ impl Store {
     /// The live lease on `key`, if any.
     async fn live_lease(&self, key: &str) -> Result<Option<Lease>, String> {
         let lease = match self {
-            Self::Postgres(j) => j.lease(key).await,
+            Self::Postgres(j, _) => j.lease(key).await,
             Self::Directory(j) => j.lease(key).await,
         }
         .map_err(|e| chain(&e))?;
@@ -291,6 +300,58 @@ async fn confirm_under(
     Ok(message)
 }
 
+/// One member's state in words: how it ended, or why it has not.
+fn member_state(member: &MemberStatus, blocked_by: Option<&String>) -> String {
+    match (member.outcome, &member.claimed_by, blocked_by) {
+        (Some(MemberOutcome::Complete), ..) => "complete".to_owned(),
+        (Some(MemberOutcome::ReadyForCutover), ..) => "ready for cutover".to_owned(),
+        (Some(MemberOutcome::Failed), ..) => "failed".to_owned(),
+        (Some(MemberOutcome::Held), ..) => "HELD: keeps its resources".to_owned(),
+        (Some(_), ..) => "finished".to_owned(),
+        (None, Some(owner), _) => format!("running on {owner}"),
+        (None, None, Some(holder)) => format!("blocked by {holder}"),
+        (None, None, None) => "waiting".to_owned(),
+    }
+}
+
+async fn fleet(store: &Store, name: &str) -> Result<(), String> {
+    let Store::Postgres(_, db) = store else {
+        return Err("fleets live in a PostgreSQL journal: give --postgres".to_owned());
+    };
+    let fleets = FleetStore::new(db);
+    let members = fleets.status(name).await.map_err(|e| chain(&e))?;
+    if members.is_empty() {
+        return Err(format!("there is no fleet {name}"));
+    }
+    let labels: Vec<String> = members.iter().map(|m| m.label.clone()).collect();
+    let mut blocked_by = std::collections::HashMap::new();
+    for b in fleets.blocked(name, &labels).await.map_err(|e| chain(&e))? {
+        blocked_by.entry(b.label).or_insert(b.held_by);
+    }
+    println!(
+        "{:<32} {:<40} {:>8}  MESSAGE",
+        "MEMBER", "STATE", "ATTEMPTS"
+    );
+    let mut held = Vec::new();
+    for m in &members {
+        let state = member_state(m, blocked_by.get(&m.label));
+        if m.outcome == Some(MemberOutcome::Held) {
+            held.push(m.label.as_str());
+        }
+        let message = m.message.as_deref().unwrap_or("");
+        let message: String = message.chars().take(100).collect();
+        println!("{:<32} {state:<40} {:>8}  {message}", m.label, m.attempts);
+    }
+    if !held.is_empty() {
+        println!(
+            "to do: a held member's migration may still run on its resources. Show and confirm \
+             each ({}), then run the fleet again: it drives them on, then the members they block",
+            held.join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -300,6 +361,7 @@ async fn main() -> ExitCode {
             Command::List => list(&store).await,
             Command::Show { key } => show(&store, &key).await,
             Command::Confirm { key, migration, .. } => confirm(&store, &key, migration).await,
+            Command::Fleet { name } => fleet(&store, &name).await,
         }
     }
     .await;
