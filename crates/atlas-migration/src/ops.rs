@@ -1,4 +1,6 @@
-//! The eight operations of the Cloud Migration Service as [`Client`] methods.
+//! Every operation of [`Client`]: the eight calls of the Cloud Migration Service, then the
+//! waits, the watch and the preflight built on them (the client's construction and settings
+//! are in `client.rs`).
 //!
 //! Each method checks its inputs, fills in its operation's path (the generated path
 //! functions), builds the body from the generated request type, sends through the client's
@@ -18,8 +20,11 @@ use crate::error::Error;
 use crate::identity;
 use crate::ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 use crate::model::{AvailableProject, LiveMigration, Validation};
+use crate::preflight::{Preflight, PreflightReport};
 use crate::request::MigrationRequest;
 use crate::secret::LinkToken;
+use crate::wait::poller as schedule;
+use crate::wait::{MigrationWatch, Waiter, acceptors};
 
 /// Whether `entry` is an IP address or a CIDR block (`address/prefix`, prefix within the
 /// address family's length).
@@ -230,6 +235,196 @@ impl Client {
     pub async fn cutover(&self, group: &GroupId, migration: &LiveMigrationId) -> Result<(), Error> {
         let path = paths::cutover(group.as_str(), migration.as_str());
         self.call(&CUTOVER, &path, None, drop_reply).await
+    }
+}
+
+/// The waits and the watch on validations and migrations, and the preflight checks: what a
+/// client does beyond single calls, built on them.
+impl Client {
+    /// Waits until a validation is done: its `SUCCESS` reply, or
+    /// [`WaiterError::FailureState`](crate::wait::WaiterError::FailureState) on `FAILED` (the reply carries the server's
+    /// `errorMessage`). At most 30 minutes unless configured.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              request: atlas_migration::MigrationRequest) -> Result<(), Box<dyn std::error::Error>> {
+    /// let started = client.validate_migration(&g, &request).await?;
+    /// let passed = client.wait_until_validation_done(&g, &started.id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_until_validation_done(
+        &self,
+        group: &GroupId,
+        validation: &ValidationId,
+    ) -> Waiter<Validation> {
+        Waiter::new(
+            self,
+            group,
+            validation,
+            "validation_done",
+            acceptors::validation_done,
+            schedule::VALIDATION,
+        )
+    }
+
+    /// Waits until a migration is ready for cutover. `FAILED`, `EXPIRED` and `COMPLETE` are
+    /// failure states. At most 7 days unless configured.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
+    /// let ready = client.wait_until_ready_for_cutover(&g, &id).await?;
+    /// println!("ready; lag {:?}", ready.lag);
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_until_ready_for_cutover(
+        &self,
+        group: &GroupId,
+        migration: &LiveMigrationId,
+    ) -> Waiter<LiveMigration> {
+        Waiter::new(
+            self,
+            group,
+            migration,
+            "ready_for_cutover",
+            acceptors::ready_for_cutover,
+            schedule::READY,
+        )
+    }
+
+    /// Waits until a migration is `COMPLETE`; `FAILED` and `EXPIRED` are failure states. At
+    /// most 12 days unless configured.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
+    /// let done = client.wait_until_complete(&g, &id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_until_complete(
+        &self,
+        group: &GroupId,
+        migration: &LiveMigrationId,
+    ) -> Waiter<LiveMigration> {
+        Waiter::new(
+            self,
+            group,
+            migration,
+            "complete",
+            acceptors::complete,
+            schedule::COMPLETE,
+        )
+    }
+
+    /// Requests the cutover, then waits until the migration is `COMPLETE`. A failed cutover
+    /// request ends the wait with [`WaiterError::OperationFailed`](crate::wait::WaiterError::OperationFailed); an answer saying the
+    /// cutover was already requested does not. At most 12 days unless
+    /// configured.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
+    /// let done = client.cutover_and_wait(&g, &id).await?;
+    /// assert!(done.status.is_success());
+    /// # Ok(()) }
+    /// ```
+    pub fn cutover_and_wait(
+        &self,
+        group: &GroupId,
+        migration: &LiveMigrationId,
+    ) -> Waiter<LiveMigration> {
+        let (client, group_id, id) = (self.clone(), group.clone(), migration.clone());
+        Waiter::new(
+            self,
+            group,
+            migration,
+            "cutover_and_wait",
+            acceptors::complete,
+            schedule::COMPLETE,
+        )
+        .starting_with(async move { client.ensure_cutover_requested(&group_id, &id).await })
+    }
+
+    /// Waits until a migration is ready for cutover or already complete, for callers that do
+    /// not know whether a cutover was requested (e.g. when resuming); `FAILED` and `EXPIRED`
+    /// are failure states. At most 7 days unless configured.
+    pub(crate) fn wait_until_ready_or_complete(
+        &self,
+        group: &GroupId,
+        migration: &LiveMigrationId,
+    ) -> Waiter<LiveMigration> {
+        Waiter::new(
+            self,
+            group,
+            migration,
+            "ready_or_complete",
+            acceptors::ready_or_complete,
+            schedule::READY,
+        )
+    }
+
+    /// Watches a migration: a [`Stream`](futures_util::Stream) of snapshots emitted whenever its status, readiness
+    /// or lag changes, ending at a terminal state. See [`MigrationWatch`].
+    ///
+    /// ```no_run
+    /// use futures_util::StreamExt;
+    ///
+    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
+    /// #              id: atlas_migration::LiveMigrationId) {
+    /// let mut watch = client.watch_migration(&g, &id);
+    /// while let Some(Ok(m)) = watch.next().await {
+    ///     println!("{} ready={} lag={:?}", m.status, m.ready_for_cutover, m.lag);
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_migration(&self, group: &GroupId, migration: &LiveMigrationId) -> MigrationWatch {
+        MigrationWatch::new(self, group, migration)
+    }
+
+    /// Lists the source projects of `org` (one
+    /// [`list_source_projects`](Self::list_source_projects) call) and checks `request`
+    /// against them; see the [`preflight`](crate::preflight) module for the rules.
+    ///
+    /// The error is that call's; the findings are in the report.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, request: atlas_migration::MigrationRequest) -> Result<(), atlas_migration::Error> {
+    /// let org = "4888442a3354817a7320eb61".parse()?;
+    /// let report = client.preflight(&org, &request).await?;
+    /// if report.is_ok() {
+    ///     client.validate_migration(request.destination_project(), &request).await?;
+    /// } else {
+    ///     eprintln!("{report}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn preflight(
+        &self,
+        org: &OrgId,
+        request: &MigrationRequest,
+    ) -> Result<PreflightReport, Error> {
+        let projects = self.list_source_projects(org).await?;
+        Ok(Preflight::check(&projects, request))
+    }
+
+    /// Lists the source projects of `org` once and checks every request of a fleet against
+    /// them, as [`Preflight::check_fleet`] does.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlas_migration::Client, requests: Vec<atlas_migration::MigrationRequest>) -> Result<(), atlas_migration::Error> {
+    /// let org = "4888442a3354817a7320eb61".parse()?;
+    /// let reports = client.preflight_fleet(&org, &requests).await?;
+    /// let blocked = reports.iter().filter(|r| !r.is_ok()).count();
+    /// println!("{blocked} of {} requests blocked", requests.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn preflight_fleet(
+        &self,
+        org: &OrgId,
+        requests: &[MigrationRequest],
+    ) -> Result<Vec<PreflightReport>, Error> {
+        let projects = self.list_source_projects(org).await?;
+        Ok(Preflight::check_fleet(&projects, requests))
     }
 }
 

@@ -2,9 +2,9 @@
 //! request, checked before [`validate_migration`](crate::Client::validate_migration) is
 //! called.
 //!
-//! [`Client::preflight`] fetches the organization's source projects
+//! [`Client::preflight`](crate::Client::preflight) fetches the organization's source projects
 //! ([`list_source_projects`](crate::Client::list_source_projects)) and checks one request;
-//! [`Client::preflight_fleet`] checks many with the same single call. [`Preflight::check`] and
+//! [`Client::preflight_fleet`](crate::Client::preflight_fleet) checks many with the same single call. [`Preflight::check`] and
 //! [`Preflight::check_fleet`] do the same with a list the caller already has, without I/O.
 //!
 //! | rule | finding | severity |
@@ -68,9 +68,6 @@ mod versions;
 
 pub use report::{Finding, FindingCode, PreflightReport, Severity};
 
-use crate::client::Client;
-use crate::error::Error;
-use crate::ids::OrgId;
 use crate::model::AvailableProject;
 use crate::request::MigrationRequest;
 
@@ -136,54 +133,6 @@ impl Preflight {
                 report
             })
             .collect()
-    }
-}
-
-impl Client {
-    /// Lists the source projects of `org` (one
-    /// [`list_source_projects`](Self::list_source_projects) call) and checks `request`
-    /// against them; see the [`preflight`](crate::preflight) module for the rules.
-    ///
-    /// The error is that call's; the findings are in the report.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, request: atlas_migration::MigrationRequest) -> Result<(), atlas_migration::Error> {
-    /// let org = "4888442a3354817a7320eb61".parse()?;
-    /// let report = client.preflight(&org, &request).await?;
-    /// if report.is_ok() {
-    ///     client.validate_migration(request.destination_project(), &request).await?;
-    /// } else {
-    ///     eprintln!("{report}");
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn preflight(
-        &self,
-        org: &OrgId,
-        request: &MigrationRequest,
-    ) -> Result<PreflightReport, Error> {
-        let projects = self.list_source_projects(org).await?;
-        Ok(Preflight::check(&projects, request))
-    }
-
-    /// Lists the source projects of `org` once and checks every request of a fleet against
-    /// them, as [`Preflight::check_fleet`] does.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, requests: Vec<atlas_migration::MigrationRequest>) -> Result<(), atlas_migration::Error> {
-    /// let org = "4888442a3354817a7320eb61".parse()?;
-    /// let reports = client.preflight_fleet(&org, &requests).await?;
-    /// let blocked = reports.iter().filter(|r| !r.is_ok()).count();
-    /// println!("{blocked} of {} requests blocked", requests.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn preflight_fleet(
-        &self,
-        org: &OrgId,
-        requests: &[MigrationRequest],
-    ) -> Result<Vec<PreflightReport>, Error> {
-        let projects = self.list_source_projects(org).await?;
-        Ok(Preflight::check_fleet(&projects, requests))
     }
 }
 

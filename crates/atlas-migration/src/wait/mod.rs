@@ -31,6 +31,7 @@ mod watch;
 
 pub use error::WaiterError;
 pub use poller::{Acceptance, PollEvent, Poller};
+pub(crate) use waiters::acceptors;
 pub use waiters::{PolledResource, Waiter};
 pub(crate) use watch::MigrationChanges;
 pub use watch::MigrationWatch;

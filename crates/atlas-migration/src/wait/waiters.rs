@@ -19,7 +19,7 @@ use crate::ids::{GroupId, LiveMigrationId, ValidationId};
 use crate::model::{LiveMigration, Validation};
 use crate::status::MigrationStatus;
 use crate::wait::error::human;
-use crate::wait::poller::{self as schedule, Schedule};
+use crate::wait::poller::Schedule;
 use crate::wait::{Acceptance, PollEvent, Poller, WaiterError};
 
 type Callback<T> = Box<dyn for<'a> FnMut(&PollEvent<'a, T>) + Send>;
@@ -78,7 +78,7 @@ impl<T: PolledResource> std::fmt::Debug for Waiter<T> {
 }
 
 impl<T: PolledResource> Waiter<T> {
-    fn new(
+    pub(crate) fn new(
         client: &Client,
         group: &GroupId,
         id: &T::Id,
@@ -100,7 +100,7 @@ impl<T: PolledResource> Waiter<T> {
 
     /// Runs `prelude` once before the first poll; its failure ends the wait with
     /// [`WaiterError::OperationFailed`].
-    fn starting_with(
+    pub(crate) fn starting_with(
         mut self,
         prelude: impl Future<Output = Result<(), Error>> + Send + 'static,
     ) -> Self {
@@ -198,130 +198,6 @@ impl<T: PolledResource> IntoFuture for Waiter<T> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.wait())
-    }
-}
-
-impl Client {
-    /// Waits until a validation is done: its `SUCCESS` reply, or
-    /// [`WaiterError::FailureState`] on `FAILED` (the reply carries the server's
-    /// `errorMessage`). At most 30 minutes unless configured.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
-    /// #              request: atlas_migration::MigrationRequest) -> Result<(), Box<dyn std::error::Error>> {
-    /// let started = client.validate_migration(&g, &request).await?;
-    /// let passed = client.wait_until_validation_done(&g, &started.id).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn wait_until_validation_done(
-        &self,
-        group: &GroupId,
-        validation: &ValidationId,
-    ) -> Waiter<Validation> {
-        Waiter::new(
-            self,
-            group,
-            validation,
-            "validation_done",
-            acceptors::validation_done,
-            schedule::VALIDATION,
-        )
-    }
-
-    /// Waits until a migration is ready for cutover. `FAILED`, `EXPIRED` and `COMPLETE` are
-    /// failure states. At most 7 days unless configured.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
-    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
-    /// let ready = client.wait_until_ready_for_cutover(&g, &id).await?;
-    /// println!("ready; lag {:?}", ready.lag);
-    /// # Ok(()) }
-    /// ```
-    pub fn wait_until_ready_for_cutover(
-        &self,
-        group: &GroupId,
-        migration: &LiveMigrationId,
-    ) -> Waiter<LiveMigration> {
-        Waiter::new(
-            self,
-            group,
-            migration,
-            "ready_for_cutover",
-            acceptors::ready_for_cutover,
-            schedule::READY,
-        )
-    }
-
-    /// Waits until a migration is `COMPLETE`; `FAILED` and `EXPIRED` are failure states. At
-    /// most 12 days unless configured.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
-    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
-    /// let done = client.wait_until_complete(&g, &id).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn wait_until_complete(
-        &self,
-        group: &GroupId,
-        migration: &LiveMigrationId,
-    ) -> Waiter<LiveMigration> {
-        Waiter::new(
-            self,
-            group,
-            migration,
-            "complete",
-            acceptors::complete,
-            schedule::COMPLETE,
-        )
-    }
-
-    /// Requests the cutover, then waits until the migration is `COMPLETE`. A failed cutover
-    /// request ends the wait with [`WaiterError::OperationFailed`]; an answer saying the
-    /// cutover was already requested does not. At most 12 days unless
-    /// configured.
-    ///
-    /// ```no_run
-    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
-    /// #              id: atlas_migration::LiveMigrationId) -> Result<(), Box<dyn std::error::Error>> {
-    /// let done = client.cutover_and_wait(&g, &id).await?;
-    /// assert!(done.status.is_success());
-    /// # Ok(()) }
-    /// ```
-    pub fn cutover_and_wait(
-        &self,
-        group: &GroupId,
-        migration: &LiveMigrationId,
-    ) -> Waiter<LiveMigration> {
-        let (client, group_id, id) = (self.clone(), group.clone(), migration.clone());
-        Waiter::new(
-            self,
-            group,
-            migration,
-            "cutover_and_wait",
-            acceptors::complete,
-            schedule::COMPLETE,
-        )
-        .starting_with(async move { client.ensure_cutover_requested(&group_id, &id).await })
-    }
-
-    /// Waits until a migration is ready for cutover or already complete, for callers that do
-    /// not know whether a cutover was requested (e.g. when resuming); `FAILED` and `EXPIRED`
-    /// are failure states. At most 7 days unless configured.
-    pub(crate) fn wait_until_ready_or_complete(
-        &self,
-        group: &GroupId,
-        migration: &LiveMigrationId,
-    ) -> Waiter<LiveMigration> {
-        Waiter::new(
-            self,
-            group,
-            migration,
-            "ready_or_complete",
-            acceptors::ready_or_complete,
-            schedule::READY,
-        )
     }
 }
 

@@ -48,6 +48,19 @@ pub struct MigrationWatch {
     inner: Option<BoxStream<'static, Result<LiveMigration, Error>>>,
 }
 
+impl MigrationWatch {
+    /// A watch of `migration` on the default schedule; nothing is polled until it is.
+    pub(crate) fn new(client: &Client, group: &GroupId, migration: &LiveMigrationId) -> Self {
+        Self {
+            client: client.clone(),
+            group: group.clone(),
+            migration: migration.clone(),
+            schedule: schedule::WATCH.poller(),
+            inner: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for MigrationWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MigrationWatch")
@@ -186,32 +199,6 @@ impl Stream for MigrationWatch {
             self.inner = Some(Box::pin(stream::empty()));
         }
         next
-    }
-}
-
-impl Client {
-    /// Watches a migration: a [`Stream`] of snapshots emitted whenever its status, readiness
-    /// or lag changes, ending at a terminal state. See [`MigrationWatch`].
-    ///
-    /// ```no_run
-    /// use futures_util::StreamExt;
-    ///
-    /// # async fn run(client: atlas_migration::Client, g: atlas_migration::GroupId,
-    /// #              id: atlas_migration::LiveMigrationId) {
-    /// let mut watch = client.watch_migration(&g, &id);
-    /// while let Some(Ok(m)) = watch.next().await {
-    ///     println!("{} ready={} lag={:?}", m.status, m.ready_for_cutover, m.lag);
-    /// }
-    /// # }
-    /// ```
-    pub fn watch_migration(&self, group: &GroupId, migration: &LiveMigrationId) -> MigrationWatch {
-        MigrationWatch {
-            client: self.clone(),
-            group: group.clone(),
-            migration: migration.clone(),
-            schedule: schedule::WATCH.poller(),
-            inner: None,
-        }
     }
 }
 
