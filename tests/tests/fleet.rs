@@ -13,11 +13,19 @@ use atlas_migration_tests::{digest_client, group, linked, request_named};
 const MIN: Duration = Duration::from_millis(10);
 const MAX: Duration = Duration::from_millis(40);
 
+/// Member `m{i}`: a push migration into `target-{i}` on migration host `host`.
+fn member(sim: &Simulator, client: &atlas_migration::Client, i: usize, host: &str) -> FleetMember {
+    let request = request_named(sim, &format!("target-{i}"));
+    let flow = PushMigration::new(client, &group(sim), request)
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true);
+    FleetMember::new(format!("m{i}"), flow).exclusive(Exclusive::migration_host(host))
+}
+
 #[tokio::test]
 async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
     let sim = linked(Simulator::builder().timings(Timings::fast())).await;
     let client = digest_client(&sim);
-    let g = group(&sim);
     sim.fail_next_migration();
     let events: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
     let sink = events.clone();
@@ -31,12 +39,7 @@ async fn a_fleet_runs_every_member_with_its_exclusivity_and_reports_each() {
         } else {
             format!("host-{i}")
         };
-        let flow = PushMigration::new(&client, &g, request_named(&sim, &format!("target-{i}")))
-            .poll_delays(MIN, MAX)
-            .auto_cutover(true);
-        fleet = fleet.member(
-            FleetMember::new(format!("m{i}"), flow).exclusive(Exclusive::migration_host(host)),
-        );
+        fleet = fleet.member(member(&sim, &client, i, &host));
     }
     let report = tokio::time::timeout(Duration::from_secs(60), fleet.run())
         .await
@@ -93,7 +96,6 @@ async fn a_member_whose_migration_may_still_run_keeps_its_host() {
 
     let sim = linked(Simulator::builder().timings(Timings::fast())).await;
     let client = digest_client(&sim);
-    let g = group(&sim);
     sim.inject(Fault::on(CREATE_MIGRATION).drop_after_processing().times(1));
     let events: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
     let sink = events.clone();
@@ -102,12 +104,7 @@ async fn a_member_whose_migration_may_still_run_keeps_its_host() {
         .concurrency(1)
         .on_event(move |e| sink.lock().unwrap().push(e));
     for (i, host) in ["shared", "shared", "shared", "own"].iter().enumerate() {
-        let flow = PushMigration::new(&client, &g, request_named(&sim, &format!("target-{i}")))
-            .poll_delays(MIN, MAX)
-            .auto_cutover(true);
-        fleet = fleet.member(
-            FleetMember::new(format!("m{i}"), flow).exclusive(Exclusive::migration_host(host)),
-        );
+        fleet = fleet.member(member(&sim, &client, i, host));
     }
     let report = tokio::time::timeout(Duration::from_secs(60), fleet.run())
         .await

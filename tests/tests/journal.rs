@@ -320,6 +320,33 @@ async fn a_hurried_operator_cannot_make_a_duplicate() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Writes a record of `group` for `key` holding `request` (its stored form), as a journal
+/// shared with another service or a mixed-up file would hold it.
+fn write_record(journal: &DirectoryJournal, key: &str, group: &str, request: serde_json::Value) {
+    let record = serde_json::json!({
+        "format": 1, "key": key, "group": group, "request": request,
+        "updatedAt": chrono::Utc::now(),
+    });
+    std::fs::write(journal.record_path(key), record.to_string()).unwrap();
+}
+
+/// Recovers record `key` with the source password, scoped by `scope`, and runs it to its end.
+async fn recover_scoped(
+    client: &Client,
+    journal: &Arc<DirectoryJournal>,
+    key: &str,
+    scope: impl FnOnce(PushMigration) -> PushMigration,
+) -> Result<PushOutcome, atlas_migration::workflow::WorkflowError> {
+    let flow = PushMigration::recover(client, journal.clone(), key)
+        .await
+        .unwrap();
+    scope(flow)
+        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
+        .poll_delays(MIN, MAX)
+        .auto_cutover(true)
+        .await
+}
+
 #[tokio::test]
 async fn recover_can_be_kept_to_one_project() {
     let dir = scratch("scoped");
@@ -330,19 +357,9 @@ async fn recover_can_be_kept_to_one_project() {
     let mut request = serde_json::to_value(request_named(&sim, "foreign")).unwrap();
     let other = "6296fb4c7c7aa997cf94e9a8";
     request["destination"]["groupId"] = other.into();
-    let record = serde_json::json!({
-        "format": 1, "key": "foreign", "group": other, "request": request,
-        "updatedAt": chrono::Utc::now(),
-    });
-    std::fs::write(journal.record_path("foreign"), record.to_string()).unwrap();
+    write_record(&journal, "foreign", other, request);
     let ours = group(&sim);
-    let e = PushMigration::recover(&client, journal.clone(), "foreign")
-        .await
-        .unwrap()
-        .expect_project(&ours)
-        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
-        .poll_delays(MIN, MAX)
-        .auto_cutover(true)
+    let e = recover_scoped(&client, &journal, "foreign", |f| f.expect_project(&ours))
         .await
         .unwrap_err();
     assert!(
@@ -353,11 +370,7 @@ async fn recover_can_be_kept_to_one_project() {
     assert!(sim.requests().is_empty(), "nothing sent");
     // A record of this project recovers as before under the same restriction.
     flow(&sim, &client, &journal, "ours").await.unwrap();
-    let outcome = PushMigration::recover(&client, journal.clone(), "ours")
-        .await
-        .unwrap()
-        .expect_project(&ours)
-        .poll_delays(MIN, MAX)
+    let outcome = recover_scoped(&client, &journal, "ours", |f| f.expect_project(&ours))
         .await
         .unwrap();
     assert!(matches!(outcome, PushOutcome::Complete(_)));
@@ -378,18 +391,8 @@ async fn recover_can_be_kept_to_one_organization() {
     let mut request = serde_json::to_value(request_named(&sim, "elsewhere")).unwrap();
     let stranger = "5e2211c17a3e5a48f5497de3";
     request["source"]["project"] = stranger.into();
-    let record = serde_json::json!({
-        "format": 1, "key": "elsewhere", "group": sim.group_id(), "request": request,
-        "updatedAt": chrono::Utc::now(),
-    });
-    std::fs::write(journal.record_path("elsewhere"), record.to_string()).unwrap();
-    let e = PushMigration::recover(&client, journal.clone(), "elsewhere")
-        .await
-        .unwrap()
-        .expect_org(&org)
-        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
-        .poll_delays(MIN, MAX)
-        .auto_cutover(true)
+    write_record(&journal, "elsewhere", sim.group_id(), request);
+    let e = recover_scoped(&client, &journal, "elsewhere", |f| f.expect_org(&org))
         .await
         .unwrap_err();
     assert!(
@@ -414,27 +417,13 @@ async fn recover_can_be_kept_to_one_organization() {
     // A record of this organization recovers under the same restriction, whether it holds a
     // migration (resumed) or only its request (created).
     flow(&sim, &client, &journal, "ours").await.unwrap();
-    let resumed = PushMigration::recover(&client, journal.clone(), "ours")
-        .await
-        .unwrap()
-        .expect_org(&org)
-        .poll_delays(MIN, MAX)
+    let resumed = recover_scoped(&client, &journal, "ours", |f| f.expect_org(&org))
         .await
         .unwrap();
     assert!(matches!(resumed, PushOutcome::Complete(_)));
-    let record = serde_json::json!({
-        "format": 1, "key": "fresh", "group": sim.group_id(),
-        "request": serde_json::to_value(request_named(&sim, "fresh")).unwrap(),
-        "updatedAt": chrono::Utc::now(),
-    });
-    std::fs::write(journal.record_path("fresh"), record.to_string()).unwrap();
-    let created = PushMigration::recover(&client, journal.clone(), "fresh")
-        .await
-        .unwrap()
-        .expect_org(&org)
-        .source_password(atlas_migration_tests::SOURCE_PASSWORD.to_owned())
-        .poll_delays(MIN, MAX)
-        .auto_cutover(true)
+    let fresh = serde_json::to_value(request_named(&sim, "fresh")).unwrap();
+    write_record(&journal, "fresh", sim.group_id(), fresh);
+    let created = recover_scoped(&client, &journal, "fresh", |f| f.expect_org(&org))
         .await
         .unwrap();
     assert!(matches!(created, PushOutcome::Complete(_)));

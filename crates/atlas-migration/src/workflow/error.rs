@@ -254,6 +254,15 @@ impl WorkflowError {
         }
     }
 
+    /// A [`WorkflowFailure::RecordMismatch`] of record `key`, met while taking the record.
+    pub(super) fn record_mismatch(key: &str, why: String) -> Self {
+        let failure = WorkflowFailure::RecordMismatch {
+            key: key.to_owned(),
+            why,
+        };
+        Self::new(Step::Journal, failure, None)
+    }
+
     /// What the server said: a failed validation's `errorMessage`, an API error's detail, or
     /// the final status of a failed or expired migration.
     ///

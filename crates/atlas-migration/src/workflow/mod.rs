@@ -185,20 +185,17 @@ impl PushMigration {
             .await
             .map_err(|e| fail(WorkflowFailure::Journal(e)))?
             .ok_or_else(|| {
-                fail(WorkflowFailure::RecordMismatch {
-                    key: key.to_owned(),
-                    why: "there is no such record".to_owned(),
-                })
+                WorkflowError::record_mismatch(key, "there is no such record".to_owned())
             })?;
         let recorded_source = record.request.as_ref().map(|r| r.source.project.clone());
         let start = match (record.migration_id, record.request) {
             (Some(id), _) => Start::Resume(id),
             (None, Some(request)) => Start::Request(Box::new(request)),
             (None, None) => {
-                return Err(fail(WorkflowFailure::RecordMismatch {
-                    key: key.to_owned(),
-                    why: "the record has neither a migration nor a request".to_owned(),
-                }));
+                return Err(WorkflowError::record_mismatch(
+                    key,
+                    "the record has neither a migration nor a request".to_owned(),
+                ));
             }
         };
         let mut flow = Self::with_start(client, &record.group, start).journal(journal, key);

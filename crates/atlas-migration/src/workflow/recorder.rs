@@ -271,16 +271,7 @@ async fn decide(
         Some(record) => record,
         None => WorkflowRecord::new(key, group, given),
     };
-    let mismatch = |why: String| {
-        WorkflowError::new(
-            Step::Journal,
-            WorkflowFailure::RecordMismatch {
-                key: key.to_owned(),
-                why,
-            },
-            None,
-        )
-    };
+    let mismatch = |why| WorkflowError::record_mismatch(key, why);
     if record.group != *group {
         return Err(mismatch(format!(
             "the record is for project {}, not {group}",

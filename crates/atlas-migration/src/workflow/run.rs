@@ -39,16 +39,12 @@ pub(super) async fn push(flow: PushMigration) -> Result<PushOutcome, WorkflowErr
     } = flow;
     if let Some(expected) = expected_project.filter(|expected| *expected != group) {
         let key = journal.as_ref().map_or("(none)", |b| b.key.as_str());
-        return Err(WorkflowError::new(
-            Step::Journal,
-            WorkflowFailure::RecordMismatch {
-                key: key.to_owned(),
-                why: format!(
-                    "the workflow is for project {group}, and this one may only touch project \
-                     {expected}"
-                ),
-            },
-            None,
+        return Err(WorkflowError::record_mismatch(
+            key,
+            format!(
+                "the workflow is for project {group}, and this one may only touch project \
+                 {expected}"
+            ),
         ));
     }
     if let Some(org) = &expected_org {
@@ -92,16 +88,7 @@ async fn check_org(
     source: Option<&GroupId>,
     key: &str,
 ) -> Result<(), WorkflowError> {
-    let mismatch = |why: String| {
-        WorkflowError::new(
-            Step::Journal,
-            WorkflowFailure::RecordMismatch {
-                key: key.to_owned(),
-                why,
-            },
-            None,
-        )
-    };
+    let mismatch = |why| WorkflowError::record_mismatch(key, why);
     let Some(source) = source else {
         return Err(mismatch(format!(
             "this one may only touch organization {org}, and the workflow does not know its \
