@@ -134,6 +134,7 @@ async fn a_member_whose_migration_may_still_run_keeps_its_host() {
         outcome(3).is_ok(),
         "the member on its own host is not held up"
     );
+    assert_eq!((report.failed(), report.blocked()), (3, 2));
     // m0's orphan and m3's: never a second one on the shared host.
     assert_eq!(sim.migrations_created(), 2);
     let events = events.lock().unwrap();

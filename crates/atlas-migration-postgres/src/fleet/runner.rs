@@ -442,8 +442,8 @@ impl PostgresFleet {
             }
             if claimed_none {
                 let blocked = store.blocked(&name, &labels).await;
-                let unfinished = store.unfinished(&name, &labels).await?;
                 if running.is_empty() {
+                    let unfinished = store.unfinished(&name, &labels).await?;
                     // Done when nothing is left but members a held member keeps waiting.
                     let stuck: HashMap<String, String> = blocked
                         .as_ref()

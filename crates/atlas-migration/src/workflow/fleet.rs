@@ -183,6 +183,19 @@ impl FleetReport {
         self.count(|o| matches!(o, Ok(PushOutcome::ReadyForCutover(_))))
     }
 
+    /// Members that never started because a member that stopped while its migration may
+    /// still run keeps a resource they need
+    /// ([`WorkflowFailure::ExclusiveStillInUse`]); counted in [`failed`](Self::failed) too.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration::workflow::FleetReport) -> usize { report.blocked() }
+    /// ```
+    pub fn blocked(&self) -> usize {
+        self.count(|o| {
+            matches!(o, Err(e) if matches!(e.source, WorkflowFailure::ExclusiveStillInUse { .. }))
+        })
+    }
+
     /// Members whose workflow failed.
     ///
     /// ```no_run
