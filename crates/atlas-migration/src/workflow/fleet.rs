@@ -92,7 +92,9 @@ impl FleetMember {
     /// waiting for it end with
     /// [`WorkflowFailure::ExclusiveStillInUse`](crate::workflow::WorkflowFailure::ExclusiveStillInUse)
     /// instead of starting a second migration on the same host. Resolve the first member,
-    /// then run those again.
+    /// then run those again. The fleet remembers a kept resource for its own run only: run
+    /// again only once the member is resolved, or use the PostgreSQL fleet of
+    /// `atlas-migration-postgres`, which records it.
     pub fn exclusive(mut self, what: Exclusive) -> Self {
         self.exclusive.insert(what);
         self
