@@ -8,7 +8,7 @@ use atlas_migration_tests as support;
 use std::time::Duration;
 
 use atlas_migration::workflow::{PushMigration, PushOutcome, Step, WorkflowFailure};
-use atlas_migration::{Client, Error, LiveMigrationId, RetryPolicy};
+use atlas_migration::{Client, ErrorKind, LiveMigrationId, RetryPolicy};
 use atlas_migration_sim::operations::{CREATE_MIGRATION, GET_MIGRATION, VALIDATE_MIGRATION};
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use support::group;
@@ -55,9 +55,10 @@ async fn a_step_out_of_time_says_it_was_the_rate_limit() {
         .await
         .expect_err("refused until the deadline");
     assert_eq!(err.step, Step::Validate);
-    let WorkflowFailure::Call(Error::Budget(budget)) = &err.source else {
-        panic!("not a budget error: {err}");
+    let WorkflowFailure::Call(budget) = &err.source else {
+        panic!("not a call error: {err}");
     };
+    assert_eq!(budget.kind(), ErrorKind::Budget, "{budget}");
     assert!(budget.refusals() >= 2, "{budget}");
     let text = err.to_string();
     assert!(

@@ -144,7 +144,7 @@ fn rerunnable(e: &WorkflowError) -> bool {
     };
     match e.step {
         Step::Validate => {
-            call.is_transient() || matches!(call, atlas_migration::Error::Transport(_))
+            call.is_transient() || call.kind() == atlas_migration::ErrorKind::Transport
         }
         Step::Create => call.is_transient(),
         _ => false,
@@ -309,8 +309,10 @@ fn category(e: &Ended) -> String {
         _ => None,
     };
     let kind = match call {
-        Some(atlas_migration::Error::Auth(a)) => format!("auth error {:?}", a.status()),
-        Some(atlas_migration::Error::Transport(_)) => "transport error".to_owned(),
+        Some(e) if e.is_auth() => format!("auth error {:?}", e.status()),
+        Some(e) if e.kind() == atlas_migration::ErrorKind::Transport => {
+            "transport error".to_owned()
+        }
         Some(other) => format!("error status {:?}", other.status()),
         None => "no call error".to_owned(),
     };

@@ -132,7 +132,7 @@ impl Client {
                 .pool_max_idle_per_host(b.max_in_flight)
                 .connect_timeout(b.connect_timeout)
                 .build()
-                .map_err(|e| Error::Transport(TransportError::new(e, None)))?,
+                .map_err(|e| Error::from(TransportError::new(e, None)))?,
         };
         let probe = parsed
             .join("api/atlas/v2")

@@ -293,7 +293,7 @@ impl ClientBuilder {
     /// Build it with `redirect(reqwest::redirect::Policy::none())`: the client this crate
     /// builds never follows redirects (the Atlas Admin API does not redirect), but a supplied
     /// client that follows one has already re-sent the request elsewhere by the time this
-    /// crate sees the reply. Such a reply is still refused with [`Error::Redirect`].
+    /// crate sees the reply. Such a reply is still refused, as an error of kind [`ErrorKind::Redirect`](crate::ErrorKind::Redirect).
     ///
     /// ```
     /// let http = reqwest::Client::builder()
@@ -337,7 +337,7 @@ impl ClientBuilder {
     /// The largest success reply accepted, in bytes (default 4 MiB; real replies of this API
     /// are a few kilobytes). Replies are read as a stream and refused as soon as they pass
     /// the limit (or declare a longer `Content-Length`), so memory stays bounded whatever a
-    /// server sends; the error's [`DecodeError::is_too_large`](crate::DecodeError::is_too_large)
+    /// server sends; the error's [`Error::is_reply_too_large`](crate::Error::is_reply_too_large)
     /// is true. Error replies are read up to 64 KiB and the rest is ignored.
     ///
     /// ```

@@ -72,7 +72,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
         } else {
             e.to_string()
         };
-        Error::Decode(DecodeError::new(
+        Error::from(DecodeError::new(
             operation.name,
             Some(reply.status.as_u16()),
             message,
@@ -83,7 +83,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 
 /// A reply field that broke a rule of this crate's model (a missing or malformed id).
 fn invalid(operation: &Operation, field: &str, problem: impl std::fmt::Display) -> Error {
-    Error::Decode(DecodeError::new(
+    Error::from(DecodeError::new(
         operation.name,
         None,
         format!("{field}: {problem}"),
@@ -341,7 +341,7 @@ mod tests {
         let e = migration(r#"{"status":"WORKING"}"#).unwrap_err();
         assert!(e.to_string().contains("_id"), "{e}");
         let e = migration(r#"{"_id":"nope"}"#).unwrap_err();
-        assert!(matches!(e, Error::Decode(_)), "{e}");
+        assert_eq!(e.kind(), crate::ErrorKind::Decode, "{e}");
         let m = migration(r#"{"_id":"6296fb4c7c7aa997cf94e9a8","lagTimeSeconds":-5}"#).unwrap();
         assert_eq!(m.lag, Some(Duration::ZERO));
         assert_eq!(m.status, MigrationStatus::Unknown(String::new()));

@@ -119,7 +119,7 @@ pub fn decode_error(status: u16, retry_after: Option<&[u8]>, body: &[u8]) -> Str
         capped.len() <= MAX_ERROR_BODY,
         "error body read past the cap"
     );
-    let error = Error::Api(ApiError::from_reply(status, &headers, &capped));
+    let error = Error::from(ApiError::from_reply(status, &headers, &capped));
     let _ = (
         error.retry_after(),
         error.retry_at(),

@@ -43,7 +43,7 @@ pub(crate) fn validation(
 }
 
 fn mismatch(op: &Operation, what: &str, got: &str, asked: &str) -> Error {
-    Error::Decode(
+    Error::from(
         DecodeError::new(
             op.name,
             None,

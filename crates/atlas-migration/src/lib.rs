@@ -44,10 +44,7 @@ pub use auth::provider::{CredentialsFuture, CredentialsProvider, EnvironmentCred
 pub use chrono;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
-pub use error::{
-    ApiError, AuthError, BudgetError, DecodeError, Error, FieldViolation, InvalidInput,
-    RedirectError, TransportError,
-};
+pub use error::{Error, ErrorKind, FieldViolation};
 pub use governor::{RateLimitStatus, RateLimits, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 pub use interceptor::{AttemptRequest, AttemptResponse, HeaderRefused, Interceptor};

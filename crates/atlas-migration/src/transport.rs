@@ -18,7 +18,7 @@ use crate::auth::{Auth, Failure};
 use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::client::CallOverrides;
-use crate::error::{ApiError, DecodeError, DecodeKind, Error, TransportError};
+use crate::error::{ApiError, DecodeError, DecodeKind, Error, Repr, TransportError};
 use crate::governor::{self, Admission, ErrorBody, Governor};
 use crate::interceptor::{AttemptRequest, AttemptResponse, Interceptor};
 use crate::retry::{self, RetryPolicy};
@@ -55,7 +55,7 @@ impl Transport {
     /// Sends `operation` to `path` (from the operation's path function) with an optional JSON
     /// `body`, retrying what [`classify::decide`] allows, and turns the reply into `T` with
     /// `decode`, all within the call's span. A non-2xx reply after the retries is
-    /// [`Error::Api`]. Whatever fails, the span records it (`error.type`, ERROR status).
+    /// an error of kind [`ErrorKind::Api`](crate::ErrorKind::Api). Whatever fails, the span records it (`error.type`, ERROR status).
     pub(crate) async fn call<T>(
         &self,
         operation: &'static Operation,
@@ -86,9 +86,11 @@ impl Transport {
             let result = match self.send_in_span(operation, path, body, overrides).await {
                 Ok(reply) => {
                     let status = reply.status.as_u16();
-                    decode(reply).map_err(|e| match e {
-                        Error::Decode(d) => Error::Decode(d.of_reply(status)),
-                        other => other,
+                    decode(reply).map_err(|e| {
+                        e.map_repr(|r| match r {
+                            Repr::Decode(d) => Repr::Decode(d.of_reply(status)),
+                            other => other,
+                        })
                     })
                 }
                 Err(e) => Err(e),
@@ -235,15 +237,14 @@ impl Transport {
         let Admitted { reply, _slot } = match outcome {
             Ok(admitted) => admitted,
             Err(Failure::Transport(e)) => {
-                return Err(Error::Transport(TransportError::new(e, Some(operation))));
+                return Err(Error::from(TransportError::new(e, Some(operation))));
             }
             Err(Failure::Fatal(e) | Failure::Unprocessed(e)) => {
-                return Err(match e {
-                    Error::Budget(b) => Error::Budget(
-                        b.after_refusals(refusals.load(std::sync::atomic::Ordering::Relaxed)),
-                    ),
+                let refusals = refusals.load(std::sync::atomic::Ordering::Relaxed);
+                return Err(e.map_repr(|r| match r {
+                    Repr::Budget(b) => Repr::Budget(b.after_refusals(refusals)),
                     other => other,
-                });
+                }));
             }
         };
         let status = reply.status();
@@ -252,14 +253,14 @@ impl Transport {
             let headers = reply.headers().clone();
             let body = body::read_capped(reply, MAX_ERROR_BODY).await;
             let error = ApiError::from_reply(status.as_u16(), &headers, &body).during(operation);
-            return Err(Error::Api(error));
+            return Err(Error::from(error));
         }
         match body::read_whole(reply, self.max_reply_size).await {
             Ok(body) => Ok(Reply { status, body }),
             Err(BodyError::Transport(e)) => {
-                Err(Error::Transport(TransportError::new(e, Some(operation))))
+                Err(Error::from(TransportError::new(e, Some(operation))))
             }
-            Err(BodyError::TooLarge) => Err(Error::Decode(
+            Err(BodyError::TooLarge) => Err(Error::from(
                 DecodeError::new(
                     operation.name,
                     Some(status.as_u16()),
@@ -352,17 +353,17 @@ fn error_type(e: &Error) -> String {
     if let Some(status) = e.status().filter(|s| *s >= 400) {
         return status.to_string();
     }
-    match e {
-        Error::Auth(_) => "auth",
-        Error::Transport(t) if t.is_timeout() => "timeout",
-        Error::Transport(t) if t.is_connect() => "connect",
-        Error::Transport(_) => "transport",
-        Error::Decode(d) if d.is_too_large() => "reply_too_large",
-        Error::Decode(d) if d.is_mismatched() => "identity_mismatch",
-        Error::Decode(_) => "decode",
-        Error::Redirect(_) => "redirect",
-        Error::Budget(_) => "rate_limit_budget",
-        Error::InvalidInput(_) => "invalid_input",
+    match e.repr() {
+        Repr::Auth(_) => "auth",
+        Repr::Transport(t) if t.is_timeout() => "timeout",
+        Repr::Transport(t) if t.is_connect() => "connect",
+        Repr::Transport(_) => "transport",
+        Repr::Decode(d) if d.is_too_large() => "reply_too_large",
+        Repr::Decode(d) if d.is_mismatched() => "identity_mismatch",
+        Repr::Decode(_) => "decode",
+        Repr::Redirect(_) => "redirect",
+        Repr::Budget(_) => "rate_limit_budget",
+        Repr::InvalidInput(_) => "invalid_input",
         _ => "_OTHER",
     }
     .to_owned()

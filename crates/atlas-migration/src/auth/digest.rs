@@ -11,7 +11,7 @@
 //! * Atlas's nonces are "only valid for a short amount of time", so the server may refuse a
 //!   cached one. A 401 carries a fresh challenge; the request answers it once, itself. A
 //!   refusal of a request that answered a fresh challenge (one never answered before) means
-//!   the key was refused: [`Error::Auth`], final. With `stale=true` (RFC 7616 section 3.3:
+//!   the key was refused: an authentication error, final. With `stale=true` (RFC 7616 section 3.3:
 //!   the answer was right, the nonce is not) the new challenge is answered up to
 //!   [`MAX_STALE_RENEWALS`] times; past that the attempt fails as unprocessed, so the retry
 //!   policy may send it again. No loop either way.
@@ -130,12 +130,12 @@ impl DigestAuth {
         tracing::debug!("fetching a digest challenge");
         let reply = http.execute(probe).await.map_err(Failure::Transport)?;
         let reply = refuse_redirect(&self.probe_url, reply, "digest challenge probe")
-            .map_err(|e| Failure::Fatal(Error::Redirect(e)))?;
+            .map_err(|e| Failure::Fatal(Error::from(e)))?;
         let status = reply.status();
         let headers = reply.headers().clone();
         discard_body(reply, request.timeout().copied()).await;
         if status != StatusCode::UNAUTHORIZED {
-            return Err(Failure::Fatal(Error::Auth(AuthError::from_status(
+            return Err(Failure::Fatal(Error::from(AuthError::from_status(
                 "expected a digest challenge (HTTP 401) from a bodiless GET",
                 status.as_u16(),
                 None,
@@ -161,7 +161,7 @@ impl DigestAuth {
         let wait_until = deadline.map_or(own, |caller| caller.min(own));
         let Some(mut lease) = self.challenges.take(wait_until).await else {
             // Nothing was sent: as when no request slot comes free in time.
-            return Err(Failure::Unprocessed(Error::Budget(BudgetError::new(
+            return Err(Failure::Unprocessed(Error::from(BudgetError::new(
                 during, None, wait_until,
             ))));
         };
@@ -201,7 +201,7 @@ impl DigestAuth {
             // The renewed challenge is fresh, whatever the verdict: keep it for the next call.
             lease.hold(renewed);
             let refusal = |message: &str| {
-                Error::Auth(AuthError::from_status(
+                Error::from(AuthError::from_status(
                     message,
                     StatusCode::UNAUTHORIZED.as_u16(),
                     None,
@@ -240,7 +240,7 @@ impl DigestAuth {
 
 /// The error for a 401 whose challenge cannot be used.
 fn unusable(why: String, headers: &HeaderMap) -> Failure {
-    Failure::Fatal(Error::Auth(AuthError::from_status(
+    Failure::Fatal(Error::from(AuthError::from_status(
         why,
         StatusCode::UNAUTHORIZED.as_u16(),
         None,

@@ -151,6 +151,6 @@ impl Auth {
             // The inner authentication's own `send` has checked the reply already.
             Auth::Provided(p) => return p.send(http, request, during, deadline).await,
         }?;
-        refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::Redirect(e)))
+        refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::from(e)))
     }
 }

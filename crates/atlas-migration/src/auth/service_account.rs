@@ -154,7 +154,7 @@ impl ServiceAccountAuth {
 }
 
 fn refused(reply: &reqwest::Response) -> Failure {
-    Failure::Fatal(Error::Auth(AuthError::from_status(
+    Failure::Fatal(Error::from(AuthError::from_status(
         "the service account token was refused after a refresh",
         reply.status().as_u16(),
         None,

@@ -1,4 +1,4 @@
-//! [`ApiError`]: Atlas answered with an error status.
+//! An error reply from Atlas: its status and what its JSON body said.
 
 use std::fmt;
 
@@ -12,18 +12,8 @@ use super::{RetryAfter, snippet};
 /// Built from the JSON body Atlas sends (`error`, `errorCode`, `detail`, `reason`,
 /// `parameters`, `badRequestDetail.fields`); when the body is not that JSON (e.g. an HTML page
 /// from a proxy), [`body_snippet`](ApiError::body_snippet) holds its start.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Api(api) = &err {
-///     for violation in api.field_violations() {
-///         eprintln!("{}: {}", violation.field, violation.description);
-///     }
-/// }
-/// # }
-/// ```
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub(super) inner: Box<ApiErrorInner>,
 }
 
@@ -41,7 +31,7 @@ pub(super) struct ApiErrorInner {
     pub(super) operation: Option<&'static Operation>,
 }
 
-/// One rejected field of a 400 reply.
+/// One rejected field of a 400 reply ([`Error::field_violations`](crate::Error::field_violations)).
 ///
 /// ```
 /// # fn show(v: &atlas_migration::FieldViolation) {
@@ -119,69 +109,32 @@ impl ApiError {
     }
 
     /// The HTTP status code.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) -> bool {
-    /// e.status() == 404
-    /// # }
-    /// ```
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.inner.status
     }
 
     /// Atlas's `errorCode`, e.g. `RESOURCE_NOT_FOUND`; `None` when the body was not Atlas JSON.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) -> bool {
-    /// e.error_code() == Some("RESOURCE_NOT_FOUND")
-    /// # }
-    /// ```
-    pub fn error_code(&self) -> Option<&str> {
+    pub(crate) fn error_code(&self) -> Option<&str> {
         self.inner.error_code.as_deref()
     }
 
     /// Atlas's human-readable `detail`.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) { println!("{:?}", e.detail()); }
-    /// ```
-    pub fn detail(&self) -> Option<&str> {
+    pub(crate) fn detail(&self) -> Option<&str> {
         self.inner.detail.as_deref()
     }
 
-    /// Atlas's `reason` (the HTTP reason phrase it chose).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) { println!("{:?}", e.reason()); }
-    /// ```
-    pub fn reason(&self) -> Option<&str> {
-        self.inner.reason.as_deref()
-    }
-
     /// Atlas's `parameters`, the values substituted into `detail`.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) { println!("{} parameters", e.parameters().len()); }
-    /// ```
-    pub fn parameters(&self) -> &[serde_json::Value] {
+    pub(crate) fn parameters(&self) -> &[serde_json::Value] {
         &self.inner.parameters
     }
 
     /// The fields a 400 reply rejected (`badRequestDetail.fields`).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) { for v in e.field_violations() { println!("{}", v.field); } }
-    /// ```
-    pub fn field_violations(&self) -> &[FieldViolation] {
+    pub(crate) fn field_violations(&self) -> &[FieldViolation] {
         &self.inner.field_violations
     }
 
     /// The start of the body, when it was not an Atlas error document (HTML, empty, garbled).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::ApiError) { if let Some(s) = e.body_snippet() { println!("{s}"); } }
-    /// ```
-    pub fn body_snippet(&self) -> Option<&str> {
+    pub(crate) fn body_snippet(&self) -> Option<&str> {
         self.inner.body_snippet.as_deref()
     }
 }

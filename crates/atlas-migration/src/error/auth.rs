@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{Error, RetryAfter};
+use super::RetryAfter;
 
 /// Why authentication failed, beyond what a status says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,16 +21,8 @@ pub(crate) enum AuthCause {
 }
 
 /// Authentication failed.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Auth(auth) = &err {
-///     eprintln!("authentication failed: {auth}");
-/// }
-/// # }
-/// ```
 #[derive(Debug, Clone)]
-pub struct AuthError {
+pub(crate) struct AuthError {
     pub(super) message: String,
     pub(super) status: Option<u16>,
     pub(super) code: Option<String>,
@@ -98,32 +90,8 @@ impl AuthError {
 
     /// Whether authentication ran out of time: the token or revoke endpoint did not answer
     /// within the client's timeout (or, without one, 30 seconds).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::AuthError) {
-    /// if e.is_timeout() { eprintln!("the token endpoint is slow: {e}"); }
-    /// # }
-    /// ```
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         self.cause == AuthCause::TimedOut
-    }
-
-    /// What went wrong, free of secrets.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::AuthError) { println!("{}", e.message()); }
-    /// ```
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The HTTP status of the refusal, if a response carried it.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::AuthError) { println!("{:?}", e.status()); }
-    /// ```
-    pub fn status(&self) -> Option<u16> {
-        self.status
     }
 }
 
@@ -142,9 +110,3 @@ impl fmt::Display for AuthError {
 }
 
 impl std::error::Error for AuthError {}
-
-impl From<AuthError> for Error {
-    fn from(e: AuthError) -> Self {
-        Error::Auth(e)
-    }
-}

@@ -10,16 +10,8 @@ use tokio::time::Instant;
 /// would have held it past the caller's deadline, or no request slot came free in time (see
 /// [`ClientBuilder::max_in_flight`](crate::ClientBuilder::max_in_flight)). Nothing reached
 /// the server, so it is always safe to try again later.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Budget(b) = &err {
-///     eprintln!("{} would have waited {:?}", b.operation(), b.wait());
-/// }
-/// # }
-/// ```
 #[derive(Debug, Clone)]
-pub struct BudgetError {
+pub(crate) struct BudgetError {
     pub(super) operation: &'static str,
     wait: Option<Duration>,
     deadline_in: Duration,
@@ -44,30 +36,13 @@ impl BudgetError {
 
     /// How many times Atlas's rate limit refused this call's earlier attempts (429) before
     /// the client gave up waiting for budget.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::BudgetError) -> u32 { e.refusals() }
-    /// ```
-    pub fn refusals(&self) -> u32 {
+    pub(crate) fn refusals(&self) -> u32 {
         self.refusals
-    }
-
-    /// The operation that was not sent.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::BudgetError) -> &str { e.operation() }
-    /// ```
-    pub fn operation(&self) -> &str {
-        self.operation
     }
 
     /// How long the rate limit would have held the request (`None` when the wait was for a
     /// request slot).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::BudgetError) -> Option<std::time::Duration> { e.wait() }
-    /// ```
-    pub fn wait(&self) -> Option<Duration> {
+    pub(crate) fn wait(&self) -> Option<Duration> {
         self.wait
     }
 }

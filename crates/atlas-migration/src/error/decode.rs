@@ -5,16 +5,8 @@ use std::fmt;
 use super::snippet;
 
 /// A success response whose body could not be decoded.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Decode(d) = &err {
-///     eprintln!("{}: {}", d.operation(), d.message());
-/// }
-/// # }
-/// ```
 #[derive(Debug, Clone)]
-pub struct DecodeError {
+pub(crate) struct DecodeError {
     pub(super) kind: DecodeKind,
     pub(super) operation: &'static str,
     pub(super) status: Option<u16>,
@@ -50,13 +42,13 @@ impl DecodeError {
         }
     }
 
-    /// The same error, of another kind.
     /// The status of the reply this was decoded from, when the error did not say.
     pub(crate) fn of_reply(mut self, status: u16) -> Self {
         self.status = self.status.or(Some(status));
         self
     }
 
+    /// The same error, of another kind.
     pub(crate) fn of_kind(mut self, kind: DecodeKind) -> Self {
         self.kind = kind;
         self
@@ -65,52 +57,18 @@ impl DecodeError {
     /// Whether the reply was refused for being longer than
     /// [`ClientBuilder::max_reply_size`](crate::ClientBuilder::max_reply_size) allows (it
     /// was not read further).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::DecodeError) -> bool {
-    /// e.is_too_large()
-    /// # }
-    /// ```
-    pub fn is_too_large(&self) -> bool {
+    pub(crate) fn is_too_large(&self) -> bool {
         self.kind == DecodeKind::TooLarge
     }
 
     /// Whether the reply describes another resource than the one asked for (another `_id`
     /// or project): it was not returned, as it may be another migration's state.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::DecodeError) -> bool {
-    /// e.is_mismatched()
-    /// # }
-    /// ```
-    pub fn is_mismatched(&self) -> bool {
+    pub(crate) fn is_mismatched(&self) -> bool {
         self.kind == DecodeKind::Mismatched
     }
 
-    /// The operation whose reply failed to decode.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::DecodeError) { println!("{}", e.operation()); }
-    /// ```
-    pub fn operation(&self) -> &str {
-        self.operation
-    }
-
-    /// The decoder's complaint.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::DecodeError) { println!("{}", e.message()); }
-    /// ```
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     /// The start of the body (at most 200 characters), when it is safe to show.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::DecodeError) { println!("{:?}", e.snippet()); }
-    /// ```
-    pub fn snippet(&self) -> Option<&str> {
+    pub(crate) fn snippet(&self) -> Option<&str> {
         self.snippet.as_deref()
     }
 }

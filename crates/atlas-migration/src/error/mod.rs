@@ -1,8 +1,12 @@
-//! The one error type of this crate, with query helpers instead of a deep enum to match on.
+//! The one error type of this crate: an opaque [`Error`] with a [`kind`](Error::kind) and
+//! predicates, as reqwest's.
 //!
-//! One file per error kind: [`ApiError`] (`api.rs`), [`AuthError`] (`auth.rs`),
-//! [`InvalidInput`] (`input.rs`), [`DecodeError`] (`decode.rs`), [`TransportError`]
-//! (`transport.rs`); `retry_after.rs` and `snippet.rs` hold what they share.
+//! What each kind carries is private, one file per kind: an error reply (`api.rs`),
+//! authentication (`auth.rs`), an input refused locally (`input.rs`), a transport failure
+//! (`transport.rs`), a reply that does not decode (`decode.rs`), a redirect (`redirect.rs`),
+//! a budget wait past the deadline (`budget.rs`); `retry_after.rs` and `snippet.rs` hold what
+//! they share. Every question about an error ([`Error::is_retryable`], whether it may have
+//! been processed) goes through [`classify`](crate::classify).
 
 mod api;
 mod auth;
@@ -14,65 +18,148 @@ mod retry_after;
 mod snippet;
 mod transport;
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use api::{ApiError, FieldViolation};
-pub(crate) use auth::AuthCause;
-pub use auth::AuthError;
-pub use budget::BudgetError;
-pub use decode::DecodeError;
-pub(crate) use decode::DecodeKind;
-pub use input::InvalidInput;
-pub use redirect::RedirectError;
-pub(crate) use redirect::refuse_redirect;
+pub(crate) use api::ApiError;
+pub use api::FieldViolation;
+pub(crate) use auth::{AuthCause, AuthError};
+pub(crate) use budget::BudgetError;
+pub(crate) use decode::{DecodeError, DecodeKind};
+pub(crate) use input::InvalidInput;
+pub(crate) use redirect::{RedirectError, refuse_redirect};
 pub(crate) use retry_after::RetryAfter;
 pub(crate) use snippet::snippet;
-pub use transport::TransportError;
+pub(crate) use transport::TransportError;
 
 use crate::classify::{self, Attempt, is_transient_status};
 
 /// Everything that can go wrong when calling the Cloud Migration Service.
 ///
-/// Prefer the query methods ([`status`](Error::status), [`error_code`](Error::error_code),
-/// [`is_not_found`](Error::is_not_found), [`is_transient`](Error::is_transient), ...) to matching:
-/// new variants may be added. No variant ever carries a credential, token or password.
+/// Ask it questions rather than matching on it: [`kind`](Error::kind) says what failed, and
+/// predicates and accessors ([`status`](Error::status), [`error_code`](Error::error_code),
+/// [`is_not_found`](Error::is_not_found), [`is_retryable`](Error::is_retryable), ...) answer
+/// the rest. No error ever carries a credential, token or password.
 ///
 /// ```
-/// use atlas_migration::{Error, GroupId};
+/// use atlas_migration::{ErrorKind, GroupId};
 ///
 /// let err = "oops".parse::<GroupId>().unwrap_err();
-/// assert!(err.is_invalid_input());
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// assert_eq!(err.input_field(), Some("groupId"));
 /// assert_eq!(err.status(), None);
 /// assert_eq!(err.to_string(), r#"invalid groupId "oops": must be 24 lowercase hexadecimal digits"#);
 /// ```
+pub struct Error(Repr);
+
+/// What an [`Error`] holds: one of the private kinds.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Atlas answered with an error status (4xx or 5xx) after any retries.
+pub(crate) enum Repr {
     #[error(transparent)]
     Api(ApiError),
-    /// Authentication failed: credentials refused, token endpoint error, or a broken challenge.
     #[error(transparent)]
     Auth(AuthError),
-    /// An input was rejected locally; no request was sent.
     #[error(transparent)]
     InvalidInput(InvalidInput),
-    /// The request could not be sent or the response not received (connect, timeout, I/O).
     #[error(transparent)]
     Transport(TransportError),
-    /// A success response could not be decoded.
     #[error(transparent)]
     Decode(DecodeError),
-    /// A reply redirected the request; redirects are never followed.
     #[error(transparent)]
     Redirect(RedirectError),
-    /// The request was not sent: waiting for rate-limit budget (or a request slot) would
-    /// have run past the caller's deadline.
     #[error(transparent)]
     Budget(BudgetError),
 }
+
+/// What kind of failure an [`Error`] is ([`Error::kind`]). More kinds may be added.
+///
+/// ```
+/// # fn check(err: atlas_migration::Error) {
+/// use atlas_migration::ErrorKind;
+///
+/// match err.kind() {
+///     ErrorKind::Api => eprintln!("Atlas refused: {err}"),
+///     ErrorKind::Transport => eprintln!("no reply: {err}"),
+///     _ => eprintln!("{err}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Atlas answered with an error status (4xx or 5xx) after any retries:
+    /// [`status`](Error::status), [`error_code`](Error::error_code),
+    /// [`detail`](Error::detail), [`field_violations`](Error::field_violations).
+    Api,
+    /// Authentication failed: credentials refused, a token endpoint's error, or a broken
+    /// challenge.
+    Auth,
+    /// An input was rejected locally; no request was sent ([`input_field`](Error::input_field)).
+    InvalidInput,
+    /// The request could not be sent or its reply not received (connect, timeout, I/O).
+    Transport,
+    /// A success reply could not be used: it does not decode, is over
+    /// [`ClientBuilder::max_reply_size`](crate::ClientBuilder::max_reply_size), or names
+    /// another resource than the one asked for.
+    Decode,
+    /// A reply redirected the request; redirects are never followed
+    /// ([`redirect_target`](Error::redirect_target)).
+    Redirect,
+    /// The request was not sent: waiting for rate-limit budget (or a request slot) would have
+    /// run past the caller's deadline ([`refusals`](Error::refusals)).
+    Budget,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
+macro_rules! from_kind {
+    ($($kind:ident),*) => {$(
+        impl From<$kind> for Error {
+            fn from(e: $kind) -> Self {
+                Error(Repr::from(e))
+            }
+        }
+        impl From<$kind> for Repr {
+            fn from(e: $kind) -> Self {
+                from_kind!(@variant $kind, e)
+            }
+        }
+    )*};
+    (@variant ApiError, $e:ident) => { Repr::Api($e) };
+    (@variant AuthError, $e:ident) => { Repr::Auth($e) };
+    (@variant InvalidInput, $e:ident) => { Repr::InvalidInput($e) };
+    (@variant TransportError, $e:ident) => { Repr::Transport($e) };
+    (@variant DecodeError, $e:ident) => { Repr::Decode($e) };
+    (@variant RedirectError, $e:ident) => { Repr::Redirect($e) };
+    (@variant BudgetError, $e:ident) => { Repr::Budget($e) };
+}
+from_kind!(
+    ApiError,
+    AuthError,
+    InvalidInput,
+    TransportError,
+    DecodeError,
+    RedirectError,
+    BudgetError
+);
 
 impl Error {
     pub(crate) fn invalid_input(
@@ -80,7 +167,7 @@ impl Error {
         value: Option<&str>,
         reason: impl Into<String>,
     ) -> Self {
-        Error::InvalidInput(InvalidInput {
+        Error::from(InvalidInput {
             field: field.into(),
             value: value.map(str::to_owned),
             reason: reason.into(),
@@ -88,13 +175,41 @@ impl Error {
     }
 
     pub(crate) fn auth(message: impl Into<String>) -> Self {
-        Error::Auth(AuthError {
+        Error::from(AuthError {
             message: message.into(),
             status: None,
             code: None,
             retry_after: None,
             cause: AuthCause::default(),
         })
+    }
+
+    /// What this error holds, for the crate's own decisions.
+    pub(crate) fn repr(&self) -> &Repr {
+        &self.0
+    }
+
+    /// The same error with what it holds changed by `f`.
+    pub(crate) fn map_repr(self, f: impl FnOnce(Repr) -> Repr) -> Self {
+        Error(f(self.0))
+    }
+
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// let err = "x".parse::<atlas_migration::OrgId>().unwrap_err();
+    /// assert_eq!(err.kind(), atlas_migration::ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match &self.0 {
+            Repr::Api(_) => ErrorKind::Api,
+            Repr::Auth(_) => ErrorKind::Auth,
+            Repr::InvalidInput(_) => ErrorKind::InvalidInput,
+            Repr::Transport(_) => ErrorKind::Transport,
+            Repr::Decode(_) => ErrorKind::Decode,
+            Repr::Redirect(_) => ErrorKind::Redirect,
+            Repr::Budget(_) => ErrorKind::Budget,
+        }
     }
 
     /// The HTTP status of the response behind this error, if there was one.
@@ -105,13 +220,13 @@ impl Error {
     /// # }
     /// ```
     pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Api(e) => Some(e.status()),
-            Error::Auth(e) => e.status,
-            Error::Decode(e) => e.status,
-            Error::Transport(e) => e.source.status().map(|s| s.as_u16()),
-            Error::Redirect(e) => Some(e.status),
-            Error::InvalidInput(_) | Error::Budget(_) => None,
+        match &self.0 {
+            Repr::Api(e) => Some(e.status()),
+            Repr::Auth(e) => e.status,
+            Repr::Decode(e) => e.status,
+            Repr::Transport(e) => e.source.status().map(|s| s.as_u16()),
+            Repr::Redirect(e) => Some(e.status),
+            Repr::InvalidInput(_) | Repr::Budget(_) => None,
         }
     }
 
@@ -124,14 +239,135 @@ impl Error {
     /// # }
     /// ```
     pub fn error_code(&self) -> Option<&str> {
-        match self {
-            Error::Api(e) => e.error_code(),
-            Error::Auth(e) => e.code.as_deref(),
+        match &self.0 {
+            Repr::Api(e) => e.error_code(),
+            Repr::Auth(e) => e.code.as_deref(),
             _ => None,
         }
     }
 
-    /// Whether Atlas (or its token endpoint) answered 429 Too Many Requests.
+    /// Atlas's `detail`, the human explanation of an error reply.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if let Some(detail) = err.detail() { eprintln!("Atlas says: {detail}"); }
+    /// # }
+    /// ```
+    pub fn detail(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Api(e) => e.detail(),
+            _ => None,
+        }
+    }
+
+    /// The request fields a 400 reply rejected (`badRequestDetail.fields`); empty for
+    /// other errors.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// for violation in err.field_violations() {
+    ///     eprintln!("{}: {}", violation.field, violation.description);
+    /// }
+    /// # }
+    /// ```
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        match &self.0 {
+            Repr::Api(e) => e.field_violations(),
+            _ => &[],
+        }
+    }
+
+    /// The `parameters` of an error reply (the values its detail names); empty for other
+    /// errors.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// println!("{} parameters", err.parameters().len());
+    /// # }
+    /// ```
+    pub fn parameters(&self) -> &[serde_json::Value] {
+        match &self.0 {
+            Repr::Api(e) => e.parameters(),
+            _ => &[],
+        }
+    }
+
+    /// The start of a reply's body (at most 200 characters) when it was not what the spec
+    /// describes: an error reply that is not Atlas's JSON (e.g. a proxy's HTML page), or a
+    /// success reply that did not decode (not kept for replies that carry secrets).
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if let Some(body) = err.body_snippet() { eprintln!("the reply began: {body}"); }
+    /// # }
+    /// ```
+    pub fn body_snippet(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Api(e) => e.body_snippet(),
+            Repr::Decode(e) => e.snippet(),
+            _ => None,
+        }
+    }
+
+    /// The input a [`ErrorKind::InvalidInput`] error rejected: its field's name as the API
+    /// spells it (e.g. `groupId`, `source.clusterName`).
+    ///
+    /// ```
+    /// let err = "x".parse::<atlas_migration::OrgId>().unwrap_err();
+    /// assert_eq!(err.input_field(), Some("orgId"));
+    /// ```
+    pub fn input_field(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::InvalidInput(e) => Some(e.field()),
+            _ => None,
+        }
+    }
+
+    /// The rejected value of an [`ErrorKind::InvalidInput`] error, when it is safe to show
+    /// (never a secret).
+    ///
+    /// ```
+    /// let err = "x".parse::<atlas_migration::OrgId>().unwrap_err();
+    /// assert_eq!(err.input_value(), Some("x"));
+    /// ```
+    pub fn input_value(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::InvalidInput(e) => e.value(),
+            _ => None,
+        }
+    }
+
+    /// Where a refused redirect pointed (its `Location`), when it said.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if let Some(target) = err.redirect_target() { eprintln!("check the base URL: {target}"); }
+    /// # }
+    /// ```
+    pub fn redirect_target(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Redirect(e) => e.target(),
+            _ => None,
+        }
+    }
+
+    /// How many times Atlas's rate limit refused a call (429) before the client gave up
+    /// waiting for budget ([`ErrorKind::Budget`]); 0 for other errors.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.refusals() > 0 { eprintln!("others are spending this organization's budget"); }
+    /// # }
+    /// ```
+    pub fn refusals(&self) -> u32 {
+        match &self.0 {
+            Repr::Budget(e) => e.refusals(),
+            _ => 0,
+        }
+    }
+
+    /// Whether Atlas (or its token endpoint) answered 429 Too Many Requests, or the client
+    /// did not send the call because Atlas's rate limit would have held it past its deadline.
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
@@ -141,7 +377,7 @@ impl Error {
     /// # }
     /// ```
     pub fn is_rate_limited(&self) -> bool {
-        self.status() == Some(429) || matches!(self, Error::Budget(b) if b.wait().is_some())
+        self.status() == Some(429) || matches!(&self.0, Repr::Budget(b) if b.wait().is_some())
     }
 
     /// Whether Atlas answered 404 Not Found.
@@ -155,7 +391,7 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// Whether this is an authentication failure.
+    /// Whether this is an authentication failure ([`ErrorKind::Auth`]).
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
@@ -163,10 +399,10 @@ impl Error {
     /// # }
     /// ```
     pub fn is_auth(&self) -> bool {
-        matches!(self, Error::Auth(_))
+        self.kind() == ErrorKind::Auth
     }
 
-    /// Whether a reply redirected the request (never followed; see [`RedirectError`]).
+    /// Whether a reply redirected the request ([`ErrorKind::Redirect`]; never followed).
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
@@ -174,16 +410,55 @@ impl Error {
     /// # }
     /// ```
     pub fn is_redirect(&self) -> bool {
-        matches!(self, Error::Redirect(_))
+        self.kind() == ErrorKind::Redirect
     }
 
-    /// Whether an input was rejected before any request was sent.
+    /// Whether an input was rejected before any request was sent
+    /// ([`ErrorKind::InvalidInput`]).
     ///
     /// ```
     /// assert!("x".parse::<atlas_migration::OrgId>().unwrap_err().is_invalid_input());
     /// ```
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, Error::InvalidInput(_))
+        self.kind() == ErrorKind::InvalidInput
+    }
+
+    /// Whether the connection to Atlas (or its token endpoint) could not be made: nothing
+    /// was sent.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.is_connect() { eprintln!("is Atlas reachable from here? {err}"); }
+    /// # }
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        matches!(&self.0, Repr::Transport(e) if e.is_connect())
+            || matches!(&self.0, Repr::Auth(e) if e.cause == AuthCause::Unreachable)
+    }
+
+    /// Whether a success reply was refused for being longer than
+    /// [`ClientBuilder::max_reply_size`](crate::ClientBuilder::max_reply_size) allows (it
+    /// was not read further).
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.is_reply_too_large() { eprintln!("raise ClientBuilder::max_reply_size? {err}"); }
+    /// # }
+    /// ```
+    pub fn is_reply_too_large(&self) -> bool {
+        matches!(&self.0, Repr::Decode(e) if e.is_too_large())
+    }
+
+    /// Whether a success reply described another resource than the one asked for (another
+    /// `_id` or project): it was not returned, as it may be another migration's state.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.is_identity_mismatch() { eprintln!("a proxy or cache answered for another resource"); }
+    /// # }
+    /// ```
+    pub fn is_identity_mismatch(&self) -> bool {
+        matches!(&self.0, Repr::Decode(e) if e.is_mismatched())
     }
 
     /// How long the server asked to wait (`Retry-After`, seconds or HTTP date), measured from
@@ -212,9 +487,9 @@ impl Error {
     }
 
     fn retry_after_value(&self) -> Option<&RetryAfter> {
-        match self {
-            Error::Api(e) => e.inner.retry_after.as_ref(),
-            Error::Auth(e) => e.retry_after.as_ref(),
+        match &self.0 {
+            Repr::Api(e) => e.inner.retry_after.as_ref(),
+            Repr::Auth(e) => e.retry_after.as_ref(),
             _ => None,
         }
     }
@@ -228,12 +503,12 @@ impl Error {
     /// # }
     /// ```
     pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Transport(e) => e.is_connect() || e.is_timeout(),
-            Error::Api(e) => is_transient_status(e.status()),
-            Error::Auth(e) => e.is_transient(),
+        match &self.0 {
+            Repr::Transport(e) => e.is_connect() || e.is_timeout(),
+            Repr::Api(e) => is_transient_status(e.status()),
+            Repr::Auth(e) => e.is_transient(),
             // Nothing was sent; budget comes back with time.
-            Error::Budget(_) => true,
+            Repr::Budget(_) => true,
             _ => false,
         }
     }
@@ -247,9 +522,9 @@ impl Error {
     /// # }
     /// ```
     pub fn is_timeout(&self) -> bool {
-        match self {
-            Error::Transport(e) => e.is_timeout(),
-            Error::Auth(e) => e.is_timeout(),
+        match &self.0 {
+            Repr::Transport(e) => e.is_timeout(),
+            Repr::Auth(e) => e.is_timeout(),
             _ => false,
         }
     }
@@ -267,9 +542,9 @@ impl Error {
     /// # }
     /// ```
     pub fn is_retryable(&self) -> bool {
-        let idempotent = match self {
-            Error::Api(e) => e.inner.operation.is_some_and(|op| op.idempotent),
-            Error::Transport(e) => e.operation.is_some_and(|op| op.idempotent),
+        let idempotent = match &self.0 {
+            Repr::Api(e) => e.inner.operation.is_some_and(|op| op.idempotent),
+            Repr::Transport(e) => e.operation.is_some_and(|op| op.idempotent),
             _ => false,
         };
         self.may_repeat(idempotent)
@@ -278,41 +553,48 @@ impl Error {
     /// Whether a call that failed with this error may be sent again, for a call that is
     /// (`idempotent`) or is not safe to repeat; decided by [`classify::decide`].
     pub(crate) fn may_repeat(&self, idempotent: bool) -> bool {
-        let attempt = match self {
-            Error::Api(e) => Attempt::Replied {
+        let attempt = match &self.0 {
+            Repr::Api(e) => Attempt::Replied {
                 status: e.status(),
                 headers: &http::HeaderMap::new(),
             },
-            Error::Transport(e) if e.is_connect() => Attempt::ConnectFailed,
-            Error::Transport(_) => Attempt::NoReply,
+            Repr::Transport(e) if e.is_connect() => Attempt::ConnectFailed,
+            Repr::Transport(_) => Attempt::NoReply,
             // Token or challenge endpoints failing before the call itself was sent.
-            Error::Auth(e) => return e.is_transient(),
-            Error::InvalidInput(_) | Error::Decode(_) | Error::Redirect(_) => return false,
+            Repr::Auth(e) => return e.is_transient(),
+            Repr::InvalidInput(_) | Repr::Decode(_) | Repr::Redirect(_) => return false,
             // Nothing was sent.
-            Error::Budget(_) => Attempt::NotProcessed,
+            Repr::Budget(_) => Attempt::NotProcessed,
         };
         classify::decide(idempotent, attempt).repeats()
     }
 
-    /// Whether the server may have acted on the failed call: no reply, a 5xx, or a success
-    /// reply that did not decode. `false` when the connection was refused, the call was
-    /// rate limited or refused with another 4xx, or nothing was sent.
-    pub(crate) fn may_have_been_processed(&self) -> bool {
-        match self {
-            Error::Api(e) => classify::may_have_acted(Attempt::Replied {
+    /// Whether Atlas may have acted on the failed call: no reply, a 5xx, a redirect after a
+    /// `POST`, or a success reply that could not be used. `false` when the connection was
+    /// refused, the call was rate limited or refused with another 4xx, or nothing was sent.
+    /// After a create, `true` means: look before creating again.
+    ///
+    /// ```
+    /// # fn check(err: atlas_migration::Error) {
+    /// if err.may_have_been_processed() { /* list or get before sending the create again */ }
+    /// # }
+    /// ```
+    pub fn may_have_been_processed(&self) -> bool {
+        match &self.0 {
+            Repr::Api(e) => classify::may_have_acted(Attempt::Replied {
                 status: e.status(),
                 headers: &http::HeaderMap::new(),
             }),
-            Error::Transport(e) => classify::may_have_acted(if e.is_connect() {
+            Repr::Transport(e) => classify::may_have_acted(if e.is_connect() {
                 Attempt::ConnectFailed
             } else {
                 Attempt::NoReply
             }),
             // A 2xx arrived: the server acted.
-            Error::Decode(_) => true,
+            Repr::Decode(_) => true,
             // A 303 is what a server sends after acting on a POST.
-            Error::Redirect(_) => true,
-            Error::Auth(_) | Error::InvalidInput(_) | Error::Budget(_) => false,
+            Repr::Redirect(_) => true,
+            Repr::Auth(_) | Repr::InvalidInput(_) | Repr::Budget(_) => false,
         }
     }
 
@@ -325,13 +607,13 @@ impl Error {
     /// # }
     /// ```
     pub fn operation(&self) -> Option<&'static str> {
-        match self {
-            Error::Api(e) => e.inner.operation.map(|op| op.name),
-            Error::Transport(e) => e.operation.map(|op| op.name),
-            Error::Decode(e) => Some(e.operation),
-            Error::Redirect(e) => Some(e.during),
-            Error::Budget(e) => Some(e.operation),
-            Error::Auth(_) | Error::InvalidInput(_) => None,
+        match &self.0 {
+            Repr::Api(e) => e.inner.operation.map(|op| op.name),
+            Repr::Transport(e) => e.operation.map(|op| op.name),
+            Repr::Decode(e) => Some(e.operation),
+            Repr::Redirect(e) => Some(e.during),
+            Repr::Budget(e) => Some(e.operation),
+            Repr::Auth(_) | Repr::InvalidInput(_) => None,
         }
     }
 }
@@ -405,13 +687,13 @@ mod tests {
 
     #[test]
     fn query_helpers_follow_status() {
-        let e = Error::Api(ApiError::from_reply(
+        let e = Error::from(ApiError::from_reply(
             429,
             &headers(&[("retry-after", "3")]),
             br#"{"error":429,"errorCode":"RATE_LIMITED"}"#,
         ));
         assert!(e.is_rate_limited() && e.is_transient() && e.is_retryable());
-        let during = |op| Error::Api(ApiError::from_reply(503, &headers(&[]), b"{}").during(op));
+        let during = |op| Error::from(ApiError::from_reply(503, &headers(&[]), b"{}").during(op));
         use atlas_migration_sys::operations::{CREATE_MIGRATION, GET_MIGRATION};
         let read = during(&GET_MIGRATION);
         assert!(read.is_transient() && read.is_retryable());
@@ -423,7 +705,7 @@ mod tests {
         );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(e.error_code(), Some("RATE_LIMITED"));
-        let e = Error::Api(ApiError::from_reply(404, &headers(&[]), b"{}"));
+        let e = Error::from(ApiError::from_reply(404, &headers(&[]), b"{}"));
         assert!(e.is_not_found() && !e.is_transient());
     }
 }

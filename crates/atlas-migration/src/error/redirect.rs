@@ -8,16 +8,8 @@ use std::fmt;
 /// proxy, or from an attacker. Following it would re-send the request's body (which may hold
 /// the source cluster's password) and its credentials to another host, or turn a `POST` into
 /// a `GET` and return another server's reply as Atlas's answer, so the client never does.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Redirect(r) = &err {
-///     eprintln!("HTTP {} towards {:?}: check the base URL", r.status(), r.target());
-/// }
-/// # }
-/// ```
 #[derive(Debug, Clone)]
-pub struct RedirectError {
+pub(crate) struct RedirectError {
     pub(super) status: u16,
     pub(super) target: Option<String>,
     pub(super) during: &'static str,
@@ -50,38 +42,10 @@ impl RedirectError {
         }
     }
 
-    /// The 3xx status.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::RedirectError) -> u16 {
-    /// e.status()
-    /// # }
-    /// ```
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
     /// Where the redirect pointed (scheme, host and port only), if its `Location` was
     /// readable.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::RedirectError) {
-    /// if let Some(target) = e.target() { eprintln!("redirected towards {target}"); }
-    /// # }
-    /// ```
-    pub fn target(&self) -> Option<&str> {
+    pub(crate) fn target(&self) -> Option<&str> {
         self.target.as_deref()
-    }
-
-    /// The operation (or endpoint, e.g. `oauth_token`) whose reply redirected.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::RedirectError) -> &str {
-    /// e.during()
-    /// # }
-    /// ```
-    pub fn during(&self) -> &str {
-        self.during
     }
 }
 

@@ -5,16 +5,8 @@ use std::fmt;
 use atlas_migration_sys::operations::Operation;
 
 /// The request could not be sent, or its reply not received.
-///
-/// ```
-/// # fn check(err: atlas_migration::Error) {
-/// if let atlas_migration::Error::Transport(t) = &err {
-///     if t.is_timeout() { eprintln!("timed out"); }
-/// }
-/// # }
-/// ```
 #[derive(Debug)]
-pub struct TransportError {
+pub(crate) struct TransportError {
     pub(super) source: reqwest::Error,
     pub(super) operation: Option<&'static Operation>,
 }
@@ -34,38 +26,12 @@ impl TransportError {
     }
 
     /// Whether the connection could not be opened (the request never left).
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::TransportError) -> bool {
-    /// e.is_connect()
-    /// # }
-    /// ```
-    pub fn is_connect(&self) -> bool {
+    pub(crate) fn is_connect(&self) -> bool {
         self.source.is_connect()
     }
 
-    /// Whether the request may have reached the server: everything but a connection that
-    /// could not be opened (or a request that could not be built). A request that may have
-    /// been sent may have been processed; see
-    /// [`Error::is_retryable`](crate::Error::is_retryable) before sending it again.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::TransportError) -> bool {
-    /// e.is_request_sent()
-    /// # }
-    /// ```
-    pub fn is_request_sent(&self) -> bool {
-        !(self.source.is_connect() || self.source.is_builder())
-    }
-
     /// Whether the call ran out of time.
-    ///
-    /// ```
-    /// # fn f(e: &atlas_migration::TransportError) -> bool {
-    /// e.is_timeout()
-    /// # }
-    /// ```
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         self.source.is_timeout()
     }
 }

@@ -17,7 +17,7 @@ enum Step {
 }
 
 fn api(status: u16) -> Error {
-    Error::Api(ApiError::from_reply(status, &http::HeaderMap::new(), b""))
+    Error::from(ApiError::from_reply(status, &http::HeaderMap::new(), b""))
 }
 
 /// State 9 is success, state 13 a failure state; everything else retries.

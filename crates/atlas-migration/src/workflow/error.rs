@@ -272,10 +272,7 @@ impl WorkflowError {
     /// # }
     /// ```
     pub fn server_message(&self) -> Option<String> {
-        let from_call = |e: &Error| match e {
-            Error::Api(api) => api.detail().map(str::to_owned),
-            _ => None,
-        };
+        let from_call = |e: &Error| e.detail().map(str::to_owned);
         match &self.source {
             WorkflowFailure::Call(e) | WorkflowFailure::CreateOutcomeUnknown(e) => from_call(e),
             WorkflowFailure::Validation(WaiterError::FailureState { last }) => {

@@ -425,7 +425,7 @@ impl PushMigration {
     /// Longest a single call of the workflow (validate, create, cutover) rides out Atlas's
     /// rate limit (default 15 minutes). A 429 is documented as not processed, so until then
     /// the call waits for budget and tries again, whatever the client's retry policy allows;
-    /// past it the step fails with a [budget error](crate::BudgetError) that counts the
+    /// past it the step fails with a [budget error](crate::ErrorKind::Budget) that counts the
     /// refusals. Polls are bounded by their wait's `max_wait` instead.
     ///
     /// ```no_run

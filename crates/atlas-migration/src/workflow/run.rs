@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn only_failures_after_sending_leave_the_create_outcome_unknown() {
         let api = |s| {
-            Error::Api(crate::error::ApiError::from_reply(
+            Error::from(crate::error::ApiError::from_reply(
                 s,
                 &http::HeaderMap::new(),
                 b"",

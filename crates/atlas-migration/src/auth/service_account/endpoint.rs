@@ -145,14 +145,14 @@ impl TokenEndpoint {
                 .timeout(budget)
                 .send()
                 .await
-                .map_err(|e| Error::Transport(TransportError::new(e, None)))?;
-            let reply = refuse_redirect(&self.revoke_url, reply, "oauth_revoke")
-                .map_err(Error::Redirect)?;
+                .map_err(|e| Error::from(TransportError::new(e, None)))?;
+            let reply =
+                refuse_redirect(&self.revoke_url, reply, "oauth_revoke").map_err(Error::from)?;
             let status = reply.status();
             let headers = reply.headers().clone();
             let body = body::read_capped(reply, MAX_ERROR_BODY).await;
             if !status.is_success() {
-                return Err(Error::Auth(refusal(
+                return Err(Error::from(refusal(
                     "the revoke endpoint refused the request",
                     status,
                     &headers,

@@ -51,8 +51,8 @@ impl TokenFailure {
     /// The error for the caller.
     pub(crate) fn into_error(self) -> Error {
         match self {
-            Self::Auth(e) => Error::Auth(e),
-            Self::Redirect(r) => Error::Redirect(r),
+            Self::Auth(e) => Error::from(e),
+            Self::Redirect(r) => Error::from(r),
         }
     }
 
@@ -61,7 +61,7 @@ impl TokenFailure {
     /// token layer's backoff keeps those repeats from reaching the token endpoint early.
     pub(crate) fn into_failure(self) -> Failure {
         match self {
-            Self::Auth(e) if e.is_transient() => Failure::Unprocessed(Error::Auth(e)),
+            Self::Auth(e) if e.is_transient() => Failure::Unprocessed(Error::from(e)),
             other => Failure::Fatal(other.into_error()),
         }
     }
