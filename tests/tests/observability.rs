@@ -30,6 +30,7 @@ impl Interceptor for Shared {
         request.insert_header("traceparent", TRACEPARENT).unwrap();
         for owned in ["authorization", "Accept", "content-type"] {
             if let Err(e) = request.insert_header(owned, "x") {
+                assert_eq!(e.input_field(), Some("header"), "{e}");
                 self.0.refused.lock().unwrap().push(e.to_string());
             }
         }

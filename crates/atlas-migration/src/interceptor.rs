@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::error::Error;
+
 /// Sees every attempt: [`on_request`](Self::on_request) before it is sent (it may add
 /// headers), [`on_response`](Self::on_response) once it is answered or has failed. Retries
 /// are separate attempts. Both run on the calling task and should be quick.
@@ -88,18 +90,6 @@ impl fmt::Debug for AttemptRequest<'_> {
     }
 }
 
-/// A header an interceptor may not set, or an invalid one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderRefused(String);
-
-impl fmt::Display for HeaderRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for HeaderRefused {}
-
 impl AttemptRequest<'_> {
     /// The operation's stable name, e.g. `get_migration`.
     ///
@@ -139,7 +129,9 @@ impl AttemptRequest<'_> {
 
     /// Adds (or replaces) a header on this attempt. `Authorization`, `Proxy-Authorization`,
     /// `Cookie`, `Accept`, `Content-Type`, `Content-Length`, `Host` and `Transfer-Encoding`
-    /// belong to the client and are refused, as are invalid names and values.
+    /// belong to the client and are refused, as are invalid names and values: an error of
+    /// kind [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the header
+    /// (never its value, which may be a secret).
     ///
     /// ```
     /// # fn f(r: &mut atlas_migration::AttemptRequest<'_>) {
@@ -147,17 +139,17 @@ impl AttemptRequest<'_> {
     /// assert!(r.insert_header("authorization", "Bearer stolen").is_err());
     /// # }
     /// ```
-    pub fn insert_header(&mut self, name: &str, value: &str) -> Result<(), HeaderRefused> {
+    pub fn insert_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let refused = |reason: &str| Error::invalid_input("header", Some(name), reason);
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| HeaderRefused(format!("{name:?} is not a valid header name")))?;
+            .map_err(|_| refused("not a valid header name"))?;
         if PROTECTED.contains(&name) {
-            return Err(HeaderRefused(format!(
-                "{name} belongs to the client and cannot be set by an interceptor"
-            )));
+            return Err(refused(
+                "it belongs to the client and cannot be set by an interceptor",
+            ));
         }
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            HeaderRefused(format!("the value for {name} is not a valid header value"))
-        })?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| refused("its value is not a valid header value"))?;
         self.headers.insert(name, value);
         Ok(())
     }

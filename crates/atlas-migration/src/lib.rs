@@ -47,7 +47,7 @@ pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
 pub use error::{Error, ErrorKind, FieldViolation};
 pub use governor::{RateLimitStatus, RateLimits, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
-pub use interceptor::{AttemptRequest, AttemptResponse, HeaderRefused, Interceptor};
+pub use interceptor::{AttemptRequest, AttemptResponse, Interceptor};
 pub use model::{AvailableProject, Deployment, LiveMigration, Validation};
 pub use request::{
     Destination, HostnameSchema, MigrationRequest, MigrationRequestBuilder, ShardEntry,
