@@ -178,6 +178,7 @@ impl Client {
                 transport: Transport {
                     http,
                     base_url,
+                    base: parsed.clone(),
                     auth,
                     policy: b.retry,
                     user_agent,
@@ -384,5 +385,34 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(client.base_url(), "https://cloud.mongodb.com");
+    }
+
+    #[test]
+    fn an_operation_path_goes_under_the_base_url_and_its_own_path() {
+        let url_of = |base: &str, path: &str| {
+            let client = super::Client::builder()
+                .api_key("pub", "priv".to_owned())
+                .base_url(base)
+                .build()
+                .unwrap();
+            client.inner.transport.url_of(path).to_string()
+        };
+        let path = "/api/atlas/v2/groups/6296fb4c7c7aa997cf94e9a8/liveMigrations";
+        assert_eq!(
+            url_of("https://cloud.mongodb.com", path),
+            format!("https://cloud.mongodb.com{path}")
+        );
+        assert_eq!(
+            url_of("https://proxy.example.com:8443/atlas/", path),
+            format!("https://proxy.example.com:8443/atlas{path}")
+        );
+        // Percent-encoded parameters stay as the path function encoded them.
+        assert_eq!(
+            url_of(
+                "https://cloud.mongodb.com",
+                "/api/atlas/v2/orgs/a%2Fb/liveMigrations"
+            ),
+            "https://cloud.mongodb.com/api/atlas/v2/orgs/a%2Fb/liveMigrations"
+        );
     }
 }

@@ -73,12 +73,12 @@ impl Governor {
     /// are held until the returned admission drops. Fails, sending nothing, when the wait
     /// would run past the caller's deadline (or past an hour without one): at once when the
     /// queue ahead already says so.
-    pub(crate) async fn admit(
-        &self,
-        scope: &str,
+    pub(crate) async fn admit<'a>(
+        &'a self,
+        scope: &'a str,
         operation: &'static Operation,
         deadline: Option<Instant>,
-    ) -> Result<Admission<'_>, Error> {
+    ) -> Result<Admission<'a>, Error> {
         let asked = Instant::now();
         let deadline = deadline.unwrap_or(asked + MAX_BUDGET_WAIT);
         let too_late = |wait| Error::from(BudgetError::new(operation.name, wait, deadline));
@@ -95,7 +95,7 @@ impl Governor {
         let Some((turnstile, wake, expected)) = queue else {
             let ticket = Ticket {
                 governor: self,
-                scope: scope.to_owned(),
+                scope,
                 sent: false,
             };
             return self.in_flight_slot(ticket, deadline, &too_late).await;
@@ -137,7 +137,7 @@ impl Governor {
         // The turn is taken: until the request is handed over, dropping gives it back.
         let ticket = Ticket {
             governor: self,
-            scope: scope.to_owned(),
+            scope,
             sent: false,
         };
         drop(first);
@@ -266,14 +266,14 @@ impl Drop for Queued<'_> {
 /// A turn taken at a bucket: finished when it drops, and given back if it was never sent.
 struct Ticket<'a> {
     governor: &'a Governor,
-    scope: String,
+    scope: &'a str,
     sent: bool,
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let sent = self.sent;
-        let wake = self.governor.with_bucket(&self.scope, |b| {
+        let wake = self.governor.with_bucket(self.scope, |b| {
             if sent {
                 b.finish();
             } else {
