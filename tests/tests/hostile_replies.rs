@@ -123,8 +123,9 @@ async fn an_empty_success_body_is_a_decode_error() {
     let error = get_migration_against(200, "application/json", Vec::new())
         .await
         .unwrap_err();
-    assert!(
-        error.kind() == atlas_migration::ErrorKind::Decode,
+    assert_eq!(
+        error.kind(),
+        atlas_migration::ErrorKind::Decode,
         "{error:?}"
     );
 }
@@ -138,8 +139,9 @@ async fn truncated_json_is_a_decode_error_quoting_a_snippet() {
     )
     .await
     .unwrap_err();
-    assert!(
-        error.kind() == atlas_migration::ErrorKind::Decode,
+    assert_eq!(
+        error.kind(),
+        atlas_migration::ErrorKind::Decode,
         "{error:?}"
     );
     assert!(error.to_string().contains("WORK"), "{error}");
@@ -150,8 +152,9 @@ async fn invalid_utf8_is_a_decode_error() {
     let error = get_migration_against(200, "application/json", vec![b'{', 0xff, 0xfe, b'"', b'}'])
         .await
         .unwrap_err();
-    assert!(
-        error.kind() == atlas_migration::ErrorKind::Decode,
+    assert_eq!(
+        error.kind(),
+        atlas_migration::ErrorKind::Decode,
         "{error:?}"
     );
 }

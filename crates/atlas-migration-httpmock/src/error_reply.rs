@@ -2,9 +2,9 @@
 //!
 //! Atlas answers an error with its HTTP status and a JSON body naming the error
 //! (`error`, `errorCode`, `detail`, `reason`, `parameters`, and for a rejected request
-//! `badRequestDetail.fields`). The client reads that body into its `Error` (`status`, `error_code`, `detail`,
-//! `field_violations`), so a stub built
-//! from this type exercises the same decoding a real refusal does.
+//! `badRequestDetail.fields`). The client reads that body into its `Error` (`status`,
+//! `error_code`, `detail`, `field_violations`), so a stub built from this type exercises the
+//! same decoding a real refusal does.
 
 use std::time::Duration;
 

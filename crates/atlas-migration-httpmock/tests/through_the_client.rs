@@ -218,18 +218,17 @@ async fn an_error_reply_reaches_the_client_field_for_field() {
     });
     let err = client.get_migration(&group, &migration).await.unwrap_err();
     assert_eq!(err.kind(), atlas_migration::ErrorKind::Api, "{err:?}");
-    let api = &err;
-    assert_eq!(api.status(), Some(400));
-    assert_eq!(api.error_code(), Some("VALIDATION_ERROR"));
-    assert_eq!(api.detail(), Some("Invalid attribute source.clusterName."));
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.error_code(), Some("VALIDATION_ERROR"));
+    assert_eq!(err.detail(), Some("Invalid attribute source.clusterName."));
     assert_eq!(
-        api.parameters(),
+        err.parameters(),
         [
             serde_json::json!("source.clusterName"),
             serde_json::json!(3)
         ]
     );
-    let violations = api.field_violations();
+    let violations = err.field_violations();
     assert_eq!(violations.len(), 1);
     assert_eq!(violations[0].field, "source.clusterName");
     assert_eq!(violations[0].description, "must not be blank");

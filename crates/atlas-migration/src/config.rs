@@ -293,7 +293,8 @@ impl ClientBuilder {
     /// Build it with `redirect(reqwest::redirect::Policy::none())`: the client this crate
     /// builds never follows redirects (the Atlas Admin API does not redirect), but a supplied
     /// client that follows one has already re-sent the request elsewhere by the time this
-    /// crate sees the reply. Such a reply is still refused, as an error of kind [`ErrorKind::Redirect`](crate::ErrorKind::Redirect).
+    /// crate sees the reply. Such a reply is still refused, as an error of kind
+    /// [`ErrorKind::Redirect`](crate::ErrorKind::Redirect).
     ///
     /// ```
     /// let http = reqwest::Client::builder()

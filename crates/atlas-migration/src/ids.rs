@@ -20,7 +20,8 @@ macro_rules! object_id {
         $(#[$doc])*
         ///
         /// Parsing checks the format (24 lowercase hexadecimal digits); a malformed value is an
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error that names the field and the value.
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error that names the
+        /// field and the value.
         ///
         /// ```
         #[doc = concat!("use atlas_migration::", stringify!($name), ";")]

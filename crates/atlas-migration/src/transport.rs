@@ -57,8 +57,9 @@ pub(crate) struct Transport {
 impl Transport {
     /// Sends `operation` to `path` (from the operation's path function) with an optional JSON
     /// `body`, retrying what [`classify::decide`] allows, and turns the reply into `T` with
-    /// `decode`, all within the call's span. A non-2xx reply after the retries is
-    /// an error of kind [`ErrorKind::Api`](crate::ErrorKind::Api). Whatever fails, the span records it (`error.type`, ERROR status).
+    /// `decode`, all within the call's span. A non-2xx reply after the retries is an error of
+    /// kind [`ErrorKind::Api`](crate::ErrorKind::Api). Whatever fails, the span records it
+    /// (`error.type`, ERROR status).
     pub(crate) async fn call<T>(
         &self,
         operation: &'static Operation,

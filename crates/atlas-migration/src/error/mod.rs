@@ -423,8 +423,8 @@ impl Error {
         self.kind() == ErrorKind::InvalidInput
     }
 
-    /// Whether the connection to Atlas (or its token endpoint) could not be made: nothing
-    /// was sent.
+    /// Whether Atlas could not be reached (the connection failed, so the call was not sent),
+    /// or a service account's token endpoint could not be reached.
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
@@ -454,7 +454,9 @@ impl Error {
     ///
     /// ```
     /// # fn check(err: atlas_migration::Error) {
-    /// if err.is_identity_mismatch() { eprintln!("a proxy or cache answered for another resource"); }
+    /// if err.is_identity_mismatch() {
+    ///     eprintln!("a proxy or cache answered for another resource: {err}");
+    /// }
     /// # }
     /// ```
     pub fn is_identity_mismatch(&self) -> bool {
