@@ -710,4 +710,73 @@ mod tests {
         let e = Error::from(ApiError::from_reply(404, &headers(&[]), b"{}"));
         assert!(e.is_not_found() && !e.is_transient());
     }
+
+    #[test]
+    fn each_kind_answers_its_own_questions_and_no_others() {
+        use atlas_migration_sys::operations::GET_MIGRATION;
+        let input = Error::invalid_input("groupId", Some("oops"), "must be 24 hex digits");
+        assert_eq!(input.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            (input.input_field(), input.input_value()),
+            (Some("groupId"), Some("oops"))
+        );
+        assert!(!input.may_have_been_processed() && !input.is_retryable());
+
+        let sent = reqwest::Url::parse("https://cloud.mongodb.com/api/atlas/v2").unwrap();
+        let location = http::HeaderValue::from_static("https://user:pw@elsewhere.example:8443/x?y");
+        let redirect = Error::from(RedirectError::new(
+            302,
+            &sent,
+            Some(&location),
+            "get_migration",
+        ));
+        assert_eq!(redirect.kind(), ErrorKind::Redirect);
+        assert_eq!(
+            redirect.redirect_target(),
+            Some("https://elsewhere.example:8443")
+        );
+        assert_eq!(
+            (redirect.status(), redirect.operation()),
+            (Some(302), Some("get_migration"))
+        );
+        assert_eq!(redirect.input_field(), None);
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let budget = Error::from(
+            BudgetError::new("get_migration", Some(Duration::from_secs(9)), deadline)
+                .after_refusals(3),
+        );
+        assert_eq!(budget.kind(), ErrorKind::Budget);
+        assert_eq!(budget.refusals(), 3);
+        assert!(budget.is_rate_limited() && budget.is_transient());
+        assert!(!budget.may_have_been_processed(), "nothing was sent");
+        assert_eq!(redirect.refusals(), 0);
+
+        let large = Error::from(
+            DecodeError::new("get_migration", Some(200), "too long", Some(b"{\"_id\":"))
+                .of_kind(DecodeKind::TooLarge),
+        );
+        assert_eq!(large.kind(), ErrorKind::Decode);
+        assert!(large.is_reply_too_large() && !large.is_identity_mismatch());
+        assert_eq!(large.body_snippet(), Some("{\"_id\":"));
+        assert!(large.may_have_been_processed(), "a 2xx arrived");
+        let mismatch = Error::from(
+            DecodeError::new("get_migration", Some(200), "another _id", None)
+                .of_kind(DecodeKind::Mismatched),
+        );
+        assert!(mismatch.is_identity_mismatch() && mismatch.body_snippet().is_none());
+
+        let body = br#"{"error":400,"errorCode":"INVALID_ATTRIBUTE","detail":"Bad.","parameters":["x"],"badRequestDetail":{"fields":[{"field":"x","description":"blank"}]}}"#;
+        let api =
+            Error::from(ApiError::from_reply(400, &headers(&[]), body).during(&GET_MIGRATION));
+        assert_eq!(api.kind(), ErrorKind::Api);
+        assert_eq!((api.detail(), api.parameters().len()), (Some("Bad."), 1));
+        assert_eq!(api.field_violations()[0].description, "blank");
+        assert!(
+            !api.may_have_been_processed(),
+            "a 4xx other than 429 changed nothing"
+        );
+        assert_eq!(api.redirect_target(), None);
+        assert!(!api.is_connect() && !api.is_reply_too_large());
+    }
 }
