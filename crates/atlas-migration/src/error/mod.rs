@@ -55,22 +55,30 @@ use crate::classify::{self, Attempt, is_transient_status};
 pub struct Error(Repr);
 
 /// What an [`Error`] holds: one of the private kinds.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub(crate) enum Repr {
-    #[error(transparent)]
     Api(ApiError),
-    #[error(transparent)]
     Auth(AuthError),
-    #[error(transparent)]
     InvalidInput(InvalidInput),
-    #[error(transparent)]
     Transport(TransportError),
-    #[error(transparent)]
     Decode(DecodeError),
-    #[error(transparent)]
     Redirect(RedirectError),
-    #[error(transparent)]
     Budget(BudgetError),
+}
+
+impl Repr {
+    /// The kind's own error, which says everything (message and source).
+    fn inner(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        match self {
+            Repr::Api(e) => e,
+            Repr::Auth(e) => e,
+            Repr::InvalidInput(e) => e,
+            Repr::Transport(e) => e,
+            Repr::Decode(e) => e,
+            Repr::Redirect(e) => e,
+            Repr::Budget(e) => e,
+        }
+    }
 }
 
 /// What kind of failure an [`Error`] is ([`Error::kind`]). More kinds may be added.
@@ -118,15 +126,16 @@ impl fmt::Debug for Error {
     }
 }
 
+// Transparent, as each kind's message is complete: its text, and its source's.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(self.0.inner(), f)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&self.0)
+        self.0.inner().source()
     }
 }
 
