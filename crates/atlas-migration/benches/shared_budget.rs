@@ -18,7 +18,8 @@
 //! Run with `cargo bench -p atlas-migration --bench shared_budget` (add `-- 2` to run part 2
 //! only). Part 2 runs this binary again as its child processes; `BENCH_PROCESSES=4` picks its
 //! process counts. `BENCH_DEBUG=1` adds per-second request and 429 counts (parts 1 and 2) and
-//! the client's pace every half second (part 3).
+//! the client's pace every half second (part 3). `BENCH_SHARE=0.25` starts each child of
+//! part 2 at that share of each bucket (`RateLimits::share`) instead of the whole.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,6 +43,21 @@ const CHILD: &str = "SHARED_BUDGET_CHILD";
 /// configures them from Atlas's table.
 fn test_server_limits() -> RateLimits {
     RateLimits::documented().project(CAPACITY, REFILL_PER_SECOND, Duration::from_secs(1))
+}
+
+/// The sizes a child of part 2 starts from: the whole bucket (it knows of no other
+/// process), or, with `BENCH_SHARE=x`, that share of it (`RateLimits::share`, for a service
+/// that knows how many replicas it runs).
+fn child_limits() -> RateLimits {
+    match bench_share() {
+        Some(share) => test_server_limits().share(share),
+        None => test_server_limits(),
+    }
+}
+
+/// `BENCH_SHARE`, when set to a number.
+fn bench_share() -> Option<f64> {
+    std::env::var("BENCH_SHARE").ok()?.parse().ok()
 }
 
 /// The simulator's project set, with `capacity` requests refilled by `refill` a second.
@@ -191,7 +207,7 @@ async fn child(spec: &str) {
     };
     let first: usize = first.parse().expect("number");
     let count: usize = count.parse().expect("number");
-    let client = client(base, public, private, test_server_limits());
+    let client = client(base, public, private, child_limits());
     let groups = group_ids();
     let mut fleet = Fleet::new().concurrency(count);
     for n in first..first + count {
@@ -299,7 +315,10 @@ async fn processes_sharing(processes: usize) {
     let ideal =
         ((per_project - f64::from(CAPACITY)).max(0.0) / f64::from(REFILL_PER_SECOND)).max(0.001);
     println!(
-        "2. {processes} process(es) x {per} workflows, {PROJECTS} projects metered {CAPACITY} + {REFILL_PER_SECOND}/s: complete {complete} failed {failed} (goal 0); duplicates {} (goal 0); {project_requests} requests, {refused} answered 429 = {:.2} % (goal <= 3 %); took {:.1} s, ideal {:.1} s, ratio {:.2} (goal <= 1.3)",
+        "2. {processes} process(es) x {per} workflows{}, {PROJECTS} projects metered {CAPACITY} + {REFILL_PER_SECOND}/s: complete {complete} failed {failed} (goal 0); duplicates {} (goal 0); {project_requests} requests, {refused} answered 429 = {:.2} % (goal <= 3 %); took {:.1} s, ideal {:.1} s, ratio {:.2} (goal <= 1.3)",
+        bench_share().map_or(String::new(), |s| format!(
+            " (each client starting at a {s} share)"
+        )),
         sim.duplicate_creates(),
         100.0 * refused as f64 / project_requests.max(1) as f64,
         took.as_secs_f64(),
