@@ -46,8 +46,9 @@ const PACE_CREDIT: Duration = Duration::from_secs(1);
 /// come back together.
 const REFUSAL_JITTER: f64 = 0.2;
 
-/// A cold bucket's tokens are spent as a burst only down to this share of its capacity: the
-/// rest is left to paced requests and to the bucket's other users.
+/// A cold bucket's tokens are spent as a burst only down to this share of its capacity (and
+/// never below one period's refill, see [`Bucket::reserve`]): the rest is left to paced
+/// requests and to the bucket's other users.
 const BURST_RESERVE: f64 = 0.25;
 
 /// Requests in flight at most while spending a burst: if the bucket is smaller than the
@@ -81,6 +82,8 @@ pub(crate) struct Bucket {
     /// Tokens the bucket holds at most (`RateLimit-Limit`, a refusal's detail, or the
     /// estimate).
     pub(crate) capacity: Option<u32>,
+    /// The tokens one refill period adds, as estimated.
+    refill_per_period: Option<f64>,
     /// Tokens left at the last reply that said (`RateLimit-Remaining`).
     pub(crate) remaining: Option<u32>,
     /// The bucket's whole refill, tokens per second, when a refusal's detail stated it.
@@ -126,6 +129,7 @@ impl Bucket {
             wake: Arc::new(Notify::new()),
             tokens: estimate.map(|e| f64::from(e.capacity)),
             capacity: estimate.map(|e| e.capacity),
+            refill_per_period: estimate.map(|e| e.refill_per_period()),
             remaining: None,
             stated_rate: None,
             next_slot: now,
@@ -214,9 +218,15 @@ impl Bucket {
         ))
     }
 
-    /// Reported tokens left alone by a burst.
+    /// Reported tokens left alone by a burst: a share of the capacity, and at least one
+    /// period's refill. Pacing at the refill rate spends a period's refill within the period,
+    /// but a bucket that refills in batches (as Atlas describes its buckets: `refillRate`
+    /// every `refillDurationSeconds`) may add it only at the period's end; the reserve pays
+    /// for the pace until then, so a burst and the pace after it never overdraw a bucket
+    /// whatever the refill's phase.
     fn reserve(&self) -> f64 {
-        (f64::from(self.capacity.unwrap_or(1)) * BURST_RESERVE).max(1.0)
+        let share = f64::from(self.capacity.unwrap_or(1)) * BURST_RESERVE;
+        share.max(self.refill_per_period.unwrap_or(0.0)).max(1.0)
     }
 
     /// Learns from the reply to a request sent at `sent`; `draw` in `[0, 1)` places the
@@ -295,7 +305,11 @@ mod tests {
     }
 
     fn size(capacity: u32, rate: f64) -> Option<BucketSize> {
-        Some(BucketSize { capacity, rate })
+        Some(BucketSize {
+            capacity,
+            rate,
+            period: Duration::from_secs(1),
+        })
     }
 
     /// Asks for a turn at `now`; returns `None` when the request went.
@@ -341,6 +355,49 @@ mod tests {
         assert_eq!(sent, 15);
         let next = wait_at(&mut b, now).unwrap();
         assert!(next > now && next <= now + secs(0.5 * 1.1), "{next:?}");
+    }
+
+    /// Sends as fast as `b` allows for `span`, each request finished at once; returns how
+    /// many went.
+    fn sent_within(b: &mut Bucket, from: Instant, span: Duration, step: Duration) -> u32 {
+        let mut sent = 0;
+        let mut now = from;
+        while now < from + span {
+            while wait_at(b, now).is_none() {
+                sent += 1;
+            }
+            now += step;
+        }
+        sent
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_and_the_pace_after_it_fit_in_a_bucket_refilled_in_batches() {
+        // Refilled only at each period's end, a bucket supplies its capacity alone in the
+        // first period: the burst plus the pace must not spend more.
+        let now = Instant::now();
+        let one_second = BucketSize {
+            capacity: 50,
+            rate: 50.0,
+            period: secs(1.0),
+        };
+        let mut b = Bucket::new(now, Some(one_second));
+        let sent = sent_within(&mut b, now, secs(1.0), secs(0.001));
+        assert!(sent <= 50, "{sent} sent in the first second");
+        assert!(sent >= 45, "and still close to the refill: {sent}");
+        // Atlas's project set: 1,200, refilled by 500 every 60 s. The burst leaves a
+        // period's refill in the bucket for the pace.
+        let atlas = BucketSize {
+            capacity: 1_200,
+            rate: 500.0 / 60.0,
+            period: secs(60.0),
+        };
+        let mut b = Bucket::new(now, Some(atlas));
+        let mut at_once = 0;
+        while wait_at(&mut b, now).is_none() {
+            at_once += 1;
+        }
+        assert_eq!(at_once, 1_200 - 500);
     }
 
     #[tokio::test(start_paused = true)]

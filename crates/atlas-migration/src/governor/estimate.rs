@@ -17,15 +17,24 @@ pub(crate) struct BucketSize {
     pub(crate) capacity: u32,
     /// Requests per second.
     pub(crate) rate: f64,
+    /// How often the refill comes: Atlas adds `refillRate` tokens every
+    /// `refillDurationSeconds`, so the refill may come as one batch at the period's end.
+    pub(crate) period: Duration,
 }
 
 impl BucketSize {
     fn new(capacity: u32, refill: u32, period: Duration) -> Self {
-        let period = period.max(Duration::from_millis(1)).as_secs_f64();
+        let period = period.max(Duration::from_millis(1));
         Self {
             capacity: capacity.max(1),
-            rate: f64::from(refill.max(1)) / period,
+            rate: f64::from(refill.max(1)) / period.as_secs_f64(),
+            period,
         }
+    }
+
+    /// The tokens one period adds.
+    pub(crate) fn refill_per_period(&self) -> f64 {
+        self.rate * self.period.as_secs_f64()
     }
 }
 
@@ -152,6 +161,7 @@ impl RateLimits {
         Some(BucketSize {
             capacity: ((f64::from(size.capacity) * self.share) as u32).max(1),
             rate: size.rate * self.share,
+            period: size.period,
         })
     }
 }
