@@ -139,35 +139,24 @@ impl std::error::Error for Error {
     }
 }
 
+/// `Error::from` each kind, as its variant of [`Repr`].
 macro_rules! from_kind {
-    ($($kind:ident),*) => {$(
+    ($($kind:ident => $variant:ident),* $(,)?) => {$(
         impl From<$kind> for Error {
             fn from(e: $kind) -> Self {
-                Error(Repr::from(e))
-            }
-        }
-        impl From<$kind> for Repr {
-            fn from(e: $kind) -> Self {
-                from_kind!(@variant $kind, e)
+                Error(Repr::$variant(e))
             }
         }
     )*};
-    (@variant ApiError, $e:ident) => { Repr::Api($e) };
-    (@variant AuthError, $e:ident) => { Repr::Auth($e) };
-    (@variant InvalidInput, $e:ident) => { Repr::InvalidInput($e) };
-    (@variant TransportError, $e:ident) => { Repr::Transport($e) };
-    (@variant DecodeError, $e:ident) => { Repr::Decode($e) };
-    (@variant RedirectError, $e:ident) => { Repr::Redirect($e) };
-    (@variant BudgetError, $e:ident) => { Repr::Budget($e) };
 }
 from_kind!(
-    ApiError,
-    AuthError,
-    InvalidInput,
-    TransportError,
-    DecodeError,
-    RedirectError,
-    BudgetError
+    ApiError => Api,
+    AuthError => Auth,
+    InvalidInput => InvalidInput,
+    TransportError => Transport,
+    DecodeError => Decode,
+    RedirectError => Redirect,
+    BudgetError => Budget,
 );
 
 impl Error {
