@@ -18,7 +18,9 @@
 //! Run with `cargo bench -p atlas-migration --bench shared_budget` (add `-- 2` to run part 2
 //! only). Part 2 runs this binary again as its child processes; `BENCH_PROCESSES=4` picks its
 //! process counts. `BENCH_DEBUG=1` adds per-second request and 429 counts (parts 1 and 2) and
-//! the client's pace every half second (part 3). `BENCH_SHARE=0.25` starts each child of
+//! the client's pace every half second (part 3); `BENCH_DEBUG=2` adds, in part 2, each
+//! child's pace and finish times and requests per project and operation. `BENCH_NO_HEADERS=1`
+//! runs part 2 with no `RateLimit-*` headers in any reply. `BENCH_SHARE=0.25` starts each child of
 //! part 2 at that share of each bucket (`RateLimits::share`) instead of the whole.
 
 use std::process::{Command, Stdio};
@@ -217,7 +219,21 @@ async fn child(spec: &str) {
             .auto_cutover(true);
         fleet = fleet.member(FleetMember::new(format!("m{n}"), flow));
     }
+    let began = Instant::now();
+    let finished = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    if detailed_debug() {
+        log_pace(&client, &groups[0], first);
+        let finished = finished.clone();
+        fleet = fleet.on_event(move |e| {
+            if let atlas_migration::workflow::FleetEvent::Finished { .. } = e {
+                finished.lock().unwrap().push(began.elapsed());
+            }
+        });
+    }
     let report = fleet.run().await;
+    if detailed_debug() {
+        log_finish(&client, first, &finished.lock().unwrap(), began.elapsed());
+    }
     for failure in report
         .results
         .iter()
@@ -229,11 +245,93 @@ async fn child(spec: &str) {
     println!("RESULT {} {}", report.complete(), report.failed());
 }
 
+/// `BENCH_DEBUG=2`: also each child's pace and finish times, and requests per project and
+/// operation.
+fn detailed_debug() -> bool {
+    std::env::var("BENCH_DEBUG").as_deref() == Ok("2")
+}
+
+/// Prints what `client` knows of `group`'s bucket every 250 ms.
+fn log_pace(client: &Client, group: &GroupId, child: usize) {
+    let (client, group) = (client.clone(), group.to_string());
+    tokio::spawn(async move {
+        let t0 = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let status = client.throttle_status();
+            if let Some(b) = status.buckets.iter().find(|b| b.scope.contains(&group)) {
+                eprintln!(
+                    "child {child} t={:.2} pace={:?} blocked={:?} refusals={} remaining={:?}",
+                    t0.elapsed().as_secs_f64(),
+                    b.pace_per_second.map(f64::round),
+                    b.blocked_for,
+                    b.refusals,
+                    b.remaining,
+                );
+            }
+        }
+    });
+}
+
+/// Prints when a child's workflows finished (deciles) and what its client counted.
+fn log_finish(client: &Client, child: usize, finished: &[Duration], took: Duration) {
+    let deciles: Vec<String> = (1..=10)
+        .filter_map(|d| {
+            finished.get((finished.len() * d / 10).min(finished.len().saturating_sub(1)))
+        })
+        .map(|t| format!("{:.1}", t.as_secs_f64()))
+        .collect();
+    let status = client.throttle_status();
+    eprintln!(
+        "child {child} done after {:.2} s (finish deciles {}): refusals {} waits {} waited {:?}",
+        took.as_secs_f64(),
+        deciles.join(" "),
+        status.refusals,
+        status.waits,
+        status.waited
+    );
+}
+
+/// Prints (requests, 429s) per second for each project, and requests per second for each
+/// operation.
+fn print_by_project_and_operation(requests: &[atlas_migration_sim::RequestRecord], t0: Instant) {
+    let second = |r: &atlas_migration_sim::RequestRecord| {
+        r.received_at.saturating_duration_since(t0).as_secs() as usize
+    };
+    for (i, g) in group_ids().iter().enumerate() {
+        let mut per_second = vec![(0, 0); 25];
+        for r in requests.iter().filter(|r| r.path.contains(g.as_str())) {
+            if let Some(s) = per_second.get_mut(second(r)) {
+                s.0 += 1;
+                s.1 += usize::from(r.status == Some(429));
+            }
+        }
+        println!("project {i}: {per_second:?}");
+    }
+    let mut by_operation = std::collections::BTreeMap::new();
+    for r in requests {
+        let counts = by_operation
+            .entry(r.operation.unwrap_or("?"))
+            .or_insert_with(|| vec![0; 25]);
+        if let Some(c) = counts.get_mut(second(r)) {
+            *c += 1;
+        }
+    }
+    for (operation, counts) in by_operation {
+        println!("{operation:>20}: {counts:?}");
+    }
+}
+
 /// Part 2: `processes` children share the simulator's buckets.
 async fn processes_sharing(processes: usize) {
     let sim = Simulator::builder()
         .timings(Timings::fast())
         .rate_limit(project_set(CAPACITY, REFILL_PER_SECOND))
+        .rate_limit_headers(if std::env::var_os("BENCH_NO_HEADERS").is_some() {
+            RateLimitHeaders::Never
+        } else {
+            RateLimitHeaders::Always
+        })
         .start()
         .await
         .expect("simulator starts");
@@ -304,6 +402,9 @@ async fn processes_sharing(processes: usize) {
             *by_op.entry(r.operation).or_insert(0) += 1;
         }
         println!("429s by operation: {by_op:?}");
+        if detailed_debug() {
+            print_by_project_and_operation(&requests, t0);
+        }
     }
     let project_requests = requests
         .iter()

@@ -8,7 +8,9 @@
 //! caller of the organization, so the client paces at the rate its
 //! [controller](super::controller) has learned the bucket gives *it*, spends tokens that
 //! `RateLimit-Remaining` reports as a burst when the server says so, and after a refusal sends
-//! nothing before `Retry-After` has passed.
+//! nothing before `Retry-After` has passed. When replies have shown when the bucket refills
+//! ([`RefillClock`]) and that it is all but empty, the next request waits for the refill
+//! instead of being refused.
 //!
 //! Nothing is reserved ahead: a caller asks at the moment it would send, so a caller that
 //! gives up takes nothing with it (see [`Governor::admit`](super::Governor::admit)).
@@ -21,6 +23,7 @@ use tokio::time::Instant;
 
 use super::controller::Controller;
 use super::estimate::BucketSize;
+use super::refill::RefillClock;
 
 /// The most a run of refusals stretches a wait beyond `Retry-After` (2^5 = 32×).
 const MAX_STRIKE_DOUBLINGS: u32 = 5;
@@ -55,6 +58,14 @@ const BURST_RESERVE: f64 = 0.25;
 /// estimate or others have spent it, the first refusal finds few requests behind it.
 const BURST_IN_FLIGHT: u32 = 4;
 
+/// How long after a refill's expected time a request held for it goes, as a share of the
+/// refill period.
+const REFILL_MARGIN: f64 = 0.01;
+
+/// A bucket that runs dry this share of its refill period early was asked for more than it
+/// gives, by its users together; running dry later is using it to the full.
+const OVERDRAWN: f64 = 0.1;
+
 /// Whether a request may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Turn {
@@ -86,6 +97,8 @@ pub(crate) struct Bucket {
     refill_per_period: Option<f64>,
     /// Tokens left at the last reply that said (`RateLimit-Remaining`).
     pub(crate) remaining: Option<u32>,
+    /// When the bucket refills, once replies have shown it (with an estimated period).
+    refills: Option<RefillClock>,
     /// The bucket's whole refill, tokens per second, when a refusal's detail stated it.
     pub(crate) stated_rate: Option<f64>,
     /// When the next paced request may go.
@@ -131,6 +144,7 @@ impl Bucket {
             capacity: estimate.map(|e| e.capacity),
             refill_per_period: estimate.map(|e| e.refill_per_period()),
             remaining: None,
+            refills: estimate.map(|e| RefillClock::new(e.period)),
             stated_rate: None,
             next_slot: now,
             blocked_until: now,
@@ -146,6 +160,15 @@ impl Bucket {
     pub(crate) fn take_turn(&mut self, now: Instant, draw: f64) -> Turn {
         if now < self.blocked_until {
             return Turn::At(self.blocked_until);
+        }
+        if let Some(refill) = self.empty_until(now) {
+            if self.next_slot < refill {
+                self.overdrawn(now, refill);
+            }
+            // The pace resumes at the refill, with no slots to catch up on: a burst there
+            // from every client that waited would overdraw it.
+            self.next_slot = self.next_slot.max(refill);
+            return Turn::At(refill);
         }
         let burst = self.tokens.is_some_and(|t| t >= 1.0 + self.reserve())
             && self.in_flight < BURST_IN_FLIGHT;
@@ -166,6 +189,43 @@ impl Bucket {
         self.in_flight = self.in_flight.saturating_add(1);
         self.controller.sent(now);
         Turn::Now
+    }
+
+    /// When the bucket, last reported all but empty, refills, if that is known and still
+    /// ahead: a request sent before then would be refused, and its `Retry-After` (whole
+    /// seconds) may outlast the refill.
+    fn empty_until(&self, now: Instant) -> Option<Instant> {
+        let clock = self.refills.as_ref()?;
+        let (left, at) = clock.projected(now)?;
+        // Tokens this client's own requests in flight may take, and one more.
+        let spoken_for = f64::from(self.in_flight.saturating_add(1));
+        if left > spoken_for {
+            return None;
+        }
+        let refill = clock.next_after(at)?;
+        // Just after it, not at it: the two clocks differ by a little.
+        let refill = refill.checked_add(clock.period().mul_f64(REFILL_MARGIN))?;
+        (refill > now).then_some(refill)
+    }
+
+    /// The bucket ran dry before the refill at `refill`: all its users together asked it
+    /// for more than it gives. A client spending more of it than all the others together
+    /// asks for less, in proportion, so that users that do not adapt (a script, another
+    /// tool) keep what they spend; clients that all wait for refills as this one does share
+    /// the bucket by their paces, and it is used to the full.
+    fn overdrawn(&mut self, now: Instant, refill: Instant) {
+        let Some(clock) = self.refills.as_ref() else {
+            return;
+        };
+        // While it sends, a client sends at its pace; the drain was measured while it sent.
+        let (Some(drain), Some(own)) = (clock.drain(), self.controller.rate(now)) else {
+            return;
+        };
+        let short = refill.saturating_duration_since(now).as_secs_f64()
+            / clock.period().as_secs_f64().max(1e-3);
+        if short > OVERDRAWN && own > drain - own {
+            self.controller.overdrawn(now, short);
+        }
     }
 
     /// How long a caller that joins `waiting` others here may expect to wait, at least.
@@ -240,6 +300,9 @@ impl Bucket {
             self.controller.cap(rate * PACE_SHARE);
         }
         self.remaining = lesson.remaining.or(self.remaining);
+        if let (Some(left), Some(clock)) = (lesson.remaining, self.refills.as_mut()) {
+            clock.report(sent, now, left);
+        }
         if let (Some(left), Some(tokens)) = (lesson.remaining, self.tokens.as_mut()) {
             // Others admitted since this request may have spent some of what it reports.
             let others = f64::from(self.in_flight.saturating_sub(1));
@@ -398,6 +461,76 @@ mod tests {
             at_once += 1;
         }
         assert_eq!(at_once, 1_200 - 500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bucket_reported_empty_waits_for_its_refill_then_paces_without_a_burst() {
+        let start = Instant::now();
+        let mut b = Bucket::new(start, size(50, 50.0));
+        // Replies every 20 ms from a bucket refilled at 300 ms past each second, counting
+        // down from 50 between refills; the last says 1 token is left, 20 ms before a refill.
+        for step in 0..=264u64 {
+            let sent = start + secs(0.02 * step as f64);
+            let since_refill = (step * 20 + 700) % 1000;
+            let lesson = Lesson {
+                capacity: Some(50),
+                remaining: Some(50 - (since_refill / 20) as u32),
+                ..Lesson::default()
+            };
+            b.learn(lesson, sent, sent + secs(0.002), 0.0);
+        }
+        let now = start + secs(5.285);
+        let Turn::At(refill) = b.take_turn(now, 0.0) else {
+            panic!("sent into an empty bucket");
+        };
+        assert!(
+            refill >= start + secs(5.3) && refill <= start + secs(5.33),
+            "waits for the refill at 5.3 s: {:?}",
+            refill - start
+        );
+        assert_eq!(b.take_turn(refill, 0.0), Turn::Now);
+        b.finish();
+        assert!(
+            matches!(b.take_turn(refill, 0.0), Turn::At(_)),
+            "the time waited is no credit for a burst"
+        );
+    }
+
+    /// Replies every 16 ms for 5.1 s from a bucket of 50 refilled at 300 ms past each
+    /// second and spent by everyone together in 800 ms; the last says 1 token is left, 200 ms
+    /// before a refill.
+    fn replay_a_bucket_drained_early(b: &mut Bucket, start: Instant) {
+        for step in 0..=318u64 {
+            let at = step * 16;
+            let since_refill = (at + 700) % 1000;
+            let left = 50u64.saturating_sub(since_refill / 16).max(1);
+            let sent = start + secs(at as f64 / 1000.0);
+            let lesson = Lesson {
+                capacity: Some(50),
+                remaining: Some(left as u32),
+                ..Lesson::default()
+            };
+            b.learn(lesson, sent, sent + secs(0.002), 0.0);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_spending_most_of_a_bucket_that_runs_dry_early_slows_others_do_not() {
+        let start = Instant::now();
+        let now = start + secs(5.1);
+        // Pacing at 47.5 of the 62.5 a second the bucket is spent at: it takes the most.
+        let mut greedy = Bucket::new(start, size(50, 50.0));
+        replay_a_bucket_drained_early(&mut greedy, start);
+        let before = greedy.pace(now).unwrap();
+        assert!(matches!(greedy.take_turn(now, 0.0), Turn::At(_)));
+        let after = greedy.pace(now).unwrap();
+        assert!(after < before * 0.9, "{before} -> {after}");
+        // Pacing at 9.5 of it: the others take the most, and all wait for the refill.
+        let mut modest = Bucket::new(start, size(50, 10.0));
+        replay_a_bucket_drained_early(&mut modest, start);
+        let before = modest.pace(now).unwrap();
+        assert!(matches!(modest.take_turn(now, 0.0), Turn::At(_)));
+        assert_eq!(modest.pace(now).unwrap(), before);
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,7 +9,9 @@
 //! growth is the same number of requests per second for every client, whatever its rate, so
 //! clients that share a bucket without knowing of each other, each cut by the same share
 //! when refused, drift towards equal shares; each draws its own jitter, so they do not move
-//! in lockstep.
+//! in lockstep. A bucket seen to run dry well before its refill (see `bucket.rs`) is a
+//! milder signal of the same kind: [`Controller::overdrawn`] drops in proportion and climbs
+//! back along the same curve.
 
 use tokio::time::Instant;
 
@@ -191,6 +193,21 @@ impl Controller {
         }
     }
 
+    /// The bucket ran out `short` of a period early: all its users together asked for that
+    /// much more than it gives. Drops to that much less and climbs back to the rate it
+    /// had within seconds, as after a refusal but shallower; eased again before it is back,
+    /// it aims lower (as [`Controller::cut`] does), so against users that do not adapt it
+    /// settles where they leave room, and among clients that do, demand that comes in
+    /// waves costs little.
+    pub(crate) fn overdrawn(&mut self, now: Instant, short: f64) {
+        if !short.is_finite() {
+            return;
+        }
+        if let Some(rate) = self.rate(now) {
+            self.drop_from(now, rate, (1.0 - short).clamp(BETA, 1.0), GROWTH);
+        }
+    }
+
     /// Whether a reply to a request sent at `sent` is news: sent after the latest cut, so
     /// not one of the requests that cut already answered for.
     pub(crate) fn is_new_episode(&self, sent: Instant) -> bool {
@@ -218,27 +235,36 @@ impl Controller {
             (None, Some(m)) => m,
             (None, None) => MIN_RATE,
         };
-        let given = clamp_rate(given);
-        // Cut below the last plateau: others are taking more of the bucket, so aim lower
-        // than the rate just refused, leaving them room (CUBIC's fast convergence).
-        let plateau = match self.plateau {
-            Some(last) if given < last => given * (1.0 + BETA) / 2.0,
-            _ => given,
-        };
-        let start = given * BETA;
-        self.plateau = Some(clamp_rate(plateau));
-        self.epoch = now;
         let draw = if draw.is_finite() {
             draw.clamp(0.0, 1.0)
         } else {
             0.5
         };
-        // The curve still starts at `start`: a longer climb is a flatter one.
+        // The curve still starts at `given * BETA`: a longer climb is a flatter one.
         let stretch = 1.0 + CLIMB_JITTER * (2.0 * draw - 1.0);
-        self.growth = GROWTH / (stretch * stretch * stretch);
+        self.drop_from(
+            now,
+            clamp_rate(given),
+            BETA,
+            GROWTH / (stretch * stretch * stretch),
+        );
+        true
+    }
+
+    /// Drops to `share` of `given` and climbs back along a curve of `growth`. Below the last
+    /// plateau, others are taking more of the bucket, so it aims lower than `given`, leaving
+    /// them room (CUBIC's fast convergence).
+    fn drop_from(&mut self, now: Instant, given: f64, share: f64, growth: f64) {
+        let plateau = match self.plateau {
+            Some(last) if given < last => given * (1.0 + share) / 2.0,
+            _ => given,
+        };
+        let start = given * share;
+        self.plateau = Some(clamp_rate(plateau));
+        self.epoch = now;
+        self.growth = growth;
         self.k = ((plateau - start).max(0.0) / self.growth).cbrt();
         self.cut_at = Some(now);
-        true
     }
 }
 

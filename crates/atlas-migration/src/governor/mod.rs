@@ -1,5 +1,5 @@
 //! One rate governor per client, shared by all its clones: it learns what Atlas's token
-//! buckets give this client (`bucket.rs`, `controller.rs`, `lesson.rs`) and makes each
+//! buckets give this client (`bucket.rs`, `controller.rs`, `lesson.rs`, `refill.rs`) and makes each
 //! request wait for its turn before it is sent instead of sending it into a 429; it also caps
 //! the requests in flight, so a client watching thousands of migrations holds a bounded
 //! number of sockets.
@@ -16,6 +16,7 @@ mod bucket;
 mod controller;
 mod estimate;
 mod lesson;
+mod refill;
 mod status;
 
 use std::collections::HashMap;
