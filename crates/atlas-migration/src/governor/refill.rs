@@ -92,7 +92,7 @@ impl RefillClock {
             if !(1.0..=1e6).contains(&periods) {
                 return None;
             }
-            let shift = Duration::from_secs_f64(periods * period);
+            let shift = Duration::try_from_secs_f64(periods * period).ok()?;
             let (lo, hi) = (lo.checked_add(shift)?, hi.checked_add(shift)?);
             let (lo, hi) = (lo.max(from), hi.min(to));
             (lo <= hi).then_some((lo, hi))
@@ -143,7 +143,7 @@ impl RefillClock {
         let period = self.period.as_secs_f64();
         let behind = since.saturating_duration_since(hi).as_secs_f64();
         let periods = (behind / period).floor() + 1.0;
-        hi.checked_add(Duration::from_secs_f64((periods * period).min(1e9)))
+        hi.checked_add(Duration::try_from_secs_f64((periods * period).min(1e9)).ok()?)
     }
 }
 
@@ -193,6 +193,23 @@ mod tests {
             };
             clock.report(sent, sent + ms(2), remaining);
             assert_eq!(clock.next_after(sent), None, "at {step}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hostile_periods_and_counts_neither_panic_nor_say_anything_odd() {
+        let start = Instant::now();
+        for period in [Duration::MAX, Duration::ZERO, ms(1)] {
+            let mut clock = RefillClock::new(period);
+            for step in 0..200u64 {
+                let sent = start + ms(step * 10);
+                let remaining = if step % 3 == 0 { u32::MAX } else { 0 };
+                clock.report(sent, sent + ms(1), remaining);
+                if let Some(next) = clock.next_after(sent) {
+                    assert!(next >= start, "{next:?}");
+                }
+                assert!(clock.projected(sent).is_some_and(|(left, _)| left >= 0.0));
+            }
         }
     }
 
