@@ -19,9 +19,10 @@
 //! only). Part 2 runs this binary again as its child processes; `BENCH_PROCESSES=4` picks its
 //! process counts. `BENCH_DEBUG=1` adds per-second request and 429 counts (parts 1 and 2) and
 //! the client's pace every half second (part 3); `BENCH_DEBUG=2` adds, in part 2, each
-//! child's pace and finish times and requests per project and operation. `BENCH_NO_HEADERS=1`
-//! runs part 2 with no `RateLimit-*` headers in any reply. `BENCH_SHARE=0.25` starts each child of
-//! part 2 at that share of each bucket (`RateLimits::share`) instead of the whole.
+//! child's pace and finish times and requests per project and operation.
+//! `BENCH_NO_HEADERS=1` runs part 2 with no `RateLimit-*` headers in any reply.
+//! `BENCH_SHARE=0.25` starts each child of part 2 at that share of each bucket
+//! (`RateLimits::share`) instead of the whole.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +32,8 @@ use atlas_migration::{
     Client, Destination, GroupId, LiveMigrationId, MigrationRequest, RateLimits, Source,
 };
 use atlas_migration_sim::{
-    BackgroundConsumer, RateLimit, RateLimitBody, RateLimitHeaders, RateScope, Simulator, Timings,
+    BackgroundConsumer, RateLimit, RateLimitBody, RateLimitHeaders, RateScope, RequestRecord,
+    Simulator, Timings,
 };
 
 const PROJECTS: usize = 10;
@@ -292,32 +294,42 @@ fn log_finish(client: &Client, child: usize, finished: &[Duration], took: Durati
     );
 }
 
+/// (requests, 429s) in each of the first `seconds` seconds after `t0`.
+fn per_second<'r>(
+    requests: impl Iterator<Item = &'r RequestRecord>,
+    t0: Instant,
+    seconds: usize,
+) -> Vec<(usize, usize)> {
+    let mut counts = vec![(0, 0); seconds];
+    for r in requests {
+        let second = r.received_at.saturating_duration_since(t0).as_secs() as usize;
+        if let Some(c) = counts.get_mut(second) {
+            c.0 += 1;
+            c.1 += usize::from(r.status == Some(429));
+        }
+    }
+    counts
+}
+
 /// Prints (requests, 429s) per second for each project, and requests per second for each
 /// operation.
-fn print_by_project_and_operation(requests: &[atlas_migration_sim::RequestRecord], t0: Instant) {
-    let second = |r: &atlas_migration_sim::RequestRecord| {
-        r.received_at.saturating_duration_since(t0).as_secs() as usize
-    };
+fn print_by_project_and_operation(requests: &[RequestRecord], t0: Instant) {
     for (i, g) in group_ids().iter().enumerate() {
-        let mut per_second = vec![(0, 0); 25];
-        for r in requests.iter().filter(|r| r.path.contains(g.as_str())) {
-            if let Some(s) = per_second.get_mut(second(r)) {
-                s.0 += 1;
-                s.1 += usize::from(r.status == Some(429));
-            }
-        }
-        println!("project {i}: {per_second:?}");
+        let of_project = requests.iter().filter(|r| r.path.contains(g.as_str()));
+        println!("project {i}: {:?}", per_second(of_project, t0, 25));
     }
-    let mut by_operation = std::collections::BTreeMap::new();
-    for r in requests {
-        let counts = by_operation
-            .entry(r.operation.unwrap_or("?"))
-            .or_insert_with(|| vec![0; 25]);
-        if let Some(c) = counts.get_mut(second(r)) {
-            *c += 1;
-        }
-    }
-    for (operation, counts) in by_operation {
+    let operations: std::collections::BTreeSet<_> = requests
+        .iter()
+        .map(|r| r.operation.unwrap_or("?"))
+        .collect();
+    for operation in operations {
+        let of_operation = requests
+            .iter()
+            .filter(|r| r.operation.unwrap_or("?") == operation);
+        let counts: Vec<usize> = per_second(of_operation, t0, 25)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         println!("{operation:>20}: {counts:?}");
     }
 }
@@ -385,17 +397,7 @@ async fn processes_sharing(processes: usize) {
     let requests = sim.requests();
     if std::env::var_os("BENCH_DEBUG").is_some() {
         let t0 = started;
-        let mut per_second = vec![(0, 0); 30];
-        for r in &requests {
-            if let Some(s) =
-                per_second.get_mut(r.received_at.saturating_duration_since(t0).as_secs() as usize)
-            {
-                s.0 += 1;
-                if r.status == Some(429) {
-                    s.1 += 1;
-                }
-            }
-        }
+        let per_second = per_second(requests.iter(), t0, 30);
         println!("(requests, 429s) per second: {per_second:?}");
         let mut by_op = std::collections::BTreeMap::new();
         for r in requests.iter().filter(|r| r.status == Some(429)) {

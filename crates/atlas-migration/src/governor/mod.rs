@@ -1,8 +1,8 @@
 //! One rate governor per client, shared by all its clones: it learns what Atlas's token
-//! buckets give this client (`bucket.rs`, `controller.rs`, `lesson.rs`, `refill.rs`) and makes each
-//! request wait for its turn before it is sent instead of sending it into a 429; it also caps
-//! the requests in flight, so a client watching thousands of migrations holds a bounded
-//! number of sockets.
+//! buckets give this client (`bucket.rs`, `controller.rs`, `lesson.rs`, `refill.rs`) and
+//! makes each request wait for its turn before it is sent instead of sending it into a 429;
+//! it also caps the requests in flight, so a client watching thousands of migrations holds a
+//! bounded number of sockets.
 //!
 //! Atlas meters requests per endpoint set and scope. For this API the published sets are one
 //! per project (the path's `groupId`) and one per organization (`orgId`); the governor keeps
