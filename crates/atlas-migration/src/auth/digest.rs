@@ -20,6 +20,7 @@
 //! * A transport failure forgets the challenge: whether its last count reached the server
 //!   is unknown.
 
+mod answer;
 mod challenge;
 mod pool;
 
@@ -27,11 +28,12 @@ use std::time::Duration;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method, StatusCode};
-use http_auth::DigestClient;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-pub(crate) use challenge::{authorization_for, parse_challenge};
+pub(crate) use answer::authorization_for;
+use challenge::Challenge;
+pub(crate) use challenge::parse_challenge;
 use pool::ChallengePool;
 
 use super::Failure;
@@ -86,10 +88,10 @@ enum Verdict {
 impl Verdict {
     /// Judges a 401 whose `renewed` challenge replaces `answered` (its nonce), which was
     /// `fresh` (never answered before this request).
-    fn of(answered: &str, fresh: bool, renewed: &DigestClient) -> Self {
-        if renewed.stale() {
+    fn of(answered: &str, fresh: bool, renewed: &Challenge) -> Self {
+        if renewed.stale {
             Verdict::Stale
-        } else if fresh || renewed.nonce() == answered {
+        } else if fresh || renewed.nonce == answered {
             Verdict::Refused
         } else {
             Verdict::Renewed
@@ -119,7 +121,7 @@ impl DigestAuth {
         &self,
         http: &reqwest::Client,
         request: &reqwest::Request,
-    ) -> Result<DigestClient, Failure> {
+    ) -> Result<Challenge, Failure> {
         let mut probe = reqwest::Request::new(Method::GET, self.probe_url.clone());
         *probe.timeout_mut() = request.timeout().copied();
         for name in [http::header::ACCEPT, http::header::USER_AGENT] {
@@ -179,8 +181,8 @@ impl DigestAuth {
             let challenge = lease
                 .challenge()
                 .ok_or_else(|| Error::auth("no digest challenge available"))?;
-            let fresh = challenge.nonce_count() == 0;
-            let answered = challenge.nonce().to_owned();
+            let fresh = challenge.count == 0;
+            let answered = challenge.nonce.clone();
             let header = authorization_for(
                 challenge,
                 &self.username,

@@ -1,55 +1,132 @@
-//! Reading a digest challenge out of `WWW-Authenticate` and answering it; the math is
-//! `http-auth`'s.
+//! Reading a digest challenge out of `WWW-Authenticate` (RFC 7616 section 3.3). The header's
+//! grammar is `http-auth`'s parser; which parameters count and what they mean is here.
 //!
-//! `http-auth` only knows the algorithm tokens spelled exactly as registered (`MD5`,
-//! `SHA-256`, ...), but servers spell them otherwise: Twisted sends `algorithm="md5"`. The
-//! token is matched without regard to case and rewritten to its registered spelling before
-//! the challenge is handed over. A token read wrongly could only make the server refuse
-//! the answer, which is reported as a refusal.
+//! Tokens are read without regard to case, quoted or not: servers spell them otherwise than
+//! the registry (Twisted sends `algorithm="md5"`). A token read wrongly could only make the
+//! server refuse the answer, which is reported as a refusal.
 
 use http::HeaderMap;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
-use http_auth::{ChallengeRef, DigestClient, ParamValue, PasswordParams};
+use http::header::WWW_AUTHENTICATE;
+use http_auth::ChallengeRef;
 
-use crate::error::Error;
+/// The hash functions of the IANA "HTTP Digest Algorithm Values" registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Md5,
+    Sha256,
+    Sha512Trunc256,
+}
 
-/// The algorithm tokens of the IANA "HTTP Digest Algorithm Values" registry, spelled as
-/// registered.
-const ALGORITHMS: [&str; 6] = [
-    "MD5",
-    "MD5-sess",
-    "SHA-256",
-    "SHA-256-sess",
-    "SHA-512-256",
-    "SHA-512-256-sess",
+/// The registry's tokens, each without and with `-sess`.
+const TOKENS: [(Algorithm, [&str; 2]); 3] = [
+    (Algorithm::Md5, ["MD5", "MD5-sess"]),
+    (Algorithm::Sha256, ["SHA-256", "SHA-256-sess"]),
+    (
+        Algorithm::Sha512Trunc256,
+        ["SHA-512-256", "SHA-512-256-sess"],
+    ),
 ];
 
-/// Answers `client`'s challenge for one request (next nonce count) as a sensitive
-/// `Authorization` value.
-pub(crate) fn authorization_for(
-    client: &mut DigestClient,
-    username: &str,
-    password: &str,
-    method: &str,
-    uri: &str,
-) -> Result<HeaderValue, Error> {
-    let value = client
-        .respond(&PasswordParams {
-            username,
-            password,
-            uri,
-            method,
-            body: None,
+impl Algorithm {
+    /// The algorithm and whether it is the session variant, from a token in any case.
+    fn read(token: &str) -> Option<(Self, bool)> {
+        TOKENS.iter().find_map(|(algorithm, [plain, session])| {
+            if token.eq_ignore_ascii_case(plain) {
+                Some((*algorithm, false))
+            } else if token.eq_ignore_ascii_case(session) {
+                Some((*algorithm, true))
+            } else {
+                None
+            }
         })
-        .map_err(|e| Error::auth(format!("cannot answer the digest challenge: {e}")))?;
-    let mut header = HeaderValue::from_str(&value)
-        .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
-    header.set_sensitive(true);
-    Ok(header)
+    }
+
+    /// The token as registered (what the answer sends back).
+    pub(crate) fn token(self, session: bool) -> &'static str {
+        let (_, [plain, sess]) = TOKENS
+            .iter()
+            .find(|(algorithm, _)| *algorithm == self)
+            .unwrap_or(&TOKENS[0]);
+        if session { sess } else { plain }
+    }
+}
+
+/// A server's digest challenge and how many requests have answered it.
+#[derive(Debug, Clone)]
+pub(crate) struct Challenge {
+    pub(crate) realm: String,
+    pub(crate) nonce: String,
+    pub(crate) opaque: Option<String>,
+    pub(crate) algorithm: Algorithm,
+    /// `-sess`: the first hash also covers the nonce and the client's nonce.
+    pub(crate) session: bool,
+    /// The challenge named no `qop`: an RFC 2069 answer, without count or client nonce.
+    pub(crate) rfc2069: bool,
+    /// `userhash=true`: the answer names the user by a hash.
+    pub(crate) userhash: bool,
+    /// `stale=true`: the previous answer was right, its nonce no longer is.
+    pub(crate) stale: bool,
+    /// Requests that have answered this nonce (the last nonce count sent).
+    pub(crate) count: u32,
+}
+
+impl Challenge {
+    /// Reads a `Digest` challenge's parameters; the error says why it cannot be answered.
+    fn read(challenge: &ChallengeRef<'_>) -> Result<Self, String> {
+        let mut realm = None;
+        let mut nonce = None;
+        let mut opaque = None;
+        let mut algorithm = (Algorithm::Md5, false);
+        let mut qop = None;
+        let mut userhash = false;
+        let mut stale = false;
+        for (name, value) in &challenge.params {
+            let value = value.to_unescaped();
+            let is = |known: &str| name.eq_ignore_ascii_case(known);
+            if is("realm") {
+                realm = Some(value);
+            } else if is("nonce") {
+                nonce = Some(value);
+            } else if is("opaque") {
+                opaque = Some(value);
+            } else if is("algorithm") {
+                algorithm = Algorithm::read(&value)
+                    .ok_or_else(|| format!("unsupported digest algorithm {value:?}"))?;
+            } else if is("qop") {
+                qop = Some(value);
+            } else if is("userhash") {
+                userhash = value.eq_ignore_ascii_case("true");
+            } else if is("stale") {
+                stale = value.eq_ignore_ascii_case("true");
+            }
+        }
+        let offers_auth = qop.as_deref().map(|offered| {
+            offered
+                .split(',')
+                .any(|option| option.trim().eq_ignore_ascii_case("auth"))
+        });
+        let rfc2069 = match offers_auth {
+            Some(true) => false,
+            Some(false) => return Err("the challenge offers no qop=auth (only auth-int?)".into()),
+            None if algorithm.1 => return Err("a -sess algorithm without qop".into()),
+            None => true,
+        };
+        Ok(Self {
+            realm: realm.ok_or("the challenge has no realm")?,
+            nonce: nonce.ok_or("the challenge has no nonce")?,
+            opaque,
+            algorithm: algorithm.0,
+            session: algorithm.1,
+            rfc2069,
+            userhash,
+            stale,
+            count: 0,
+        })
+    }
 }
 
 /// Finds the first usable Digest challenge among all `WWW-Authenticate` headers.
-pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, String> {
+pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<Challenge, String> {
     let mut why = String::from("the 401 reply carried no WWW-Authenticate header");
     for value in headers.get_all(WWW_AUTHENTICATE) {
         let Ok(text) = value.to_str() else {
@@ -62,8 +139,8 @@ pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, Strin
                     .iter()
                     .filter(|c| c.scheme.eq_ignore_ascii_case("Digest"))
                 {
-                    match DigestClient::try_from(&registered_spelling(c)) {
-                        Ok(client) => return Ok(client),
+                    match Challenge::read(c) {
+                        Ok(challenge) => return Ok(challenge),
                         Err(e) => why = format!("unusable digest challenge: {e}"),
                     }
                 }
@@ -77,34 +154,11 @@ pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<DigestClient, Strin
     Err(why)
 }
 
-/// `challenge` with its algorithm token spelled as registered (`md5` becomes `MD5`); a
-/// token that is not registered is left for `http-auth` to refuse.
-fn registered_spelling<'a>(challenge: &ChallengeRef<'a>) -> ChallengeRef<'a> {
-    let mut normalized = challenge.clone();
-    for (name, value) in &mut normalized.params {
-        if !name.eq_ignore_ascii_case("algorithm") {
-            continue;
-        }
-        let token = value.to_unescaped();
-        let spelled = ALGORITHMS
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(&token));
-        if let Some(known) = spelled
-            && let Ok(registered) = ParamValue::try_from_escaped(known)
-        {
-            *value = registered;
-        }
-    }
-    normalized
-}
-
 #[cfg(test)]
 mod tests {
-    use http_auth::digest::Algorithm;
-
     use super::*;
 
-    fn headers(values: &[&str]) -> HeaderMap {
+    pub(crate) fn headers(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
             h.append(WWW_AUTHENTICATE, v.parse().unwrap());
@@ -115,10 +169,19 @@ mod tests {
     #[test]
     fn picks_digest_among_several_challenges() {
         let h = headers(&[
-            r#"Bearer realm="x", Digest realm="MMS Public API", nonce="abc", qop="auth", algorithm=SHA-256"#,
+            r#"Bearer realm="x", Digest realm="MMS Public API", nonce="abc", qop="auth", algorithm=SHA-256, opaque="o", stale=TRUE"#,
         ]);
         let c = parse_challenge(&h).unwrap();
-        assert_eq!(c.nonce(), "abc");
+        assert_eq!(
+            (c.realm.as_str(), c.nonce.as_str(), c.opaque.as_deref()),
+            ("MMS Public API", "abc", Some("o"))
+        );
+        assert_eq!(
+            (c.algorithm, c.session, c.rfc2069),
+            (Algorithm::Sha256, false, false)
+        );
+        assert!(c.stale && !c.userhash);
+        assert_eq!(c.count, 0);
     }
 
     #[test]
@@ -128,28 +191,44 @@ mod tests {
             ("\"md5\"", Algorithm::Md5, false),
             ("Md5-Sess", Algorithm::Md5, true),
             ("sha-256", Algorithm::Sha256, false),
+            ("SHA-256-sess", Algorithm::Sha256, true),
             ("sha-512-256", Algorithm::Sha512Trunc256, false),
         ] {
             let h = headers(&[&format!(
                 r#"Digest realm="r", nonce="n", qop="auth", algorithm={token}"#
             )]);
             let c = parse_challenge(&h).unwrap_or_else(|e| panic!("{token}: {e}"));
-            assert_eq!(
-                (c.algorithm(), c.session()),
-                (algorithm, session),
-                "{token}"
-            );
+            assert_eq!((c.algorithm, c.session), (algorithm, session), "{token}");
         }
         let unknown = headers(&[r#"Digest realm="r", nonce="n", algorithm=sha-1"#]);
         assert!(parse_challenge(&unknown).unwrap_err().contains("unusable"));
     }
 
     #[test]
-    fn a_lower_case_challenge_is_answered_with_the_registered_token() {
-        let h = headers(&[r#"Digest realm="r", nonce="n", qop="auth", algorithm=md5"#]);
-        let mut c = parse_challenge(&h).unwrap();
-        let answer = authorization_for(&mut c, "u", "p", "GET", "/x").unwrap();
-        assert!(answer.to_str().unwrap().contains("algorithm=MD5"));
+    fn reads_the_quality_of_protection_offered() {
+        let both = headers(&[r#"Digest realm="r", nonce="n", qop="auth-int, auth""#]);
+        assert!(!parse_challenge(&both).unwrap().rfc2069);
+        let none = headers(&[r#"Digest realm="r", nonce="n""#]);
+        assert!(parse_challenge(&none).unwrap().rfc2069);
+        for refused in [
+            r#"Digest realm="r", nonce="n", qop="auth-int""#,
+            r#"Digest realm="r", nonce="n", algorithm=MD5-sess"#,
+            r#"Digest nonce="n", qop="auth""#,
+            r#"Digest realm="r", qop="auth""#,
+        ] {
+            let why = parse_challenge(&headers(&[refused])).unwrap_err();
+            assert!(
+                why.starts_with("unusable digest challenge"),
+                "{refused}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_registered_spelling_is_sent_back() {
+        assert_eq!(Algorithm::Md5.token(false), "MD5");
+        assert_eq!(Algorithm::Sha256.token(true), "SHA-256-sess");
+        assert_eq!(Algorithm::Sha512Trunc256.token(false), "SHA-512-256");
     }
 
     #[test]

@@ -10,9 +10,10 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use http_auth::DigestClient;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use super::Challenge;
 
 /// Idle challenges and a count of those lent out.
 pub(crate) struct ChallengePool {
@@ -24,7 +25,7 @@ pub(crate) struct ChallengePool {
 
 struct State {
     /// Challenges nobody is answering; the most recently used last.
-    idle: Vec<DigestClient>,
+    idle: Vec<Challenge>,
     /// Slots lent out, each holding a challenge in use or one being fetched.
     lent: usize,
 }
@@ -34,7 +35,7 @@ struct State {
 /// server is unknown.
 pub(crate) struct Lease<'a> {
     pool: &'a ChallengePool,
-    challenge: Option<DigestClient>,
+    challenge: Option<Challenge>,
     keep: bool,
 }
 
@@ -89,12 +90,12 @@ impl ChallengePool {
 
 impl Lease<'_> {
     /// The challenge held, `None` while the caller has yet to fetch one.
-    pub(crate) fn challenge(&mut self) -> Option<&mut DigestClient> {
+    pub(crate) fn challenge(&mut self) -> Option<&mut Challenge> {
         self.challenge.as_mut()
     }
 
     /// Holds `challenge` instead of the one held (a fetched or renewed challenge).
-    pub(crate) fn hold(&mut self, challenge: DigestClient) {
+    pub(crate) fn hold(&mut self, challenge: Challenge) {
         self.challenge = Some(challenge);
     }
 
@@ -123,10 +124,11 @@ mod tests {
 
     use super::*;
 
-    fn challenge(nonce: &str) -> DigestClient {
+    fn challenge(nonce: &str) -> Challenge {
         let header = format!(r#"Digest realm="r", nonce="{nonce}", qop="auth""#);
-        let challenges = http_auth::parse_challenges(&header).unwrap();
-        DigestClient::try_from(&challenges[0]).unwrap()
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::WWW_AUTHENTICATE, header.parse().unwrap());
+        super::super::parse_challenge(&headers).unwrap()
     }
 
     fn soon() -> Instant {
@@ -144,7 +146,7 @@ mod tests {
         first.hold(challenge("n1"));
         first.give_back();
         let mut again = pool.take(soon()).await.unwrap();
-        assert_eq!(again.challenge().unwrap().nonce(), "n1");
+        assert_eq!(again.challenge().unwrap().nonce, "n1");
         // While n1 is lent out, the next request gets a slot of its own.
         let mut other = pool.take(soon()).await.unwrap();
         assert!(other.challenge().is_none());
@@ -164,7 +166,7 @@ mod tests {
         }
         lease.give_back();
         let mut lease = waiter.await.expect("woken by the challenge coming back");
-        assert_eq!(lease.challenge().unwrap().nonce(), "n1");
+        assert_eq!(lease.challenge().unwrap().nonce, "n1");
     }
 
     #[tokio::test(start_paused = true)]
