@@ -38,11 +38,18 @@ fn joined<D: Digest>(parts: &[&[u8]]) -> String {
         }
         hasher.update(part);
     }
-    let mut hex = String::with_capacity(2 * <D as Digest>::output_size());
-    for byte in hasher.finalize() {
-        let _ = write!(hex, "{byte:02x}");
+    hex(&hasher.finalize())
+}
+
+/// Lower-case hex, without `fmt` per byte (this runs several times per request).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
-    hex
+    out
 }
 
 /// Answers `challenge` for one request (its next nonce count) as a sensitive
@@ -68,11 +75,7 @@ fn client_nonce() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::auth(format!("no random bytes for the digest client nonce: {e}")))?;
-    let mut hex = String::with_capacity(32);
-    for byte in bytes {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    Ok(hex)
+    Ok(hex(&bytes))
 }
 
 /// The `Authorization` value answering `challenge` with `cnonce`; counts the nonce's use.
@@ -88,7 +91,7 @@ fn answer(
         .count
         .checked_add(1)
         .ok_or_else(|| Error::auth("the digest nonce count is exhausted"))?;
-    let nc = format!("{count:08x}");
+    let nc = hex(&count.to_be_bytes());
     let (h, nonce, realm) = (
         challenge.algorithm,
         challenge.nonce.as_bytes(),
@@ -152,7 +155,9 @@ impl Params {
 
     fn bare(&mut self, name: &str, value: &str) {
         self.separator();
-        let _ = write!(self.0, "{name}={value}");
+        self.0.push_str(name);
+        self.0.push('=');
+        self.0.push_str(value);
     }
 
     /// A quoted string (RFC 9110 section 5.6.4): `"` and `\` escaped, control characters
@@ -164,12 +169,17 @@ impl Params {
             )));
         }
         self.separator();
-        let _ = write!(self.0, "{name}=\"");
-        for c in value.chars() {
-            if c == '"' || c == '\\' {
-                self.0.push('\\');
+        self.0.push_str(name);
+        self.0.push_str("=\"");
+        if value.contains(['"', '\\']) {
+            for c in value.chars() {
+                if c == '"' || c == '\\' {
+                    self.0.push('\\');
+                }
+                self.0.push(c);
             }
-            self.0.push(c);
+        } else {
+            self.0.push_str(value);
         }
         self.0.push('"');
         Ok(())
