@@ -444,7 +444,7 @@ async fn recover_can_be_kept_to_one_organization() {
 async fn the_directory_journal_meets_the_journal_contract() {
     let root = scratch("contract");
     let base = root.clone();
-    atlas_migration::journal::conformance::Kit::new(move || {
+    atlas_migration::journal::ConformanceKit::new(move || {
         let dir = base.join(format!("{}", fastrand::u64(..)));
         async move { DirectoryJournal::open(dir).unwrap() }
     })

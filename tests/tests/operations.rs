@@ -8,10 +8,11 @@ use atlas_migration_tests as support;
 
 use std::time::Duration;
 
+use atlas_migration::secrecy::ExposeSecret;
 use atlas_migration::{
-    AvailableProject, Client, Deployment, Destination, ExposeSecret, GroupId, HostnameSchema,
-    LinkToken, LiveMigration, LiveMigrationId, MigrationRequest, MigrationStatus, OrgId,
-    ShardEntry, ShardKeyKind, Sharding, Source, Validation, ValidationId, ValidationStatus,
+    AvailableProject, Client, Deployment, Destination, GroupId, HostnameSchema, LinkToken,
+    LiveMigration, LiveMigrationId, MigrationRequest, MigrationStatus, OrgId, ShardEntry,
+    ShardKeyKind, Sharding, Source, Validation, ValidationId, ValidationStatus,
 };
 use atlas_migration_httpmock::{AuthStubsExt, MockServerExt};
 use httpmock::prelude::*;

@@ -14,11 +14,11 @@ use atlas_migration_sim::operations::{CREATE_MIGRATION, VALIDATE_MIGRATION};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use atlas_migration::secrecy::ExposeSecret;
 use atlas_migration::wait::WaiterError;
 use atlas_migration::workflow::{ProgressEvent, PushMigration, PushOutcome};
 use atlas_migration::{
-    Client, Credentials, Destination, ExposeSecret, LiveMigrationId, MigrationRequest, Source,
-    ValidationId,
+    Client, Credentials, Destination, LiveMigrationId, MigrationRequest, Source, ValidationId,
 };
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use base64::Engine;

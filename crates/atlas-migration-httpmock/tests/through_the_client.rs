@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use atlas_migration::secrecy::ExposeSecret;
 use atlas_migration::{
-    AvailableProject, Client, Deployment, Destination, ExposeSecret, GroupId, LinkToken,
-    LiveMigration, LiveMigrationId, MigrationRequest, MigrationStatus, OrgId, RetryPolicy,
-    ShardEntry, ShardKeyKind, Sharding, Source, Validation, ValidationId, ValidationStatus,
+    AvailableProject, Client, Deployment, Destination, GroupId, LinkToken, LiveMigration,
+    LiveMigrationId, MigrationRequest, MigrationStatus, OrgId, RetryPolicy, ShardEntry,
+    ShardKeyKind, Sharding, Source, Validation, ValidationId, ValidationStatus,
 };
 use atlas_migration_httpmock::httpmock::MockServer;
 use atlas_migration_httpmock::{AuthStubsExt, ErrorReply, MockServerExt};

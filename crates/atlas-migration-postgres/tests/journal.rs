@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use atlas_migration::journal::{Journal, JournalErrorKind, conformance};
+use atlas_migration::journal::{ConformanceKit, Journal, JournalErrorKind};
 use atlas_migration_postgres::testkit::PgServer;
 use atlas_migration_postgres::{Database, PostgresJournal};
 
@@ -23,7 +23,7 @@ async fn the_journal_passes_the_core_conformance_kit() {
     let config = pg.config();
     let schemas = Arc::new(AtomicUsize::new(0));
     let corrupt_config = config.clone();
-    conformance::Kit::new(move || {
+    ConformanceKit::new(move || {
         let (config, n) = (config.clone(), schemas.fetch_add(1, Ordering::SeqCst));
         async move {
             // Each check over an empty store of its own: a schema of its own.

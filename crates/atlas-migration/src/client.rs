@@ -61,6 +61,22 @@ const _: () = {
 };
 
 impl Client {
+    /// Atlas's commercial endpoint, the default.
+    ///
+    /// ```
+    /// assert_eq!(atlas_migration::Client::DEFAULT_BASE_URL, "https://cloud.mongodb.com");
+    /// ```
+    pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+
+    /// The Atlas for Government endpoint, for [`ClientBuilder::base_url`].
+    ///
+    /// ```
+    /// use atlas_migration::Client;
+    ///
+    /// let builder = Client::builder().base_url(Client::GOVERNMENT_BASE_URL);
+    /// ```
+    pub const GOVERNMENT_BASE_URL: &str = "https://cloud.mongodbgov.com";
+
     /// Starts configuring a client.
     ///
     /// ```

@@ -10,12 +10,6 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 
-/// Atlas's commercial endpoint, the default.
-pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
-
-/// The Atlas for Government endpoint.
-pub const GOVERNMENT_BASE_URL: &str = "https://cloud.mongodbgov.com";
-
 const PUBLIC_KEY_VARS: [&str; 2] = ["MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY"];
 const PRIVATE_KEY_VARS: [&str; 2] = ["MONGODB_ATLAS_PRIVATE_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY"];
 const CLIENT_ID_VARS: [&str; 1] = ["MONGODB_ATLAS_CLIENT_ID"];
@@ -31,11 +25,11 @@ const ACCEPTED: &str = "set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVA
 ///
 /// ```
 /// use std::time::Duration;
-/// use atlas_migration::{Client, RetryPolicy, GOVERNMENT_BASE_URL};
+/// use atlas_migration::{Client, RetryPolicy};
 ///
 /// let client = Client::builder()
 ///     .api_key("abcdefgh", "d1c2b3a4-0000-1111-2222-333344445555".to_owned())
-///     .base_url(GOVERNMENT_BASE_URL)
+///     .base_url(Client::GOVERNMENT_BASE_URL)
 ///     .user_agent("my-tool/1.2")
 ///     .timeout(Duration::from_secs(30))
 ///     .retry_policy(RetryPolicy::default().max_attempts(5))
@@ -80,7 +74,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             credentials: None,
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: Client::DEFAULT_BASE_URL.to_owned(),
             user_agent_suffix: None,
             timeout: Some(Duration::from_secs(60)),
             connect_timeout: Duration::from_secs(10),
@@ -100,7 +94,7 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with the defaults: no credentials yet, [`DEFAULT_BASE_URL`], 60 s request
+    /// A builder with the defaults: no credentials yet, [`Client::DEFAULT_BASE_URL`], 60 s request
     /// timeout, 10 s connect timeout, [`RetryPolicy::default`].
     ///
     /// ```
@@ -213,7 +207,7 @@ impl ClientBuilder {
         self.credentials(Credentials::service_account(client_id, client_secret))
     }
 
-    /// The Atlas endpoint, e.g. [`GOVERNMENT_BASE_URL`]; default [`DEFAULT_BASE_URL`].
+    /// The Atlas endpoint, e.g. [`Client::GOVERNMENT_BASE_URL`]; default [`Client::DEFAULT_BASE_URL`].
     ///
     /// [`build`](Self::build) refuses a URL with a user name or password in it (without
     /// repeating it in the error), and a plain `http://` URL unless its host is this machine
@@ -221,7 +215,7 @@ impl ClientBuilder {
     /// is set. The same rules apply to `MONGODB_ATLAS_BASE_URL`.
     ///
     /// ```
-    /// let b = atlas_migration::Client::builder().base_url(atlas_migration::GOVERNMENT_BASE_URL);
+    /// let b = atlas_migration::Client::builder().base_url(atlas_migration::Client::GOVERNMENT_BASE_URL);
     /// ```
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
@@ -484,14 +478,14 @@ mod tests {
         let b = from(&[
             ("MONGODB_ATLAS_CLIENT_ID", "id"),
             ("MONGODB_ATLAS_CLIENT_SECRET", "secret"),
-            ("MONGODB_ATLAS_BASE_URL", GOVERNMENT_BASE_URL),
+            ("MONGODB_ATLAS_BASE_URL", Client::GOVERNMENT_BASE_URL),
         ])
         .unwrap();
         assert!(matches!(
             b.credentials.unwrap().0,
             Kind::ServiceAccount { .. }
         ));
-        assert_eq!(b.base_url, GOVERNMENT_BASE_URL);
+        assert_eq!(b.base_url, Client::GOVERNMENT_BASE_URL);
     }
 
     #[test]

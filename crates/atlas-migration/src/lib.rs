@@ -43,7 +43,7 @@ pub use auth::provider::{CredentialsFuture, CredentialsProvider, EnvironmentCred
 /// callers need no version-matched dependency of their own.
 pub use chrono;
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_BASE_URL, GOVERNMENT_BASE_URL};
+pub use config::ClientBuilder;
 pub use error::{Error, ErrorKind, FieldViolation};
 pub use governor::{RateLimitStatus, RateLimits, ThrottleStatus};
 pub use ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
@@ -54,5 +54,8 @@ pub use request::{
     ShardKeyKind, Sharding, Source,
 };
 pub use retry::RetryPolicy;
-pub use secret::{ExposeSecret, LinkToken, SecretString};
+/// The `secrecy` this crate holds secrets in: pass a `String` or a [`secrecy::SecretString`]
+/// where a secret is asked for, and read a [`LinkToken`] with [`secrecy::ExposeSecret`].
+pub use secrecy;
+pub use secret::LinkToken;
 pub use status::{MigrationStatus, ValidationStatus};

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::identity;
 use crate::ids::{GroupId, LiveMigrationId, OrgId, ValidationId};
 use crate::model::{AvailableProject, LiveMigration, Validation};
-use crate::preflight::{Preflight, PreflightReport};
+use crate::preflight::PreflightReport;
 use crate::request::MigrationRequest;
 use crate::secret::LinkToken;
 use crate::wait::poller as schedule;
@@ -52,7 +52,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client) -> Result<(), atlas_migration::Error> {
-    /// use atlas_migration::ExposeSecret;
+    /// use atlas_migration::secrecy::ExposeSecret;
     ///
     /// let org = "4888442a3354817a7320eb61".parse()?;
     /// let token = client.create_link_token(&org, ["203.0.113.7"]).await?;
@@ -404,11 +404,11 @@ impl Client {
         request: &MigrationRequest,
     ) -> Result<PreflightReport, Error> {
         let projects = self.list_source_projects(org).await?;
-        Ok(Preflight::check(&projects, request))
+        Ok(PreflightReport::check(&projects, request))
     }
 
     /// Lists the source projects of `org` once and checks every request of a fleet against
-    /// them, as [`Preflight::check_fleet`] does.
+    /// them, as [`PreflightReport::check_fleet`] does.
     ///
     /// ```no_run
     /// # async fn run(client: atlas_migration::Client, requests: Vec<atlas_migration::MigrationRequest>) -> Result<(), atlas_migration::Error> {
@@ -424,7 +424,7 @@ impl Client {
         requests: &[MigrationRequest],
     ) -> Result<Vec<PreflightReport>, Error> {
         let projects = self.list_source_projects(org).await?;
-        Ok(Preflight::check_fleet(&projects, requests))
+        Ok(PreflightReport::check_fleet(&projects, requests))
     }
 }
 

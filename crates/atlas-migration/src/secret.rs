@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-pub use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 
 /// A link token from [`Client::create_link_token`](crate::Client::create_link_token): pasted into
 /// Cloud or Ops Manager to link the source organization with Atlas.
@@ -11,7 +11,8 @@ pub use secrecy::{ExposeSecret, SecretString};
 /// Read it with [`expose_secret`](ExposeSecret::expose_secret).
 ///
 /// ```
-/// use atlas_migration::{ExposeSecret, LinkToken};
+/// use atlas_migration::LinkToken;
+/// use atlas_migration::secrecy::ExposeSecret;
 ///
 /// let token = LinkToken::from("aGVsbG8=".to_owned());
 /// assert_eq!(format!("{token:?}"), "LinkToken([REDACTED])");

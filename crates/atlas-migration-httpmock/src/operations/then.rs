@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use atlas_migration::{AvailableProject, ExposeSecret, LinkToken, LiveMigration, Validation};
+use atlas_migration::secrecy::ExposeSecret;
+use atlas_migration::{AvailableProject, LinkToken, LiveMigration, Validation};
 use atlas_migration_sys::operations::{
     CREATE_LINK_TOKEN, CREATE_MIGRATION, GET_MIGRATION, GET_VALIDATION, LIST_SOURCE_PROJECTS,
     Operation, VALIDATE_MIGRATION,

@@ -1,45 +1,4 @@
-//! A test kit for [`Journal`] implementations: the contract's checks, run against journals
-//! your factory makes. Behind the `journal-conformance` feature; call it from your tests.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use atlas_migration::journal::{conformance, DirectoryJournal};
-//!
-//! # let rt = tokio::runtime::Runtime::new().unwrap();
-//! # rt.block_on(async {
-//! // Each check gets a journal of its own, over a store of its own that starts empty.
-//! conformance::Kit::new(|| async {
-//!     let dir = std::env::temp_dir().join(format!("journal-kit-{}", fastrand::u64(..)));
-//!     DirectoryJournal::open(dir).unwrap()
-//! })
-//! // How this store holds an unreadable record (optional; skipped without it).
-//! .corrupt_with(|journal, key| async move {
-//!     std::fs::write(journal.record_path(&key), b"{\"format\": 1, \"ke").unwrap();
-//! })
-//! .short_ttl(Duration::from_millis(600))
-//! .run()
-//! .await; // panics naming every check that failed
-//! # });
-//! ```
-//!
-//! What it checks:
-//! - a missing record loads as `None`, and a new store has no keys;
-//! - a live lease excludes every other taker, this owner included ([`JournalErrorKind::Locked`]
-//!   naming the holder), and only on its own key; of concurrent takers exactly one wins;
-//! - a lease that ran out is taken over with a higher generation;
-//! - a save under a lease that was taken over, ran out, was released or belongs to another
-//!   record is refused with [`JournalErrorKind::LeaseLost`], and writes nothing;
-//! - a renewal keeps the generation and extends the lease past its first expiry; a renewal
-//!   after a takeover is refused;
-//! - a release lets another take the record at once, with a higher generation; releasing a
-//!   lease that is no longer current changes nothing;
-//! - records come back from `load` exactly as saved (compared as JSON), and `keys` lists
-//!   every saved record, and no record only taken;
-//! - an unreadable record is an error ([`JournalErrorKind::Corrupt`] or
-//!   [`JournalErrorKind::Foreign`]), never `None` (with [`Kit::corrupt_with`]).
-//!
-//! The checks wait for short leases to run out, on real time: run the kit on a runtime whose
-//! clock is not paused, with a store whose clock is this machine's (or close to it).
+//! The checks of the [`Journal`] contract, for implementations' tests ([`ConformanceKit`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -57,52 +16,72 @@ type Corrupter<J> =
 /// A lease long enough never to run out during a check.
 const LONG: Duration = Duration::from_secs(120);
 
-/// The contract's checks for one journal implementation; see the [module docs](self).
+/// A test kit for [`Journal`] implementations: the contract's checks, run against journals
+/// your factory makes. Behind the `journal-conformance` feature; call it from your tests.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use atlas_migration::journal::{ConformanceKit, DirectoryJournal};
+///
+/// # let rt = tokio::runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// // Each check gets a journal of its own, over a store of its own that starts empty.
+/// ConformanceKit::new(|| async {
+///     let dir = std::env::temp_dir().join(format!("journal-kit-{}", fastrand::u64(..)));
+///     DirectoryJournal::open(dir).unwrap()
+/// })
+/// // How this store holds an unreadable record (optional; skipped without it).
+/// .corrupt_with(|journal, key| async move {
+///     std::fs::write(journal.record_path(&key), b"{\"format\": 1, \"ke").unwrap();
+/// })
+/// .short_ttl(Duration::from_millis(600))
+/// .run()
+/// .await; // panics naming every check that failed
+/// # });
+/// ```
+///
+/// What it checks:
+/// - a missing record loads as `None`, and a new store has no keys;
+/// - a live lease excludes every other taker, this owner included ([`JournalErrorKind::Locked`]
+///   naming the holder), and only on its own key; of concurrent takers exactly one wins;
+/// - a lease that ran out is taken over with a higher generation;
+/// - a save under a lease that was taken over, ran out, was released or belongs to another
+///   record is refused with [`JournalErrorKind::LeaseLost`], and writes nothing;
+/// - a renewal keeps the generation and extends the lease past its first expiry; a renewal
+///   after a takeover is refused;
+/// - a release lets another take the record at once, with a higher generation; releasing a
+///   lease that is no longer current changes nothing;
+/// - records come back from `load` exactly as saved (compared as JSON), and `keys` lists
+///   every saved record, and no record only taken;
+/// - an unreadable record is an error ([`JournalErrorKind::Corrupt`] or
+///   [`JournalErrorKind::Foreign`]), never `None` (with [`ConformanceKit::corrupt_with`]).
+///
+/// The checks wait for short leases to run out, on real time: run the kit on a runtime whose
+/// clock is not paused, with a store whose clock is this machine's (or close to it).
 #[must_use = "the kit checks nothing until run"]
-pub struct Kit<J> {
+pub struct ConformanceKit<J> {
     factory: Factory<J>,
     corrupt: Option<Corrupter<J>>,
     short_ttl: Duration,
 }
 
-impl<J> std::fmt::Debug for Kit<J> {
+impl<J> std::fmt::Debug for ConformanceKit<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kit")
+        f.debug_struct("ConformanceKit")
             .field("corrupt", &self.corrupt.is_some())
             .field("short_ttl", &self.short_ttl)
             .finish_non_exhaustive()
     }
 }
 
-/// Runs every check against journals `factory` makes (one per check, each over an empty
-/// store of its own); panics naming every check that failed. The same as
-/// `Kit::new(factory).run()`.
-///
-/// ```no_run
-/// # async fn f() {
-/// atlas_migration::journal::conformance::run(|| async {
-///     atlas_migration::journal::DirectoryJournal::open("/tmp/scratch-journal").unwrap()
-/// })
-/// .await;
-/// # }
-/// ```
-pub async fn run<J, F, Fut>(factory: F)
-where
-    J: Journal,
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = J> + Send + 'static,
-{
-    Kit::new(factory).run().await;
-}
-
-impl<J: Journal> Kit<J> {
+impl<J: Journal> ConformanceKit<J> {
     /// The checks, against journals `factory` makes: one per check, each over an empty store
     /// of its own (a new directory, schema or table prefix).
     ///
     /// ```no_run
     /// # async fn f() {
-    /// use atlas_migration::journal::{conformance::Kit, DirectoryJournal};
-    /// Kit::new(|| async { DirectoryJournal::open("/tmp/scratch-journal").unwrap() }).run().await;
+    /// use atlas_migration::journal::{ConformanceKit, DirectoryJournal};
+    /// ConformanceKit::new(|| async { DirectoryJournal::open("/tmp/scratch-journal").unwrap() }).run().await;
     /// # }
     /// ```
     pub fn new<F, Fut>(mut factory: F) -> Self
@@ -122,8 +101,8 @@ impl<J: Journal> Kit<J> {
     ///
     /// ```no_run
     /// # async fn f() {
-    /// use atlas_migration::journal::{conformance::Kit, DirectoryJournal};
-    /// Kit::new(|| async { DirectoryJournal::open("/tmp/scratch-journal").unwrap() })
+    /// use atlas_migration::journal::{ConformanceKit, DirectoryJournal};
+    /// ConformanceKit::new(|| async { DirectoryJournal::open("/tmp/scratch-journal").unwrap() })
     ///     .corrupt_with(|journal, key| async move {
     ///         std::fs::write(journal.record_path(&key), b"{").unwrap();
     ///     })
@@ -146,7 +125,7 @@ impl<J: Journal> Kit<J> {
     /// the store, short enough for a quick test.
     ///
     /// ```no_run
-    /// # fn f(kit: atlas_migration::journal::conformance::Kit<atlas_migration::journal::DirectoryJournal>) {
+    /// # fn f(kit: atlas_migration::journal::ConformanceKit<atlas_migration::journal::DirectoryJournal>) {
     /// let kit = kit.short_ttl(std::time::Duration::from_secs(2));
     /// # }
     /// ```
@@ -158,7 +137,7 @@ impl<J: Journal> Kit<J> {
     /// Runs every check; panics naming each one that failed and why.
     ///
     /// ```no_run
-    /// # async fn f(kit: atlas_migration::journal::conformance::Kit<atlas_migration::journal::DirectoryJournal>) {
+    /// # async fn f(kit: atlas_migration::journal::ConformanceKit<atlas_migration::journal::DirectoryJournal>) {
     /// kit.run().await;
     /// # }
     /// ```

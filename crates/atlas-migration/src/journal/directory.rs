@@ -676,7 +676,7 @@ mod tests {
     async fn meets_the_journal_contract() {
         let dirs: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
         let made = dirs.clone();
-        super::super::conformance::Kit::new(move || {
+        super::super::ConformanceKit::new(move || {
             let dir = scratch();
             made.lock().unwrap().push(dir.clone());
             async move { DirectoryJournal::open(&dir).unwrap() }

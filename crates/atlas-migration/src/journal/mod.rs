@@ -12,7 +12,7 @@
 //! cannot overwrite it, and stops before it would create a migration or cut one over.
 
 #[cfg(any(test, feature = "journal-conformance"))]
-pub mod conformance;
+mod conformance;
 mod directory;
 mod error;
 mod lease;
@@ -23,6 +23,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+#[cfg(any(test, feature = "journal-conformance"))]
+pub use conformance::ConformanceKit;
 pub use directory::DirectoryJournal;
 pub use error::{JournalError, JournalErrorKind};
 pub use lease::Lease;
@@ -81,9 +83,8 @@ pub type JournalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, JournalErr
 /// - [`keys`](Self::keys): every key with a saved record, for recovering them after a
 ///   restart.
 ///
-/// The `journal-conformance` feature provides a test kit,
-/// `atlas_migration::journal::conformance`, that checks all of this against an
-/// implementation.
+/// The `journal-conformance` feature provides a test kit, [`ConformanceKit`], that checks
+/// all of this against an implementation.
 ///
 /// # Example
 ///

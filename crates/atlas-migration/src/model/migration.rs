@@ -63,6 +63,17 @@ fn unknown_status() -> MigrationStatus {
 }
 
 impl LiveMigration {
+    /// Atlas's cutover window: from the first time a migration is ready for cutover until it
+    /// expires (spec, `LiveMigrationResponse.status`: "this synchronization starts a timer of
+    /// 120 hours").
+    ///
+    /// ```
+    /// use atlas_migration::LiveMigration;
+    ///
+    /// assert_eq!(LiveMigration::CUTOVER_WINDOW.as_secs(), 120 * 3600);
+    /// ```
+    pub const CUTOVER_WINDOW: std::time::Duration = std::time::Duration::from_secs(120 * 3600);
+
     /// A migration with `id` and `status`, not ready for cutover, lag unknown, no hosts: for
     /// tests and fixtures. Set the other fields directly.
     ///

@@ -4,8 +4,8 @@
 //!
 //! [`Client::preflight`](crate::Client::preflight) fetches the organization's source projects
 //! ([`list_source_projects`](crate::Client::list_source_projects)) and checks one request;
-//! [`Client::preflight_fleet`](crate::Client::preflight_fleet) checks many with the same single call. [`Preflight::check`] and
-//! [`Preflight::check_fleet`] do the same with a list the caller already has, without I/O.
+//! [`Client::preflight_fleet`](crate::Client::preflight_fleet) checks many with the same single call. [`PreflightReport::check`] and
+//! [`PreflightReport::check_fleet`] do the same with a list the caller already has, without I/O.
 //!
 //! | rule | finding | severity |
 //! | --- | --- | --- |
@@ -34,7 +34,7 @@
 //! not show).
 //!
 //! ```
-//! use atlas_migration::preflight::{FindingCode, Preflight};
+//! use atlas_migration::preflight::{FindingCode, PreflightReport};
 //! use atlas_migration::{AvailableProject, Deployment, Destination, MigrationRequest, Source};
 //!
 //! // What `list_source_projects` returned (built by hand here).
@@ -52,7 +52,7 @@
 //!     .migration_host("mirror-2.example.com")
 //!     .build()?;
 //!
-//! let report = Preflight::check(&[project], &request);
+//! let report = PreflightReport::check(&[project], &request);
 //! assert!(!report.is_ok());
 //! assert!(report.has(FindingCode::MigrationHostNotOffered));
 //! assert!(report.has(FindingCode::FcvRapidRelease));
@@ -71,35 +71,21 @@ pub use report::{Finding, FindingCode, PreflightReport, Severity};
 use crate::model::AvailableProject;
 use crate::request::MigrationRequest;
 
-/// The checks themselves, on a project list the caller already has: pure, no I/O, so a fleet
-/// can check any number of requests against one
-/// [`list_source_projects`](crate::Client::list_source_projects) call.
-///
-/// ```
-/// use atlas_migration::preflight::Preflight;
-///
-/// let reports = Preflight::check_fleet(&[], &[]);
-/// assert!(reports.is_empty());
-/// ```
-#[derive(Debug)]
-pub struct Preflight {
-    // Nothing to construct: the checks are associated functions.
-    _private: (),
-}
-
-impl Preflight {
+// The checks themselves, on a project list the caller already has: pure, no I/O, so a fleet
+// can check any number of requests against one `list_source_projects` call.
+impl PreflightReport {
     /// Checks `request` against `projects` (the organization's source projects).
     ///
     /// ```
     /// # fn f(projects: &[atlas_migration::AvailableProject], request: &atlas_migration::MigrationRequest) {
-    /// let report = atlas_migration::preflight::Preflight::check(projects, request);
+    /// let report = atlas_migration::preflight::PreflightReport::check(projects, request);
     /// if !report.is_ok() {
     ///     eprintln!("{report}");
     /// }
     /// # }
     /// ```
-    pub fn check(projects: &[AvailableProject], request: &MigrationRequest) -> PreflightReport {
-        PreflightReport {
+    pub fn check(projects: &[AvailableProject], request: &MigrationRequest) -> Self {
+        Self {
             findings: rules::check_request(projects, request, &versions::PUSH_LIVE_MIGRATION),
         }
     }
@@ -111,19 +97,16 @@ impl Preflight {
     ///
     /// ```
     /// # fn f(projects: &[atlas_migration::AvailableProject], requests: &[atlas_migration::MigrationRequest]) {
-    /// use atlas_migration::preflight::Preflight;
+    /// use atlas_migration::preflight::PreflightReport;
     ///
-    /// for (request, report) in requests.iter().zip(Preflight::check_fleet(projects, requests)) {
+    /// for (request, report) in requests.iter().zip(PreflightReport::check_fleet(projects, requests)) {
     ///     if !report.is_ok() {
     ///         eprintln!("{}: {report}", request.source_project());
     ///     }
     /// }
     /// # }
     /// ```
-    pub fn check_fleet(
-        projects: &[AvailableProject],
-        requests: &[MigrationRequest],
-    ) -> Vec<PreflightReport> {
+    pub fn check_fleet(projects: &[AvailableProject], requests: &[MigrationRequest]) -> Vec<Self> {
         requests
             .iter()
             .zip(fleet::shared_hosts(requests))
@@ -177,7 +160,7 @@ mod tests {
             request("rs2", "h2"),
             request("rs3", "h1"),
         ];
-        let reports = Preflight::check_fleet(&projects(), &requests);
+        let reports = PreflightReport::check_fleet(&projects(), &requests);
         let codes: Vec<Vec<FindingCode>> = reports
             .iter()
             .map(|r| r.findings.iter().map(|f| f.code).collect())
@@ -191,6 +174,9 @@ mod tests {
                 vec![FindingCode::ClusterNotFound],
             ]
         );
-        assert_eq!(reports[2], Preflight::check(&projects(), &requests[2]));
+        assert_eq!(
+            reports[2],
+            PreflightReport::check(&projects(), &requests[2])
+        );
     }
 }

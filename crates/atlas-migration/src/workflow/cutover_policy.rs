@@ -15,9 +15,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
 
-/// Atlas's cutover window: from first readiness until the migration expires.
-pub const CUTOVER_WINDOW: Duration = Duration::from_secs(120 * 3600);
-
 /// What a hook returns when it fails.
 pub type HookError = Box<dyn StdError + Send + Sync>;
 

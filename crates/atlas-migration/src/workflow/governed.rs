@@ -12,7 +12,7 @@ use crate::ids::{GroupId, LiveMigrationId};
 use crate::model::LiveMigration;
 use crate::status::MigrationStatus;
 use crate::wait::{Acceptance, WaiterError};
-use crate::workflow::cutover_policy::{CUTOVER_WINDOW, CutoverPolicy};
+use crate::workflow::cutover_policy::CutoverPolicy;
 use crate::workflow::settings::Settings;
 use crate::workflow::{ProgressEvent, Step, WorkflowError, WorkflowFailure};
 
@@ -25,7 +25,8 @@ pub(super) async fn wait_for_conditions(
     first_ready: DateTime<Utc>,
     settings: &Settings,
 ) -> Result<LiveMigration, WorkflowError> {
-    let window = chrono::Duration::from_std(CUTOVER_WINDOW).unwrap_or(chrono::Duration::MAX);
+    let window =
+        chrono::Duration::from_std(LiveMigration::CUTOVER_WINDOW).unwrap_or(chrono::Duration::MAX);
     let deadline = first_ready
         .checked_add_signed(window)
         .unwrap_or(first_ready);

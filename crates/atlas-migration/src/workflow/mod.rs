@@ -30,7 +30,7 @@ use crate::ids::{GroupId, LiveMigrationId, OrgId};
 use crate::journal::Journal;
 use crate::request::MigrationRequest;
 
-pub use cutover_policy::{CUTOVER_WINDOW, CutoverPolicy, CutoverWindow, HookError};
+pub use cutover_policy::{CutoverPolicy, CutoverWindow, HookError};
 pub use error::{WorkflowError, WorkflowFailure};
 use events::Progress;
 pub use events::ProgressEvent;

@@ -13,7 +13,6 @@ use crate::model::LiveMigration;
 use crate::request::MigrationRequest;
 use crate::status::MigrationStatus;
 use crate::wait::{Acceptance, WaiterError};
-use crate::workflow::cutover_policy::CUTOVER_WINDOW;
 use crate::workflow::governed;
 use crate::workflow::recorder::Recorder;
 use crate::workflow::settings::{Settings, UNBOUNDED_ATTEMPT};
@@ -380,7 +379,7 @@ async fn validate_and_create(
 
 /// When the cutover window that opened at `first_ready` closes.
 fn window_end(first_ready: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
-    first_ready.checked_add_signed(chrono::Duration::from_std(CUTOVER_WINDOW).ok()?)
+    first_ready.checked_add_signed(chrono::Duration::from_std(LiveMigration::CUTOVER_WINDOW).ok()?)
 }
 
 /// Whether a failed create may nevertheless have created a migration (decided in
