@@ -8,8 +8,9 @@
 //! server's work is not counted.
 //! Prints p50, p99 and client CPU per call for both, and the ratios (goal: p50 ≤ 1.05, CPU
 //! ≤ 1.10, median of 7 interleaved rounds after one uncounted warm-up round, which fills both
-//! clients' connection pools and the client's digest challenges). Run with
-//! `cargo bench --bench concurrent_calls`.
+//! clients' connection pools and the client's digest challenges). Each round also prints
+//! what the server saw of each client (requests, 401s, new connections), which must match.
+//! Run with `cargo bench --bench concurrent_calls`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -181,6 +182,23 @@ where
     }
 }
 
+/// Requests the simulator served, 401s it answered and connections it accepted so far.
+fn server_counts(sim: &Simulator) -> (usize, usize, usize) {
+    (
+        sim.requests().len(),
+        sim.unauthorized_count(),
+        sim.connections_accepted(),
+    )
+}
+
+fn counts_between(from: (usize, usize, usize), to: (usize, usize, usize)) -> (usize, usize, usize) {
+    (
+        to.0.saturating_sub(from.0),
+        to.1.saturating_sub(from.1),
+        to.2.saturating_sub(from.2),
+    )
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     values[values.len() / 2]
@@ -256,6 +274,7 @@ fn main() {
         });
     }
     for round in 1..=ROUNDS {
+        let before = server_counts(&sim);
         let ours = {
             let (client, group, id) = (client.clone(), group.clone(), id.clone());
             measure(&client_rt, move || {
@@ -265,6 +284,7 @@ fn main() {
                 }
             })
         };
+        let middle = server_counts(&sim);
         let floor = {
             let raw = raw.clone();
             measure(&client_rt, move || {
@@ -272,6 +292,13 @@ fn main() {
                 async move { raw.call().await }
             })
         };
+        let after = server_counts(&sim);
+        // The same work on the wire, or the ratios compare different things.
+        println!(
+            "  requests, 401s, new connections: ours {:?}, floor {:?}",
+            counts_between(before, middle),
+            counts_between(middle, after)
+        );
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         let (o50, f50) = (ours.percentile(0.5), floor.percentile(0.5));
         let (o99, f99) = (ours.percentile(0.99), floor.percentile(0.99));
