@@ -27,7 +27,8 @@ const LONG: Duration = Duration::from_secs(120);
 /// # rt.block_on(async {
 /// // Each check gets a journal of its own, over a store of its own that starts empty.
 /// ConformanceKit::new(|| async {
-///     let dir = std::env::temp_dir().join(format!("journal-kit-{}", fastrand::u64(..)));
+///     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+///     let dir = std::env::temp_dir().join(format!("journal-kit-{}", now.as_nanos()));
 ///     DirectoryJournal::open(dir).unwrap()
 /// })
 /// // How this store holds an unreadable record (optional; skipped without it).
