@@ -4,8 +4,9 @@
 //!
 //! [`Client::preflight`](crate::Client::preflight) fetches the organization's source projects
 //! ([`list_source_projects`](crate::Client::list_source_projects)) and checks one request;
-//! [`Client::preflight_fleet`](crate::Client::preflight_fleet) checks many with the same single call. [`PreflightReport::check`] and
-//! [`PreflightReport::check_fleet`] do the same with a list the caller already has, without I/O.
+//! [`Client::preflight_fleet`](crate::Client::preflight_fleet) checks many with the same
+//! single call. [`PreflightReport::check`] and [`PreflightReport::check_fleet`] do the same
+//! with a list the caller already has, without I/O.
 //!
 //! | rule | finding | severity |
 //! | --- | --- | --- |
