@@ -64,9 +64,9 @@ pub fn digest_authorization(www_authenticate: &[u8], method: &str, uri: &str) ->
     let value = HeaderValue::from_bytes(www_authenticate).ok()?;
     let mut headers = HeaderMap::new();
     headers.insert(WWW_AUTHENTICATE, value);
-    let mut client = parse_challenge(&headers).ok()?;
+    let mut challenge = parse_challenge(&headers).ok()?;
     let header =
-        authorization_for(&mut client, "fuzzuser", "fuzz-private-key", method, uri).ok()?;
+        authorization_for(&mut challenge, "fuzzuser", "fuzz-private-key", method, uri).ok()?;
     header.to_str().ok().map(str::to_owned)
 }
 

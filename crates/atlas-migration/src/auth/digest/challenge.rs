@@ -17,24 +17,26 @@ pub(crate) enum Algorithm {
     Sha512Trunc256,
 }
 
-/// The registry's tokens, each without and with `-sess`.
-const TOKENS: [(Algorithm, [&str; 2]); 3] = [
-    (Algorithm::Md5, ["MD5", "MD5-sess"]),
-    (Algorithm::Sha256, ["SHA-256", "SHA-256-sess"]),
-    (
-        Algorithm::Sha512Trunc256,
-        ["SHA-512-256", "SHA-512-256-sess"],
-    ),
-];
-
 impl Algorithm {
+    const ALL: [Self; 3] = [Self::Md5, Self::Sha256, Self::Sha512Trunc256];
+
+    /// The registry's tokens, without and with `-sess`.
+    fn tokens(self) -> [&'static str; 2] {
+        match self {
+            Self::Md5 => ["MD5", "MD5-sess"],
+            Self::Sha256 => ["SHA-256", "SHA-256-sess"],
+            Self::Sha512Trunc256 => ["SHA-512-256", "SHA-512-256-sess"],
+        }
+    }
+
     /// The algorithm and whether it is the session variant, from a token in any case.
     fn read(token: &str) -> Option<(Self, bool)> {
-        TOKENS.iter().find_map(|(algorithm, [plain, session])| {
+        Self::ALL.into_iter().find_map(|algorithm| {
+            let [plain, session] = algorithm.tokens();
             if token.eq_ignore_ascii_case(plain) {
-                Some((*algorithm, false))
+                Some((algorithm, false))
             } else if token.eq_ignore_ascii_case(session) {
-                Some((*algorithm, true))
+                Some((algorithm, true))
             } else {
                 None
             }
@@ -43,10 +45,7 @@ impl Algorithm {
 
     /// The token as registered (what the answer sends back).
     pub(crate) fn token(self, session: bool) -> &'static str {
-        let (_, [plain, sess]) = TOKENS
-            .iter()
-            .find(|(algorithm, _)| *algorithm == self)
-            .unwrap_or(&TOKENS[0]);
+        let [plain, sess] = self.tokens();
         if session { sess } else { plain }
     }
 }
@@ -158,7 +157,7 @@ pub(crate) fn parse_challenge(headers: &HeaderMap) -> Result<Challenge, String> 
 mod tests {
     use super::*;
 
-    pub(crate) fn headers(values: &[&str]) -> HeaderMap {
+    fn headers(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
             h.append(WWW_AUTHENTICATE, v.parse().unwrap());
