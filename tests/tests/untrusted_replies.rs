@@ -1,7 +1,8 @@
 //! Replies from a server that cannot be trusted, served by the simulator's hostile fault
 //! kinds over real loopback HTTP: another resource's reply, a reply far larger than any real
 //! one, an operation that never answers and one that drips a byte at a time. Each ends in a
-//! typed error within the caller's bounds, never in a wrong answer or a hang.
+//! typed error within the caller's bounds, never in a wrong answer or a hang; a reply that is
+//! merely slow and split is read whole.
 
 use std::time::{Duration, Instant};
 
@@ -122,6 +123,19 @@ async fn an_oversize_reply_is_refused_while_streaming() {
     assert!(error.is_reply_too_large(), "{error:?}");
     assert!(error.to_string().contains("65536 bytes"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_reply_in_many_chunks_reads_as_in_one() {
+    let (sim, client, group, migration_id) = with_migration(None).await;
+    let whole = client.get_migration(&group, &migration_id).await.unwrap();
+    // A byte per chunk (sent with a millisecond between, so they are not joined on the way).
+    sim.inject(Fault::on(GET_MIGRATION).drip(Duration::from_millis(1)));
+    let dripped = tokio::time::timeout(NO_HANG, client.get_migration(&group, &migration_id))
+        .await
+        .expect("a slow reply still ends")
+        .unwrap();
+    assert_eq!(dripped, whole);
 }
 
 #[tokio::test]

@@ -204,8 +204,9 @@ pub mod paths {{
         .add(b'/')
         .add(b'%');
 
-    fn encode_path(parameter: &str) -> String {{
-        percent_encoding::utf8_percent_encode(parameter, PARAMETER).to_string()
+    /// Written straight into the path (no string of its own per parameter).
+    fn encode_path(parameter: &str) -> percent_encoding::PercentEncode<'_> {{
+        percent_encoding::utf8_percent_encode(parameter, PARAMETER)
     }}
 
 {paths}}}

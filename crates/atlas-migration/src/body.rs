@@ -46,12 +46,23 @@ pub(crate) async fn read_whole(
     {
         return Err(BodyError::TooLarge);
     }
-    let mut body = BytesMut::new();
+    // Most replies arrive in one chunk, kept as it is; a second one starts a copy.
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut length = 0usize;
     while let Some(chunk) = reply.chunk().await.map_err(BodyError::Transport)? {
-        if body.len().saturating_add(chunk.len()) > cap {
+        length = length.saturating_add(chunk.len());
+        if length > cap {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(earlier) => {
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(body.freeze())
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }

@@ -282,7 +282,11 @@ impl Transport {
     pub(crate) fn url_of(&self, path: &str) -> reqwest::Url {
         let mut url = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/');
-        url.set_path(&format!("{prefix}{path}"));
+        if prefix.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{prefix}{path}"));
+        }
         url
     }
 

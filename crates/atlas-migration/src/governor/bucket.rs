@@ -256,6 +256,12 @@ impl Bucket {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
+    /// The wake-up to send after a change here, when someone waits for one (everyone who
+    /// listens is counted in `waiting` first; with nobody waiting, sending costs a lock).
+    pub(crate) fn wake_if_waiting(&self) -> Option<Arc<Notify>> {
+        (self.waiting > 0).then(|| self.wake.clone())
+    }
+
     /// Whether nothing about this bucket matters any more (it may be forgotten).
     pub(crate) fn is_idle(&self, now: Instant) -> bool {
         self.in_flight == 0

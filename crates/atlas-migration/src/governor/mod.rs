@@ -176,13 +176,13 @@ impl Governor {
 
     /// Runs `f` on `scope`'s bucket (created if new).
     fn with_bucket<T>(&self, scope: &str, f: impl FnOnce(&mut Bucket) -> T) -> T {
-        let now = Instant::now();
         let mut buckets = self.lock();
-        if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, b| !b.is_idle(now));
-        }
         if let Some(bucket) = buckets.get_mut(scope) {
             return f(bucket);
+        }
+        let now = Instant::now();
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, b| !b.is_idle(now));
         }
         let bucket = Bucket::new(now, self.limits.starting_size(scope));
         f(buckets.entry(scope.to_owned()).or_insert(bucket))
@@ -211,9 +211,11 @@ impl Governor {
         let now = Instant::now();
         let wake = self.with_bucket(scope, |b| {
             b.learn(lesson, sent, now, fastrand::f64());
-            b.wake.clone()
+            b.wake_if_waiting()
         });
-        wake.notify_waiters();
+        if let Some(wake) = wake {
+            wake.notify_waiters();
+        }
     }
 
     /// What the governor knows now.
@@ -280,10 +282,12 @@ impl Drop for Ticket<'_> {
             } else {
                 b.unsend(Instant::now());
             }
-            b.wake.clone()
+            b.wake_if_waiting()
         });
         // A request fewer in flight, or a turn given back: the first caller may go.
-        wake.notify_waiters();
+        if let Some(wake) = wake {
+            wake.notify_waiters();
+        }
     }
 }
 
