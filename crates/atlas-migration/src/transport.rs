@@ -14,7 +14,7 @@ use http::header::{HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, StatusCode};
 use tracing::Instrument;
 
-use crate::auth::{Auth, Failure};
+use crate::auth::{Auth, Failure, Recipe};
 use crate::body::{self, BodyError, MAX_ERROR_BODY};
 use crate::classify::{self, Attempt, Decision};
 use crate::client::CallOverrides;
@@ -136,14 +136,9 @@ impl Transport {
                 if attempt > 1 {
                     span.record("http.request.resend_count", attempt - 1);
                 }
-                let request = self.request(
-                    operation,
-                    attempt,
-                    timeout,
-                    method.clone(),
-                    url.clone(),
-                    body.clone(),
-                );
+                let added = self.intercepted(operation, attempt);
+                let (method, url, body) = (&method, &url, &body);
+                let make = move || self.request(operation, timeout, method, url, body, &added);
                 let attempt_span = tracing::info_span!(
                     "atlas_migration.attempt",
                     otel.kind = "client",
@@ -166,9 +161,14 @@ impl Transport {
                         .await
                         .map_err(Failure::Fatal)?;
                     let sent = tokio::time::Instant::now();
+                    let recipe = Recipe {
+                        url,
+                        timeout,
+                        make: &make,
+                    };
                     let out = match self
                         .auth
-                        .send(&self.http, request, operation.name, deadline)
+                        .send(&self.http, &recipe, operation.name, deadline)
                         .await
                     {
                         Ok(reply) => Ok(Admitted {
@@ -290,38 +290,46 @@ impl Transport {
         url
     }
 
-    /// One attempt's request: the operation's versioned media types, the user agent and the
-    /// client's timeout. Built afresh per attempt (the body is shared, not copied).
+    /// What the interceptors add to one attempt's requests (asked once per attempt, however
+    /// often authentication sends it).
+    fn intercepted(&self, operation: &'static Operation, attempt: u32) -> HeaderMap {
+        let mut added = HeaderMap::new();
+        for interceptor in &self.interceptors {
+            interceptor.on_request(&mut AttemptRequest {
+                operation: operation.name,
+                attempt,
+                method: operation.method,
+                url_template: operation.path,
+                headers: &mut added,
+            });
+        }
+        added
+    }
+
+    /// One attempt's request: the operation's versioned media types, the user agent, the
+    /// interceptors' headers and the client's timeout. Made afresh each time it is sent (the
+    /// body is shared, not copied).
     fn request(
         &self,
         operation: &'static Operation,
-        attempt: u32,
         timeout: Option<Duration>,
-        method: Method,
-        url: reqwest::Url,
-        body: Option<Bytes>,
+        method: &Method,
+        url: &reqwest::Url,
+        body: &Option<Bytes>,
+        added: &HeaderMap,
     ) -> reqwest::Request {
-        let mut request = reqwest::Request::new(method, url);
+        let mut request = reqwest::Request::new(method.clone(), url.clone());
         if let Some(body) = body {
-            *request.body_mut() = Some(body.into());
+            *request.body_mut() = Some(body.clone().into());
         }
         atlas_migration_sys::hooks::set_media_types(&mut request, operation);
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
         *request.timeout_mut() = timeout;
-        if !self.interceptors.is_empty() {
-            let mut added = HeaderMap::new();
-            for interceptor in &self.interceptors {
-                interceptor.on_request(&mut AttemptRequest {
-                    operation: operation.name,
-                    attempt,
-                    method: operation.method,
-                    url_template: operation.path,
-                    headers: &mut added,
-                });
-            }
-            request.headers_mut().extend(added);
+        if !added.is_empty() {
+            // Replacing what was set above, all values of a repeated name kept.
+            request.headers_mut().extend(added.clone());
         }
         request
     }

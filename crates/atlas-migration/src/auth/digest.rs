@@ -36,7 +36,7 @@ use challenge::Challenge;
 pub(crate) use challenge::parse_challenge;
 use pool::ChallengePool;
 
-use super::Failure;
+use super::{Failure, Recipe};
 use crate::body::{self, MAX_ERROR_BODY};
 use crate::error::{AuthError, BudgetError, Error, refuse_redirect};
 
@@ -151,11 +151,11 @@ impl DigestAuth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
+        recipe: &Recipe<'_>,
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let timeout = request.timeout().copied();
+        let timeout = recipe.timeout();
         let now = Instant::now();
         let own = timeout
             .and_then(|t| now.checked_add(t))
@@ -167,17 +167,17 @@ impl DigestAuth {
                 during, None, wait_until,
             ))));
         };
+        let mut pending = recipe.make();
         if lease.challenge().is_none() {
-            lease.hold(self.fetch_challenge(http, &request).await?);
+            lease.hold(self.fetch_challenge(http, &pending).await?);
         }
-        let uri = match request.url().query() {
-            Some(q) => format!("{}?{}", request.url().path(), q),
-            None => request.url().path().to_owned(),
+        let url = recipe.url();
+        let uri = match url.query() {
+            Some(q) => format!("{}?{}", url.path(), q),
+            None => url.path().to_owned(),
         };
-        let mut pending = request;
         let mut stale_renewals = 0;
         loop {
-            let spare = pending.try_clone();
             let challenge = lease
                 .challenge()
                 .ok_or_else(|| Error::auth("no digest challenge available"))?;
@@ -224,18 +224,11 @@ impl DigestAuth {
                 }
                 Verdict::Renewed => {}
             }
-            let Some(again) = spare else {
-                // A streamed body cannot be sent twice; nothing was processed.
-                lease.give_back();
-                return Err(Failure::Unprocessed(refusal(
-                    "the server renewed the digest challenge and the request cannot be repeated",
-                )));
-            };
             tracing::debug!(
                 stale = matches!(verdict, Verdict::Stale),
                 "digest challenge renewed; answering it"
             );
-            pending = again;
+            pending = recipe.make();
         }
     }
 }

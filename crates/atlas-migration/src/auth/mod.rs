@@ -125,6 +125,32 @@ impl From<Error> for Failure {
     }
 }
 
+/// How to make one attempt's request, each time it is sent: the first time, and again when
+/// the server renews a digest challenge or refuses a token. Made afresh rather than copied
+/// ahead in case a renewal comes (a copy per request was a measurable share of its cost).
+pub(crate) struct Recipe<'a> {
+    /// Where the request goes.
+    pub(crate) url: &'a reqwest::Url,
+    /// The request's own timeout.
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// Makes the request, unauthenticated.
+    pub(crate) make: &'a (dyn Fn() -> reqwest::Request + Send + Sync),
+}
+
+impl Recipe<'_> {
+    pub(crate) fn url(&self) -> &reqwest::Url {
+        self.url
+    }
+
+    pub(crate) fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    pub(crate) fn make(&self) -> reqwest::Request {
+        (self.make)()
+    }
+}
+
 /// The authentication state shared by all clones of a client.
 pub(crate) enum Auth {
     Digest(digest::DigestAuth),
@@ -140,17 +166,16 @@ impl Auth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
+        request: &Recipe<'_>,
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let sent = request.url().clone();
         let reply = match self {
             Auth::Digest(d) => d.send(http, request, during, deadline).await,
             Auth::ServiceAccount(s) => s.send(http, request, deadline).await,
             // The inner authentication's own `send` has checked the reply already.
             Auth::Provided(p) => return p.send(http, request, during, deadline).await,
         }?;
-        refuse_redirect(&sent, reply, during).map_err(|e| Failure::Fatal(Error::from(e)))
+        refuse_redirect(request.url(), reply, during).map_err(|e| Failure::Fatal(Error::from(e)))
     }
 }

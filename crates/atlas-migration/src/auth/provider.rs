@@ -9,7 +9,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
-use super::{Auth, Credentials, Failure, Kind};
+use super::{Auth, Credentials, Failure, Kind, Recipe};
 use crate::error::Error;
 
 /// What a provider returns.
@@ -143,19 +143,15 @@ impl ProvidedAuth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
+        request: &Recipe<'_>,
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let spare = request.try_clone();
         let auth = self.current().await?;
         match Box::pin(auth.send(http, request, during, deadline)).await {
             Err(Failure::Fatal(e)) if refused_credentials(&e) => {
-                let Some(again) = spare else {
-                    return Err(Failure::Fatal(e));
-                };
                 match self.replacement(&auth).await? {
-                    Some(next) => Box::pin(next.send(http, again, during, deadline)).await,
+                    Some(next) => Box::pin(next.send(http, request, during, deadline)).await,
                     None => Err(Failure::Fatal(e)),
                 }
             }

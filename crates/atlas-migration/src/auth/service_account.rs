@@ -33,7 +33,7 @@ use http::header::{AUTHORIZATION, HeaderValue};
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-use super::Failure;
+use super::{Failure, Recipe};
 use crate::error::{AuthError, Error};
 use endpoint::TokenEndpoint;
 use flight::{TokenFlight, deadline_after};
@@ -108,12 +108,12 @@ impl ServiceAccountAuth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        mut request: reqwest::Request,
+        recipe: &Recipe<'_>,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let budget = budget(request.timeout().copied());
-        let spare = request.try_clone();
+        let budget = budget(recipe.timeout());
         let token = self.token(http, None, budget, deadline).await?;
+        let mut request = recipe.make();
         request
             .headers_mut()
             .insert(AUTHORIZATION, token.header.clone());
@@ -121,11 +121,9 @@ impl ServiceAccountAuth {
         if reply.status() != StatusCode::UNAUTHORIZED {
             return Ok(reply);
         }
-        let Some(mut again) = spare else {
-            return Err(refused(&reply));
-        };
         tracing::debug!("bearer token refused; refreshing once");
         let token = self.token(http, Some(&token), budget, deadline).await?;
+        let mut again = recipe.make();
         again
             .headers_mut()
             .insert(AUTHORIZATION, token.header.clone());

@@ -12,13 +12,17 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use super::bucket::Lesson;
 use crate::error::RetryAfter;
 
 /// Error codes that say a request was refused for want of budget.
 const RATE_LIMIT_CODES: [&str; 2] = ["RATE_LIMITED", "RATE_LIMITED_TOKEN_BUCKET"];
+
+/// Names made once, not parsed from text on every reply.
+static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 
 /// What a reply's error body says, when it was read.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,7 +34,7 @@ pub(crate) struct ErrorBody<'a> {
 /// What `headers` (and, for an error, its body's code and `detail`) teach about the bucket.
 pub(crate) fn read(status: u16, headers: &HeaderMap, body: ErrorBody<'_>) -> Lesson {
     let detail = body.detail;
-    let number = |name: &str| {
+    let number = |name: &HeaderName| {
         headers
             .get(name)?
             .to_str()
@@ -46,8 +50,8 @@ pub(crate) fn read(status: u16, headers: &HeaderMap, body: ErrorBody<'_>) -> Les
         .error_code
         .is_some_and(|code| RATE_LIMIT_CODES.contains(&code));
     Lesson {
-        capacity: number("ratelimit-limit").or(from_detail.capacity),
-        remaining: number("ratelimit-remaining"),
+        capacity: number(&RATELIMIT_LIMIT).or(from_detail.capacity),
+        remaining: number(&RATELIMIT_REMAINING),
         rate: from_detail.rate,
         retry_after,
         refused: status == 429 || coded || (status == 503 && retry_after.is_some()),
