@@ -176,6 +176,10 @@ fn answer(
     Ok(out.0)
 }
 
+fn control_character(name: &str) -> Error {
+    Error::auth(format!("the digest {name} holds a control character"))
+}
+
 /// `Digest name=value, ...` as it is written.
 struct Params(String);
 
@@ -195,15 +199,21 @@ impl Params {
     /// A quoted string (RFC 9110 section 5.6.4): `"` and `\` escaped, control characters
     /// refused (they cannot be written in a header).
     fn quoted(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(Error::auth(format!(
-                "the digest {name} holds a control character"
-            )));
+        // One pass over the bytes; only text beyond ASCII can hold C1 controls.
+        let mut escapes = false;
+        for byte in value.bytes() {
+            if (byte < b' ' && byte != b'\t') || byte == 0x7f {
+                return Err(control_character(name));
+            }
+            escapes |= byte == b'"' || byte == b'\\';
+        }
+        if !value.is_ascii() && value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(control_character(name));
         }
         self.separator();
         self.0.push_str(name);
         self.0.push_str("=\"");
-        if value.contains(['"', '\\']) {
+        if escapes {
             for c in value.chars() {
                 if c == '"' || c == '\\' {
                     self.0.push('\\');
@@ -297,9 +307,14 @@ mod tests {
     #[test]
     fn a_control_character_from_the_server_is_refused_not_sent() {
         let mut c = challenge(r#"Digest realm="r", nonce="n", qop="auth""#);
-        c.realm = "r\nX-Injected: 1".into();
-        assert!(answer(&mut c, "u", "p", "GET", "/", "c").is_err());
-        assert_eq!(c.count, 0, "a refused answer spends no count");
+        for control in ["r\nX-Injected: 1", "r\u{7f}", "r\u{85}", "\u{0}"] {
+            c.realm = control.into();
+            assert!(answer(&mut c, "u", "p", "GET", "/", "c").is_err(), "{control:?}");
+            assert_eq!(c.count, 0, "a refused answer spends no count");
+        }
+        c.realm = "a\trealm \u{e4} \"quoted\"".into();
+        let answered = answer(&mut c, "u", "p", "GET", "/", "c").unwrap();
+        assert!(answered.contains("realm=\"a\trealm \u{e4} \\\"quoted\\\"\""), "{answered}");
     }
 
     #[test]
