@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use atlas_migration::{Client, Credentials, CredentialsFuture, CredentialsProvider};
+use atlas_migration::{Client, Credentials, CredentialsProvider, Error};
 use atlas_migration_sim::Simulator;
 use atlas_migration_tests::{builder, linked, org};
 
@@ -16,15 +16,14 @@ struct Rotating {
 }
 
 impl CredentialsProvider for Rotating {
-    fn credentials(&self) -> CredentialsFuture<'_> {
+    async fn credentials(&self) -> Result<Credentials, Error> {
         self.asked.fetch_add(1, Ordering::Relaxed);
         let mut answers = self.answers.lock().unwrap();
-        let next = if answers.len() > 1 {
+        Ok(if answers.len() > 1 {
             answers.remove(0)
         } else {
             answers[0].clone()
-        };
-        Box::pin(async move { Ok(next) })
+        })
     }
 }
 
@@ -84,4 +83,33 @@ async fn credentials_that_stay_wrong_are_refused_without_a_loop() {
         "asked once more, then the refusal stands"
     );
     assert!(!format!("{error} {error:?}").contains("wrong-private-key"));
+}
+
+#[tokio::test]
+async fn a_closure_is_a_provider_asked_anew_after_a_refusal() {
+    let sim = linked(Simulator::builder()).await;
+    // Stands for a secret store that an operator rotates.
+    let store = Arc::new(Mutex::new(Credentials::api_key(
+        sim.public_key(),
+        "revoked-private-key".to_owned(),
+    )));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (reader, counter) = (store.clone(), asked.clone());
+    let client = builder(&sim.base_url())
+        .credentials_provider(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            let current = reader.lock().unwrap().clone();
+            async move { Ok(current) }
+        })
+        .build()
+        .unwrap();
+    let refused = client.list_source_projects(&org(&sim)).await.unwrap_err();
+    assert!(refused.is_auth(), "{refused}");
+    *store.lock().unwrap() = Credentials::api_key(sim.public_key(), sim.private_key().to_owned());
+    client.list_source_projects(&org(&sim)).await.unwrap();
+    assert_eq!(
+        asked.load(Ordering::Relaxed),
+        3,
+        "at start, after each refusal"
+    );
 }

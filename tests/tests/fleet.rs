@@ -109,7 +109,7 @@ async fn a_member_whose_migration_may_still_run_keeps_its_host() {
     let report = tokio::time::timeout(Duration::from_secs(60), fleet.run())
         .await
         .expect("the fleet finishes");
-    let outcome = |i: usize| &report.results[i].outcome;
+    let outcome = |i: usize| &report.results[i].1;
     let first = outcome(0).as_ref().expect_err("m0's create reply was lost");
     assert!(first.is_create_outcome_unknown(), "{first}");
     assert!(first.migration_may_still_run());

@@ -3,16 +3,17 @@
 
 use atlas_migration_tests as support;
 
-use atlas_migration::preflight::{FindingCode, PreflightReport, Severity};
+use atlas_migration::preflight::{FindingCode, PreflightReport};
 use atlas_migration::{Destination, GroupId, MigrationRequest, Source};
 use atlas_migration_sim::operations::{LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION};
 use atlas_migration_sim::{Deployment, Simulator, SourceProject};
 
-fn codes(report: &PreflightReport) -> Vec<(Severity, FindingCode)> {
+/// Each finding's code, and whether it blocks.
+fn codes(report: &PreflightReport) -> Vec<(bool, FindingCode)> {
     report
         .findings
         .iter()
-        .map(|f| (f.severity, f.code))
+        .map(|f| (f.is_error(), f.code))
         .collect()
 }
 
@@ -64,7 +65,7 @@ async fn a_missing_cluster_and_an_unoffered_host_are_errors() {
         .unwrap();
     assert_eq!(
         codes(&report),
-        [(Severity::Error, FindingCode::ClusterNotFound)],
+        [(true, FindingCode::ClusterNotFound)],
         "{report}"
     );
     assert!(!report.is_ok());
@@ -124,8 +125,8 @@ async fn a_fleet_is_checked_with_one_list_call() {
     assert_eq!(
         codes(&reports[1]),
         [
-            (Severity::Error, FindingCode::FcvTooOld),
-            (Severity::Error, FindingCode::HostSharedInFleet),
+            (true, FindingCode::FcvTooOld),
+            (true, FindingCode::HostSharedInFleet),
         ],
         "{}",
         reports[1]
@@ -133,9 +134,9 @@ async fn a_fleet_is_checked_with_one_list_call() {
     assert_eq!(
         codes(&reports[2]),
         [
-            (Severity::Error, FindingCode::FcvRapidRelease),
-            (Severity::Error, FindingCode::VersionRapidRelease),
-            (Severity::Error, FindingCode::HostSharedInFleet),
+            (true, FindingCode::FcvRapidRelease),
+            (true, FindingCode::VersionRapidRelease),
+            (true, FindingCode::HostSharedInFleet),
         ],
         "{}",
         reports[2]

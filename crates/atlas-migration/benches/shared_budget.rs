@@ -239,7 +239,7 @@ async fn child(spec: &str) {
     for failure in report
         .results
         .iter()
-        .filter_map(|r| r.outcome.as_ref().err())
+        .filter_map(|(_, r)| r.as_ref().err())
         .take(3)
     {
         eprintln!("child failure: {failure}");

@@ -58,7 +58,9 @@ pub struct ClientBuilder {
 
 /// The builder's credentials provider, if any.
 #[derive(Clone, Default)]
-pub(crate) struct ProviderSlot(pub(crate) Option<std::sync::Arc<dyn crate::CredentialsProvider>>);
+pub(crate) struct ProviderSlot(
+    pub(crate) Option<std::sync::Arc<dyn crate::auth::provider::SharedProvider>>,
+);
 
 impl std::fmt::Debug for ProviderSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,7 +176,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let b = atlas_migration::Client::builder()
-    ///     .credentials_provider(atlas_migration::EnvironmentCredentials);
+    ///     .credentials_provider(|| async { atlas_migration::Credentials::from_env() });
     /// ```
     pub fn credentials_provider(mut self, provider: impl crate::CredentialsProvider) -> Self {
         self.credentials_provider = ProviderSlot(Some(std::sync::Arc::new(provider)));

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Credentials;
-use super::provider::{CredentialsFuture, CredentialsProvider};
+use super::provider::CredentialsProvider;
 use crate::error::Error;
 
 /// The largest config file read.
@@ -139,19 +139,17 @@ fn read_capped(path: &Path) -> Result<String, String> {
 }
 
 impl CredentialsProvider for AtlasCliProfile {
-    fn credentials(&self) -> CredentialsFuture<'_> {
+    async fn credentials(&self) -> Result<Credentials, Error> {
         let this = self.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || this.read())
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Error::invalid_input(
-                        "Atlas CLI profile",
-                        None,
-                        e.to_string(),
-                    ))
-                })
-        })
+        tokio::task::spawn_blocking(move || this.read())
+            .await
+            .unwrap_or_else(|e| {
+                Err(Error::invalid_input(
+                    "Atlas CLI profile",
+                    None,
+                    e.to_string(),
+                ))
+            })
     }
 }
 

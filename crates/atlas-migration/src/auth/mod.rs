@@ -68,6 +68,20 @@ impl Credentials {
         })
     }
 
+    /// The credentials in the process environment, read now: the variables of
+    /// [`ClientBuilder::from_lookup`](crate::ClientBuilder::from_lookup). As a provider,
+    /// `|| async { Credentials::from_env() }` picks up a key rotated in the environment.
+    ///
+    /// ```no_run
+    /// let credentials = atlas_migration::Credentials::from_env()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        crate::ClientBuilder::from_env()?
+            .credentials
+            .ok_or_else(|| Error::invalid_input("environment", None, "holds no credentials"))
+    }
+
     pub(crate) fn check(&self) -> Result<(), Error> {
         use secrecy::ExposeSecret;
         let (id_field, id, secret_field, secret) = match &self.0 {

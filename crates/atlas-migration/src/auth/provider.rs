@@ -12,27 +12,33 @@ use tokio::time::Instant;
 use super::{Auth, Credentials, Failure, Kind, Recipe};
 use crate::error::Error;
 
-/// What a provider returns.
-pub type CredentialsFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Credentials, Error>> + Send + 'a>>;
-
 /// Where the client gets its credentials. It asks when it first needs them and again when
 /// Atlas (or the token endpoint) refuses the current ones with 401; if the answer differs,
 /// the refused request is sent once more with the new credentials (it was not processed).
 ///
-/// [`Credentials`] (fixed) and [`EnvironmentCredentials`] (read anew each time) implement
-/// it; implement it over your secrets manager:
+/// [`Credentials`] (fixed) implements it, and so does any closure returning a future of
+/// credentials, such as one reading the environment anew each time with
+/// [`Credentials::from_env`]:
+///
+/// ```no_run
+/// use atlas_migration::Credentials;
+///
+/// let client = atlas_migration::Client::builder()
+///     .credentials_provider(|| async { Credentials::from_env() })
+///     .build()?;
+/// # Ok::<(), atlas_migration::Error>(())
+/// ```
+///
+/// Or implement it over your secrets manager:
 ///
 /// ```
-/// use atlas_migration::{Credentials, CredentialsFuture, CredentialsProvider};
+/// use atlas_migration::{Credentials, CredentialsProvider, Error};
 ///
 /// struct Vault;
 /// impl CredentialsProvider for Vault {
-///     fn credentials(&self) -> CredentialsFuture<'_> {
-///         Box::pin(async {
-///             // ... read the current secret from your vault ...
-///             Ok(Credentials::service_account("mdb_sa_id_1", "mdb_sa_sk_current".to_owned()))
-///         })
+///     async fn credentials(&self) -> Result<Credentials, Error> {
+///         // ... read the current secret from your vault ...
+///         Ok(Credentials::service_account("mdb_sa_id_1", "mdb_sa_sk_current".to_owned()))
 ///     }
 /// }
 /// let client = atlas_migration::Client::builder().credentials_provider(Vault).build()?;
@@ -40,35 +46,33 @@ pub type CredentialsFuture<'a> =
 /// ```
 pub trait CredentialsProvider: Send + Sync + 'static {
     /// The credentials to use now.
-    fn credentials(&self) -> CredentialsFuture<'_>;
+    fn credentials(&self) -> impl Future<Output = Result<Credentials, Error>> + Send;
 }
 
 impl CredentialsProvider for Credentials {
-    fn credentials(&self) -> CredentialsFuture<'_> {
-        let credentials = self.clone();
-        Box::pin(async move { Ok(credentials) })
+    async fn credentials(&self) -> Result<Credentials, Error> {
+        Ok(self.clone())
     }
 }
 
-/// The environment variables of [`ClientBuilder::from_lookup`](crate::ClientBuilder::from_lookup),
-/// read anew each time the client asks (so a rotated key set in the environment is picked up).
-///
-/// ```no_run
-/// let client = atlas_migration::Client::builder()
-///     .credentials_provider(atlas_migration::EnvironmentCredentials)
-///     .build()?;
-/// # Ok::<(), atlas_migration::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EnvironmentCredentials;
+impl<F, Fut> CredentialsProvider for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Credentials, Error>> + Send,
+{
+    fn credentials(&self) -> impl Future<Output = Result<Credentials, Error>> + Send {
+        self()
+    }
+}
 
-impl CredentialsProvider for EnvironmentCredentials {
-    fn credentials(&self) -> CredentialsFuture<'_> {
-        Box::pin(async {
-            crate::ClientBuilder::from_env()?
-                .credentials
-                .ok_or_else(|| Error::invalid_input("environment", None, "holds no credentials"))
-        })
+/// A provider behind a pointer: [`CredentialsProvider`] with its future boxed.
+pub(crate) trait SharedProvider: Send + Sync + 'static {
+    fn credentials(&self) -> Pin<Box<dyn Future<Output = Result<Credentials, Error>> + Send + '_>>;
+}
+
+impl<P: CredentialsProvider> SharedProvider for P {
+    fn credentials(&self) -> Pin<Box<dyn Future<Output = Result<Credentials, Error>> + Send + '_>> {
+        Box::pin(CredentialsProvider::credentials(self))
     }
 }
 
@@ -77,13 +81,13 @@ pub(crate) type AuthFactory = Box<dyn Fn(Credentials) -> Result<Auth, Error> + S
 
 /// Authentication whose credentials come from a provider.
 pub(crate) struct ProvidedAuth {
-    provider: Arc<dyn CredentialsProvider>,
+    provider: Arc<dyn SharedProvider>,
     factory: AuthFactory,
     current: tokio::sync::Mutex<Option<(Credentials, Arc<Auth>)>>,
 }
 
 impl ProvidedAuth {
-    pub(crate) fn new(provider: Arc<dyn CredentialsProvider>, factory: AuthFactory) -> Self {
+    pub(crate) fn new(provider: Arc<dyn SharedProvider>, factory: AuthFactory) -> Self {
         Self {
             provider,
             factory,

@@ -55,7 +55,7 @@ fn finding(requests: &[MigrationRequest], index: usize, sharing: &[usize]) -> Fi
     if others.len() > MAX_NAMED {
         named.push_str(&format!(" and {} more", others.len() - MAX_NAMED));
     }
-    Finding::error(
+    Finding::new(
         FindingCode::HostSharedInFleet,
         format!(
             "migration host {} is also named by the fleet's request at {named}; a migration \

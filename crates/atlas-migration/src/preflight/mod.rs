@@ -67,7 +67,7 @@ mod report;
 mod rules;
 mod versions;
 
-pub use report::{Finding, FindingCode, PreflightReport, Severity};
+pub use report::{Finding, FindingCode, PreflightReport};
 
 use crate::model::AvailableProject;
 use crate::request::MigrationRequest;

@@ -1,44 +1,7 @@
-//! What a preflight check found: [`PreflightReport`], its [`Finding`]s, their [`Severity`] and
-//! [`FindingCode`].
+//! What a preflight check found: [`PreflightReport`], its [`Finding`]s and their
+//! [`FindingCode`], which says whether each blocks.
 
 use std::fmt;
-
-/// How much a finding matters.
-///
-/// ```
-/// use atlas_migration::preflight::Severity;
-///
-/// assert_eq!(Severity::Error.to_string(), "error");
-/// assert!(Severity::Error > Severity::Warning);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Severity {
-    /// Worth knowing; does not block (Atlas's validation may still pass).
-    Warning,
-    /// The migration cannot work as requested; blocks ([`PreflightReport::is_ok`] is false).
-    Error,
-}
-
-impl Severity {
-    /// The severity as a lowercase word (`error`, `warning`).
-    ///
-    /// ```
-    /// assert_eq!(atlas_migration::preflight::Severity::Warning.as_str(), "warning");
-    /// ```
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Warning => "warning",
-            Self::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Which rule a finding comes from. New rules add variants, so match with a wildcard arm.
 ///
@@ -125,27 +88,56 @@ impl FindingCode {
     }
 }
 
+impl FindingCode {
+    /// Whether a finding of this code blocks the migration (the table's "error"); the
+    /// others are warnings.
+    ///
+    /// ```
+    /// use atlas_migration::preflight::FindingCode;
+    ///
+    /// assert!(FindingCode::ClusterNotFound.is_blocking());
+    /// assert!(!FindingCode::TlsDisabled.is_blocking());
+    /// ```
+    pub fn is_blocking(&self) -> bool {
+        match self {
+            Self::SourceProjectNotFound
+            | Self::ClusterNotFound
+            | Self::MigrationHostNotOffered
+            | Self::FcvTooOld
+            | Self::FcvRapidRelease
+            | Self::VersionRapidRelease
+            | Self::HostSharedInFleet => true,
+            Self::FcvMissing
+            | Self::FcvUnparsable
+            | Self::VersionBelowDocumentedMinimum
+            | Self::VersionUnparsable
+            | Self::TlsMismatch
+            | Self::TlsDisabled
+            | Self::ManagedAuthenticationUnmanaged => false,
+        }
+    }
+}
+
 impl fmt::Display for FindingCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// One thing a preflight check found.
+/// One thing a preflight check found: an error (it blocks) or a warning, as its code says.
 ///
 /// ```
 /// # fn show(report: &atlas_migration::preflight::PreflightReport) {
 /// for finding in &report.findings {
-///     eprintln!("{} [{}]: {}", finding.severity, finding.code, finding.message);
+///     // "error [cluster-not-found]: ..." or "warning [tls-disabled]: ..."
+///     eprintln!("{finding}");
 /// }
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Finding {
-    /// Whether it blocks.
-    pub severity: Severity,
-    /// Which rule found it.
+    /// Which rule found it; [`FindingCode::is_blocking`] says whether it blocks.
     pub code: FindingCode,
     /// What is wrong and what to change, in one line; names from Atlas's reply are quoted
     /// and cut short.
@@ -153,23 +145,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(super) fn error(code: FindingCode, message: String) -> Self {
-        Self {
-            severity: Severity::Error,
-            code,
-            message,
-        }
+    pub(super) fn new(code: FindingCode, message: String) -> Self {
+        Self { code, message }
     }
 
-    pub(super) fn warning(code: FindingCode, message: String) -> Self {
-        Self {
-            severity: Severity::Warning,
-            code,
-            message,
-        }
-    }
-
-    /// Whether this finding blocks the migration.
+    /// Whether this finding blocks the migration (its code's [`FindingCode::is_blocking`]).
     ///
     /// ```
     /// # fn f(finding: &atlas_migration::preflight::Finding) -> bool {
@@ -177,13 +157,14 @@ impl Finding {
     /// # }
     /// ```
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.code.is_blocking()
     }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}]: {}", self.severity, self.code, self.message)
+        let severity = if self.is_error() { "error" } else { "warning" };
+        write!(f, "{severity} [{}]: {}", self.code, self.message)
     }
 }
 
@@ -293,12 +274,11 @@ mod tests {
         assert_eq!(report.to_string(), "preflight: no findings");
         report
             .findings
-            .push(Finding::warning(FindingCode::TlsDisabled, "no TLS".into()));
+            .push(Finding::new(FindingCode::TlsDisabled, "no TLS".into()));
         assert!(report.is_ok());
-        report.findings.push(Finding::error(
-            FindingCode::ClusterNotFound,
-            "no rs1".into(),
-        ));
+        report
+            .findings
+            .push(Finding::new(FindingCode::ClusterNotFound, "no rs1".into()));
         assert!(!report.is_ok());
         assert!(report.has(FindingCode::ClusterNotFound));
         assert_eq!(report.errors().count(), 1);

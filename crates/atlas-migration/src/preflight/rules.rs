@@ -42,7 +42,7 @@ fn source_project<'a>(
     let project = projects.iter().find(|p| &p.project_id == id);
     if project.is_none() {
         let known = quote_list(projects.iter().map(|p| p.name.as_str()), "none");
-        findings.push(Finding::error(
+        findings.push(Finding::new(
             FindingCode::SourceProjectNotFound,
             format!(
                 "source project {id} is not among the projects this organization can migrate \
@@ -75,7 +75,7 @@ fn source_cluster<'a>(
                 quote_list(project.deployments.iter().map(|d| d.name.as_str()), "none")
             ),
         };
-        findings.push(Finding::error(
+        findings.push(Finding::new(
             FindingCode::ClusterNotFound,
             format!(
                 "cluster {} is not a deployment of source project {} ({}){hint}",
@@ -104,7 +104,7 @@ fn migration_host(
         project.migration_hosts.iter().map(String::as_str),
         "none; provision a migration host in Cloud Manager first",
     );
-    findings.push(Finding::error(
+    findings.push(Finding::new(
         FindingCode::MigrationHostNotOffered,
         format!(
             "migration host {} is not offered by source project {}; it offers {offered}",
@@ -120,7 +120,7 @@ fn tls(deployment: &Deployment, request: &MigrationRequest, findings: &mut Vec<F
     let on_off = |on: bool| if on { "on" } else { "off" };
     let cluster = quote(&deployment.name);
     if request.source.tls != deployment.tls_enabled {
-        findings.push(Finding::warning(
+        findings.push(Finding::new(
             FindingCode::TlsMismatch,
             format!(
                 "the request has TLS {} for cluster {cluster}, but Atlas reports TLS {} on it; \
@@ -131,7 +131,7 @@ fn tls(deployment: &Deployment, request: &MigrationRequest, findings: &mut Vec<F
             ),
         ));
     } else if !deployment.tls_enabled {
-        findings.push(Finding::warning(
+        findings.push(Finding::new(
             FindingCode::TlsDisabled,
             format!("cluster {cluster} does not use TLS: the migration host reads it unencrypted"),
         ));
@@ -148,7 +148,7 @@ fn managed_authentication(
     findings: &mut Vec<Finding>,
 ) {
     if matches!(request.source.auth, SourceAuth::Managed) && !deployment.managed {
-        findings.push(Finding::warning(
+        findings.push(Finding::new(
             FindingCode::ManagedAuthenticationUnmanaged,
             format!(
                 "the request asks for managed authentication, but automation does not manage \

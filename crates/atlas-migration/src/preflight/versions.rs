@@ -115,7 +115,7 @@ impl VersionRules {
         let fcv = deployment.feature_compatibility_version.trim();
         let cluster = quote(&deployment.name);
         if fcv.is_empty() {
-            return Some(Finding::warning(
+            return Some(Finding::new(
                 FindingCode::FcvMissing,
                 format!(
                     "Atlas did not report the feature compatibility version of cluster {cluster}; \
@@ -125,7 +125,7 @@ impl VersionRules {
             ));
         }
         let Some(version) = Version::parse(fcv) else {
-            return Some(Finding::warning(
+            return Some(Finding::new(
                 FindingCode::FcvUnparsable,
                 format!(
                     "the feature compatibility version of cluster {cluster} ({}) is not of the form \
@@ -136,7 +136,7 @@ impl VersionRules {
         };
         let (major, minor) = (version.major, version.minor);
         if (major, minor) < self.minimum_fcv {
-            return Some(Finding::error(
+            return Some(Finding::new(
                 FindingCode::FcvTooOld,
                 format!(
                     "cluster {cluster} has feature compatibility version {major}.{minor}; push live \
@@ -146,7 +146,7 @@ impl VersionRules {
             ));
         }
         if self.is_rapid_release(version) {
-            return Some(Finding::error(
+            return Some(Finding::new(
                 FindingCode::FcvRapidRelease,
                 format!(
                     "cluster {cluster} has feature compatibility version {major}.{minor}, a rapid \
@@ -169,14 +169,14 @@ impl VersionRules {
             } else {
                 format!("{} is not of the form major.minor.patch", quote(text))
             };
-            return Some(Finding::warning(
+            return Some(Finding::new(
                 FindingCode::VersionUnparsable,
                 format!("the MongoDB version of cluster {cluster} was not checked: {what}"),
             ));
         };
         let (major, minor) = (version.major, version.minor);
         if self.is_rapid_release(version) {
-            return Some(Finding::error(
+            return Some(Finding::new(
                 FindingCode::VersionRapidRelease,
                 format!(
                     "cluster {cluster} runs MongoDB {}, a rapid release; push live migration \
@@ -193,7 +193,7 @@ impl VersionRules {
         // A version without a patch number ("7.0") says too little to compare.
         let patch = version.patch?;
         (patch < minimum.patch).then(|| {
-            Finding::warning(
+            Finding::new(
                 FindingCode::VersionBelowDocumentedMinimum,
                 format!(
                     "cluster {cluster} runs MongoDB {}; the migration page lists {}.{}.{} as the \

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
 
-/// What a hook returns when it fails.
-pub type HookError = Box<dyn StdError + Send + Sync>;
+/// What a hook returns when it fails: any error (`?` converts it).
+pub(super) type HookError = Box<dyn StdError + Send + Sync>;
 
 type Hook =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync>;
@@ -196,7 +196,7 @@ impl CutoverPolicy {
     pub fn before_cutover<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+        Fut: Future<Output = Result<(), Box<dyn StdError + Send + Sync>>> + Send + 'static,
     {
         self.before = Some(Arc::new(move || Box::pin(hook())));
         self
@@ -211,7 +211,7 @@ impl CutoverPolicy {
     pub fn after_complete<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+        Fut: Future<Output = Result<(), Box<dyn StdError + Send + Sync>>> + Send + 'static,
     {
         self.after = Some(Arc::new(move || Box::pin(hook())));
         self

@@ -77,7 +77,7 @@ pub enum WorkflowFailure {
         /// Which hook.
         hook: &'static str,
         /// Its error.
-        error: crate::workflow::HookError,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The migration expired: Atlas's 120-hour cutover window, counted from when it was first
     /// seen ready, passed without a cutover (also when it passed while the workflow was not

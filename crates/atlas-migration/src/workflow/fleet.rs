@@ -144,22 +144,23 @@ pub enum FleetEvent {
     },
 }
 
-/// How one member ended.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct FleetResult {
-    /// The member.
-    pub label: String,
-    /// Its workflow's result.
-    pub outcome: Result<PushOutcome, WorkflowError>,
-}
-
 /// How a fleet ended: every member's result, in the order they were added.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct FleetReport {
-    /// One result per member.
-    pub results: Vec<FleetResult>,
+    /// Each member's label and its workflow's result, in the order they were added.
+    ///
+    /// ```no_run
+    /// # fn f(report: atlas_migration::workflow::FleetReport) {
+    /// for (label, result) in &report.results {
+    ///     match result {
+    ///         Ok(outcome) => println!("{label}: {outcome:?}"),
+    ///         Err(e) => eprintln!("{label}: {e}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub results: Vec<(String, Result<PushOutcome, WorkflowError>)>,
     /// From the start of the run to its end.
     pub elapsed: Duration,
 }
@@ -208,7 +209,7 @@ impl FleetReport {
     }
 
     fn count(&self, f: impl Fn(&Result<PushOutcome, WorkflowError>) -> bool) -> usize {
-        self.results.iter().filter(|r| f(&r.outcome)).count()
+        self.results.iter().filter(|(_, r)| f(r)).count()
     }
 }
 
@@ -371,7 +372,7 @@ impl Fleet {
                             migration: keeper.migration,
                         };
                         let outcome = Err(WorkflowError::new(Step::Validate, failure, None));
-                        return FleetResult { label, outcome };
+                        return (label, outcome);
                     }
                 }
                 let _running = permits.acquire_owned().await;
@@ -406,7 +407,7 @@ impl Fleet {
                     }
                 }
                 drop(held);
-                FleetResult { label, outcome }
+                (label, outcome)
             }));
         }
         let mut results = Vec::with_capacity(tasks.len());

@@ -30,11 +30,11 @@ use crate::ids::{GroupId, LiveMigrationId, OrgId};
 use crate::journal::Journal;
 use crate::request::MigrationRequest;
 
-pub use cutover_policy::{CutoverPolicy, CutoverWindow, HookError};
+pub use cutover_policy::{CutoverPolicy, CutoverWindow};
 pub use error::{WorkflowError, WorkflowFailure};
 use events::Progress;
 pub use events::ProgressEvent;
-pub use fleet::{Exclusive, Fleet, FleetEvent, FleetMember, FleetReport, FleetResult};
+pub use fleet::{Exclusive, Fleet, FleetEvent, FleetMember, FleetReport};
 pub use outcome::{PushOutcome, ReadyMigration};
 use settings::Settings;
 pub use step::Step;

@@ -309,12 +309,18 @@ mod tests {
         let mut c = challenge(r#"Digest realm="r", nonce="n", qop="auth""#);
         for control in ["r\nX-Injected: 1", "r\u{7f}", "r\u{85}", "\u{0}"] {
             c.realm = control.into();
-            assert!(answer(&mut c, "u", "p", "GET", "/", "c").is_err(), "{control:?}");
+            assert!(
+                answer(&mut c, "u", "p", "GET", "/", "c").is_err(),
+                "{control:?}"
+            );
             assert_eq!(c.count, 0, "a refused answer spends no count");
         }
         c.realm = "a\trealm \u{e4} \"quoted\"".into();
         let answered = answer(&mut c, "u", "p", "GET", "/", "c").unwrap();
-        assert!(answered.contains("realm=\"a\trealm \u{e4} \\\"quoted\\\"\""), "{answered}");
+        assert!(
+            answered.contains("realm=\"a\trealm \u{e4} \\\"quoted\\\"\""),
+            "{answered}"
+        );
     }
 
     #[test]
