@@ -171,10 +171,13 @@ impl Transport {
                         .send(&self.http, &recipe, operation.name, deadline)
                         .await
                     {
-                        Ok(reply) => Ok(Admitted {
-                            reply: self.learn(scope, sent, reply).await,
-                            _slot: slot,
-                        }),
+                        Ok(reply) => {
+                            let mut slot = slot;
+                            Ok(Admitted {
+                                reply: self.learn(&mut slot, sent, reply).await,
+                                _slot: slot,
+                            })
+                        }
                         Err(e @ Failure::Unprocessed(_)) => {
                             slot.not_sent();
                             Err(e)
@@ -404,14 +407,14 @@ impl Transport {
     /// reading the capped body and handing back a copy.
     async fn learn(
         &self,
-        scope: &str,
+        admitted: &mut Admission<'_>,
         sent: tokio::time::Instant,
         reply: reqwest::Response,
     ) -> reqwest::Response {
         let status = reply.status();
         if !matches!(status.as_u16(), 429 | 503) {
             self.governor.learn(
-                scope,
+                admitted,
                 sent,
                 status.as_u16(),
                 reply.headers(),
@@ -424,7 +427,7 @@ impl Transport {
         let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();
         let text = |key| parsed.as_ref()?.get(key)?.as_str();
         self.governor.learn(
-            scope,
+            admitted,
             sent,
             status.as_u16(),
             &headers,

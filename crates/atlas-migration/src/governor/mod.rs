@@ -98,6 +98,7 @@ impl Governor {
                 governor: self,
                 scope,
                 sent: false,
+                finished: false,
             };
             return self.in_flight_slot(ticket, deadline, &too_late).await;
         };
@@ -140,6 +141,7 @@ impl Governor {
             governor: self,
             scope,
             sent: false,
+            finished: false,
         };
         drop(first);
         drop(queued);
@@ -188,16 +190,19 @@ impl Governor {
         f(buckets.entry(scope.to_owned()).or_insert(bucket))
     }
 
-    /// Learns from the reply to a request about `scope` sent at `sent`: its status and
-    /// headers, and for an error the body's code and detail when they were read.
+    /// Learns from the reply to `admitted`'s request, sent at `sent`: its status and
+    /// headers, and for an error the body's code and detail when they were read. The request
+    /// counts as finished from here (Atlas has answered it), in the same turn at the bucket.
     pub(crate) fn learn(
         &self,
-        scope: &str,
+        admitted: &mut Admission<'_>,
         sent: Instant,
         status: u16,
         headers: &HeaderMap,
         body: ErrorBody<'_>,
     ) {
+        let scope = admitted.ticket.scope;
+        let finishes = !std::mem::replace(&mut admitted.ticket.finished, true);
         let lesson = lesson::read(status, headers, body);
         if lesson.refused {
             self.refusals.fetch_add(1, Ordering::Relaxed);
@@ -211,6 +216,9 @@ impl Governor {
         let now = Instant::now();
         let wake = self.with_bucket(scope, |b| {
             b.learn(lesson, sent, now, fastrand::f64());
+            if finishes {
+                b.finish();
+            }
             b.wake_if_waiting()
         });
         if let Some(wake) = wake {
@@ -266,15 +274,20 @@ impl Drop for Queued<'_> {
     }
 }
 
-/// A turn taken at a bucket: finished when it drops, and given back if it was never sent.
+/// A turn taken at a bucket: finished when it drops (unless a reply finished it first), and
+/// given back if it was never sent.
 struct Ticket<'a> {
     governor: &'a Governor,
     scope: &'a str,
     sent: bool,
+    finished: bool,
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
         let sent = self.sent;
         let wake = self.governor.with_bucket(self.scope, |b| {
             if sent {
