@@ -37,7 +37,6 @@ pub mod workflow;
 
 pub use auth::Credentials;
 #[cfg(feature = "atlas-cli")]
-pub use auth::cli_profile::AtlasCliProfile;
 pub use auth::provider::CredentialsProvider;
 /// The `chrono` this crate's API is written with (`DateTime<Utc>`, `NaiveTime`), so that
 /// callers need no version-matched dependency of their own.

@@ -1,4 +1,4 @@
-//! [`AtlasCliProfile`]: the API key or service account an Atlas CLI profile holds, read from
+//! [`Credentials::from_atlas_cli`]: the API key or service account an Atlas CLI profile holds, read from
 //! the CLI's `config.toml` ("Save Connection Settings" in the Atlas CLI docs: the file lives
 //! in `$XDG_CONFIG_HOME/atlascli`, else `$HOME/.config/atlascli`; on macOS in
 //! `~/Library/Application Support/atlascli`, on Windows in `%AppData%\atlascli`).
@@ -6,63 +6,77 @@
 use std::path::{Path, PathBuf};
 
 use super::Credentials;
-use super::provider::CredentialsProvider;
 use crate::error::Error;
 
 /// The largest config file read.
 const MAX_CONFIG: u64 = 1024 * 1024;
 
-/// Credentials from a profile of the Atlas CLI's `config.toml`, read anew each time the
-/// client asks (so `atlas config set` rotations are picked up). A profile holds an API key
-/// (`public_api_key`, `private_api_key`) or a service account (`client_id`,
-/// `client_secret`); profiles that keep their secrets in the system keychain hold neither
-/// here and give an error saying so.
-///
-/// ```no_run
-/// let client = atlas_migration::Client::builder()
-///     .credentials_provider(atlas_migration::AtlasCliProfile::new("default"))
-///     .build()?;
-/// # Ok::<(), atlas_migration::Error>(())
-/// ```
+/// A profile of the Atlas CLI's config file.
 #[derive(Debug, Clone)]
-pub struct AtlasCliProfile {
+struct CliProfile {
     path: Option<PathBuf>,
     profile: String,
 }
 
-impl AtlasCliProfile {
-    /// The profile `profile` of the CLI's config file in its usual place.
+impl Credentials {
+    /// The credentials of the Atlas CLI profile `profile`, read now from the CLI's
+    /// `config.toml` in its usual place ([`atlas_cli_config_path`](Self::atlas_cli_config_path)).
+    /// A profile holds an API key (`public_api_key`, `private_api_key`) or a service account
+    /// (`client_id`, `client_secret`); profiles that keep their secrets in the system
+    /// keychain hold neither there and give an error saying so. The file is read off the
+    /// async runtime's threads.
     ///
+    /// As a provider, read anew whenever the client asks (so `atlas config set` rotations
+    /// are picked up):
+    ///
+    /// ```no_run
+    /// use atlas_migration::Credentials;
+    ///
+    /// let client = atlas_migration::Client::builder()
+    ///     .credentials_provider(|| Credentials::from_atlas_cli("default"))
+    ///     .build()?;
+    /// # Ok::<(), atlas_migration::Error>(())
     /// ```
-    /// let p = atlas_migration::AtlasCliProfile::new("production");
-    /// ```
-    pub fn new(profile: impl Into<String>) -> Self {
-        Self {
+    pub async fn from_atlas_cli(profile: impl Into<String>) -> Result<Self, Error> {
+        CliProfile {
             path: None,
             profile: profile.into(),
         }
+        .read_off_runtime()
+        .await
     }
 
-    /// The profile `profile` of the config file at `path`.
+    /// [`from_atlas_cli`](Self::from_atlas_cli) with the config file at `path`.
     ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), atlas_migration::Error> {
+    /// let credentials = atlas_migration::Credentials::from_atlas_cli_file(
+    ///     "/etc/my-service/atlascli.toml",
+    ///     "default",
+    /// )
+    /// .await?;
+    /// # Ok(()) }
     /// ```
-    /// let p = atlas_migration::AtlasCliProfile::at("/etc/my-service/atlascli.toml", "default");
-    /// ```
-    pub fn at(path: impl Into<PathBuf>, profile: impl Into<String>) -> Self {
-        Self {
+    pub async fn from_atlas_cli_file(
+        path: impl Into<PathBuf>,
+        profile: impl Into<String>,
+    ) -> Result<Self, Error> {
+        CliProfile {
             path: Some(path.into()),
             profile: profile.into(),
         }
+        .read_off_runtime()
+        .await
     }
 
     /// Where the Atlas CLI keeps its config file on this system, if a home is known.
     ///
     /// ```
-    /// if let Some(path) = atlas_migration::AtlasCliProfile::default_path() {
+    /// if let Some(path) = atlas_migration::Credentials::atlas_cli_config_path() {
     ///     println!("{}", path.display());
     /// }
     /// ```
-    pub fn default_path() -> Option<PathBuf> {
+    pub fn atlas_cli_config_path() -> Option<PathBuf> {
         let var = |name: &str| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
@@ -77,12 +91,26 @@ impl AtlasCliProfile {
         };
         Some(dir.join("atlascli").join("config.toml"))
     }
+}
+
+impl CliProfile {
+    async fn read_off_runtime(self) -> Result<Credentials, Error> {
+        tokio::task::spawn_blocking(move || self.read())
+            .await
+            .unwrap_or_else(|e| {
+                Err(Error::invalid_input(
+                    "Atlas CLI profile",
+                    None,
+                    e.to_string(),
+                ))
+            })
+    }
 
     fn read(&self) -> Result<Credentials, Error> {
         let path = self
             .path
             .clone()
-            .or_else(Self::default_path)
+            .or_else(Credentials::atlas_cli_config_path)
             .ok_or_else(|| self.fail(None, "no home directory to find the Atlas CLI config in"))?;
         let text = read_capped(&path).map_err(|why| self.fail(Some(&path), &why))?;
         let table: toml::Table =
@@ -138,24 +166,16 @@ fn read_capped(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-impl CredentialsProvider for AtlasCliProfile {
-    async fn credentials(&self) -> Result<Credentials, Error> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.read())
-            .await
-            .unwrap_or_else(|e| {
-                Err(Error::invalid_input(
-                    "Atlas CLI profile",
-                    None,
-                    e.to_string(),
-                ))
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(path: &Path, profile: &str) -> CliProfile {
+        CliProfile {
+            path: Some(path.to_owned()),
+            profile: profile.to_owned(),
+        }
+    }
 
     fn file(text: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!(
@@ -172,10 +192,30 @@ mod tests {
         let path = file(
             "[default]\n  public_api_key = \"pubkey\"\n  private_api_key = \"privkey-secret\"\n  org_id = \"x\"\n\n[robot]\n  client_id = \"mdb_sa_id_1\"\n  client_secret = \"mdb_sa_sk_2\"\n",
         );
-        let key = AtlasCliProfile::at(&path, "default").read().unwrap();
+        let key = at(&path, "default").read().unwrap();
         assert!(format!("{key:?}").contains("pubkey"));
-        let account = AtlasCliProfile::at(&path, "robot").read().unwrap();
+        let account = at(&path, "robot").read().unwrap();
         assert!(format!("{account:?}").contains("mdb_sa_id_1"));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_closure_over_a_profile_is_a_provider_reading_it_anew() {
+        use crate::CredentialsProvider;
+        let path = file("[default]\n  public_api_key = \"first\"\n  private_api_key = \"p\"\n");
+        let provider = {
+            let path = path.clone();
+            move || Credentials::from_atlas_cli_file(path.clone(), "default")
+        };
+        let first = provider.credentials().await.unwrap();
+        assert!(format!("{first:?}").contains("first"));
+        std::fs::write(
+            &path,
+            "[default]\n  client_id = \"rotated\"\n  client_secret = \"s\"\n",
+        )
+        .unwrap();
+        let second = provider.credentials().await.unwrap();
+        assert!(format!("{second:?}").contains("rotated"));
         std::fs::remove_file(path).unwrap();
     }
 
@@ -183,7 +223,7 @@ mod tests {
     fn missing_profiles_keys_and_bad_files_are_errors_without_values() {
         let path = file("[default]\n  public_api_key = \"pubkey\"\n  service = \"cloud\"\n");
         for (profile, expected) in [("default", "holds neither"), ("other", "no such profile")] {
-            let e = AtlasCliProfile::at(&path, profile).read().unwrap_err();
+            let e = at(&path, profile).read().unwrap_err();
             assert!(
                 e.is_invalid_input() && e.to_string().contains(expected),
                 "{e}"
@@ -191,10 +231,10 @@ mod tests {
             assert!(!e.to_string().contains("pubkey"), "{e}");
         }
         std::fs::write(&path, "not = [toml").unwrap();
-        let e = AtlasCliProfile::at(&path, "default").read().unwrap_err();
+        let e = at(&path, "default").read().unwrap_err();
         assert!(e.to_string().contains("not valid TOML"), "{e}");
         std::fs::remove_file(&path).unwrap();
-        let e = AtlasCliProfile::at(&path, "default").read().unwrap_err();
+        let e = at(&path, "default").read().unwrap_err();
         assert!(e.to_string().contains("cannot be opened"), "{e}");
     }
 }
