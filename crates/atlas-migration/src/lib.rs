@@ -36,7 +36,6 @@ pub mod wait;
 pub mod workflow;
 
 pub use auth::Credentials;
-#[cfg(feature = "atlas-cli")]
 pub use auth::provider::CredentialsProvider;
 /// The `chrono` this crate's API is written with (`DateTime<Utc>`, `NaiveTime`), so that
 /// callers need no version-matched dependency of their own.
