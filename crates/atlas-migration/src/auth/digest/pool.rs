@@ -60,24 +60,34 @@ impl ChallengePool {
     /// itself; past the cap, waits for one until `deadline` (`None` when it passes).
     pub(crate) async fn take(&self, deadline: Instant) -> Option<Lease<'_>> {
         loop {
-            // Registered before looking, so a challenge given back in between wakes us.
+            if let Some(lease) = self.try_take() {
+                return Some(lease);
+            }
+            // Registered before looking again, so a challenge given back in between wakes us
+            // (registering costs a lock, so the common case above goes without).
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            {
-                let mut state = self.lock();
-                let challenge = state.idle.pop();
-                if challenge.is_some() || state.lent < self.cap {
-                    state.lent += 1;
-                    return Some(Lease {
-                        pool: self,
-                        challenge,
-                        keep: false,
-                    });
-                }
+            if let Some(lease) = self.try_take() {
+                return Some(lease);
             }
             tokio::time::timeout_at(deadline, freed).await.ok()?;
         }
+    }
+
+    /// A lease now, if a challenge is idle or a slot is free.
+    fn try_take(&self) -> Option<Lease<'_>> {
+        let mut state = self.lock();
+        let challenge = state.idle.pop();
+        if challenge.is_none() && state.lent >= self.cap {
+            return None;
+        }
+        state.lent += 1;
+        Some(Lease {
+            pool: self,
+            challenge,
+            keep: false,
+        })
     }
 
     /// Challenges idle and lent out.
