@@ -72,9 +72,16 @@ pub(crate) fn authorization_for(
 /// 128 bits from the operating system, in hex: unpredictable to the server, as RFC 7616
 /// section 5.4 asks of a client nonce.
 fn client_nonce() -> Result<String, Error> {
+    let no_bytes = |why: &dyn std::fmt::Display| {
+        Error::auth(format!(
+            "no random bytes for the digest client nonce: {why}"
+        ))
+    };
+    // `try_with`: a thread being torn down has no pool, and that is an error, not a panic.
     let bytes = NONCE_BYTES
-        .with(|pool| pool.borrow_mut().take())
-        .map_err(|e| Error::auth(format!("no random bytes for the digest client nonce: {e}")))?;
+        .try_with(|pool| pool.borrow_mut().take())
+        .map_err(|e| no_bytes(&e))?
+        .map_err(|e| no_bytes(&e))?;
     Ok(hex(&bytes))
 }
 
