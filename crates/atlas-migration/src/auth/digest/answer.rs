@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use http::HeaderValue;
 use md5::Md5;
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256, Sha512_256};
 
 use super::challenge::{Algorithm, Challenge};
@@ -63,7 +64,8 @@ pub(crate) fn authorization_for(
 ) -> Result<HeaderValue, Error> {
     let cnonce = client_nonce()?;
     let value = answer(challenge, username, password, method, uri, &cnonce)?;
-    let mut header = HeaderValue::from_str(&value)
+    // The answer's bytes become the header's, checked but not copied.
+    let mut header = HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
         .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
     header.set_sensitive(true);
     Ok(header)
@@ -136,10 +138,20 @@ fn answer(
         challenge.nonce.as_bytes(),
         challenge.realm.as_bytes(),
     );
-    let mut ha1 = h.hash(&[username.as_bytes(), realm, password.as_bytes()]);
-    if challenge.session {
-        ha1 = h.hash(&[ha1.as_bytes(), nonce, cnonce.as_bytes()]);
-    }
+    let plain = challenge
+        .ha1
+        .get_or_insert_with(|| {
+            h.hash(&[username.as_bytes(), realm, password.as_bytes()])
+                .into()
+        })
+        .expose_secret();
+    let session_ha1;
+    let ha1 = if challenge.session {
+        session_ha1 = h.hash(&[plain.as_bytes(), nonce, cnonce.as_bytes()]);
+        session_ha1.as_str()
+    } else {
+        plain
+    };
     let ha2 = h.hash(&[method.as_bytes(), uri.as_bytes()]);
     let response = if challenge.rfc2069 {
         h.hash(&[ha1.as_bytes(), nonce, ha2.as_bytes()])
@@ -322,6 +334,7 @@ mod tests {
             );
             assert_eq!(c.count, 0, "a refused answer spends no count");
         }
+        let mut c = challenge(r#"Digest realm="r", nonce="n", qop="auth""#);
         c.realm = "a\trealm \u{e4} \"quoted\"".into();
         let answered = answer(&mut c, "u", "p", "GET", "/", "c").unwrap();
         assert!(

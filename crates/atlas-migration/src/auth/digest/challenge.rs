@@ -67,6 +67,10 @@ pub(crate) struct Challenge {
     pub(crate) stale: bool,
     /// Requests that have answered this nonce (the last nonce count sent).
     pub(crate) count: u32,
+    /// The first hash of the answer (user, realm, password), kept from the first answer: a
+    /// challenge is answered with one client's credentials only (its pool is that client's),
+    /// and the realm does not change. As good as the password for this realm, so secret.
+    pub(crate) ha1: Option<secrecy::SecretString>,
 }
 
 impl Challenge {
@@ -120,6 +124,7 @@ impl Challenge {
             userhash,
             stale,
             count: 0,
+            ha1: None,
         })
     }
 }
