@@ -1,7 +1,8 @@
 //! `get_migration` at concurrency against a minimal digest client on raw reqwest.
 //!
-//! 10,000 calls from 64 tasks with HTTP Digest, against one simulator on loopback, run
-//! interleaved with the same load from a floor client: raw reqwest, one cached challenge, an
+//! 10,000 calls per round from 64 tasks with HTTP Digest, against one simulator on loopback,
+//! interleaved with the same load from a floor client in blocks of 1,000 calls (so that both
+//! see the same moments of a noisy machine): raw reqwest, one cached challenge, an
 //! atomically increasing nonce count and nothing else (no retries, no checks, no decoding into
 //! typed models beyond `serde_json::Value`). The server runs on its own runtime thread; client
 //! CPU is read per thread from `/proc/self/task/*/schedstat` (nanoseconds on a CPU), so the
@@ -22,6 +23,8 @@ use atlas_migration::{
 use atlas_migration_sim::{DigestAlgorithm, Simulator, digest_response};
 
 const CALLS: usize = 10_000;
+/// Each round alternates the two clients this many times.
+const BLOCKS: usize = 10;
 const TASKS: usize = 64;
 const ROUNDS: usize = 7;
 /// Thread names are cut to 15 bytes by Linux; this one fits.
@@ -34,6 +37,18 @@ struct Run {
 }
 
 impl Run {
+    fn empty() -> Self {
+        Run {
+            latencies: Vec::with_capacity(CALLS),
+            cpu: Duration::ZERO,
+        }
+    }
+
+    fn add(&mut self, block: Run) {
+        self.latencies.extend(block.latencies);
+        self.cpu += block.cpu;
+    }
+
     fn percentile(&self, p: f64) -> Duration {
         let mut sorted = self.latencies.clone();
         sorted.sort();
@@ -147,8 +162,8 @@ impl RawDigest {
     }
 }
 
-/// Runs `CALLS` calls of `call` from `TASKS` tasks on the client runtime.
-fn measure<F, Fut>(client_rt: &tokio::runtime::Runtime, call: F) -> Run
+/// Runs `calls` calls of `call` from `TASKS` tasks on the client runtime.
+fn measure<F, Fut>(client_rt: &tokio::runtime::Runtime, calls: usize, call: F) -> Run
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -156,7 +171,7 @@ where
     let call = Arc::new(call);
     let cpu_before = client_cpu();
     let latencies = client_rt.block_on(async {
-        let per_task = CALLS / TASKS;
+        let per_task = calls / TASKS;
         let mut handles = Vec::with_capacity(TASKS);
         for _ in 0..TASKS {
             let call = call.clone();
@@ -170,7 +185,7 @@ where
                 seen
             }));
         }
-        let mut all = Vec::with_capacity(CALLS);
+        let mut all = Vec::with_capacity(calls);
         for handle in handles {
             all.extend(handle.await.unwrap());
         }
@@ -256,49 +271,43 @@ fn main() {
     let raw = Arc::new(client_rt.block_on(RawDigest::new(&sim, &path)));
     let (mut p50, mut p99, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
     println!(
-        "{CALLS} get_migration calls from {TASKS} tasks per run, digest auth, loopback simulator"
+        "{CALLS} get_migration calls per client and round from {TASKS} tasks, in {BLOCKS} alternating blocks, digest auth, loopback simulator"
     );
-    // Warm-up: connections opened, challenges fetched; not counted.
-    {
+    let ours_call = {
         let (client, group, id) = (client.clone(), group.clone(), id.clone());
-        measure(&client_rt, move || {
+        move || {
             let (client, group, id) = (client.clone(), group.clone(), id.clone());
             async move {
                 client.get_migration(&group, &id).await.unwrap();
             }
-        });
+        }
+    };
+    let floor_call = {
         let raw = raw.clone();
-        measure(&client_rt, move || {
+        move || {
             let raw = raw.clone();
             async move { raw.call().await }
-        });
-    }
+        }
+    };
+    // Warm-up: connections opened, challenges fetched; not counted.
+    measure(&client_rt, CALLS, ours_call.clone());
+    measure(&client_rt, CALLS, floor_call.clone());
+    let add =
+        |a: (usize, usize, usize), b: (usize, usize, usize)| (a.0 + b.0, a.1 + b.1, a.2 + b.2);
     for round in 1..=ROUNDS {
-        let before = server_counts(&sim);
-        let ours = {
-            let (client, group, id) = (client.clone(), group.clone(), id.clone());
-            measure(&client_rt, move || {
-                let (client, group, id) = (client.clone(), group.clone(), id.clone());
-                async move {
-                    client.get_migration(&group, &id).await.unwrap();
-                }
-            })
-        };
-        let middle = server_counts(&sim);
-        let floor = {
-            let raw = raw.clone();
-            measure(&client_rt, move || {
-                let raw = raw.clone();
-                async move { raw.call().await }
-            })
-        };
-        let after = server_counts(&sim);
+        let (mut ours, mut floor) = (Run::empty(), Run::empty());
+        let (mut ours_seen, mut floor_seen) = ((0, 0, 0), (0, 0, 0));
+        for _ in 0..BLOCKS {
+            let before = server_counts(&sim);
+            ours.add(measure(&client_rt, CALLS / BLOCKS, ours_call.clone()));
+            let middle = server_counts(&sim);
+            floor.add(measure(&client_rt, CALLS / BLOCKS, floor_call.clone()));
+            let after = server_counts(&sim);
+            ours_seen = add(ours_seen, counts_between(before, middle));
+            floor_seen = add(floor_seen, counts_between(middle, after));
+        }
         // The same work on the wire, or the ratios compare different things.
-        println!(
-            "  requests, 401s, new connections: ours {:?}, floor {:?}",
-            counts_between(before, middle),
-            counts_between(middle, after)
-        );
+        println!("  requests, 401s, new connections: ours {ours_seen:?}, floor {floor_seen:?}");
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         let (o50, f50) = (ours.percentile(0.5), floor.percentile(0.5));
         let (o99, f99) = (ours.percentile(0.99), floor.percentile(0.99));
