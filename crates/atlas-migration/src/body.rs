@@ -46,23 +46,25 @@ pub(crate) async fn read_whole(
     {
         return Err(BodyError::TooLarge);
     }
-    // Most replies arrive in one chunk, kept as it is; a second one starts a copy.
-    let mut first: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
-    let mut length = 0usize;
-    while let Some(chunk) = reply.chunk().await.map_err(BodyError::Transport)? {
-        length = length.saturating_add(chunk.len());
-        if length > cap {
+    // Most replies arrive in one chunk, kept as it is; only a second one starts a copy.
+    let Some(first) = reply.chunk().await.map_err(BodyError::Transport)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > cap {
+        return Err(BodyError::TooLarge);
+    }
+    let Some(mut chunk) = reply.chunk().await.map_err(BodyError::Transport)? else {
+        return Ok(first);
+    };
+    let mut joined = BytesMut::from(&first[..]);
+    loop {
+        if joined.len().saturating_add(chunk.len()) > cap {
             return Err(BodyError::TooLarge);
         }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            None => joined.extend_from_slice(&chunk),
-            Some(earlier) => {
-                joined.extend_from_slice(&earlier);
-                joined.extend_from_slice(&chunk);
-            }
+        joined.extend_from_slice(&chunk);
+        match reply.chunk().await.map_err(BodyError::Transport)? {
+            Some(next) => chunk = next,
+            None => return Ok(joined.freeze()),
         }
     }
-    Ok(first.unwrap_or_else(|| joined.freeze()))
 }

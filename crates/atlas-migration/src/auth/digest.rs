@@ -155,7 +155,7 @@ impl DigestAuth {
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let timeout = recipe.timeout();
+        let timeout = recipe.timeout;
         let now = Instant::now();
         let own = timeout
             .and_then(|t| now.checked_add(t))
@@ -171,7 +171,7 @@ impl DigestAuth {
         if lease.challenge().is_none() {
             lease.hold(self.fetch_challenge(http, &pending).await?);
         }
-        let url = recipe.url();
+        let url = recipe.url;
         let uri = match url.query() {
             Some(q) => format!("{}?{}", url.path(), q),
             None => url.path().to_owned(),

@@ -152,14 +152,6 @@ pub(crate) struct Recipe<'a> {
 }
 
 impl Recipe<'_> {
-    pub(crate) fn url(&self) -> &reqwest::Url {
-        self.url
-    }
-
-    pub(crate) fn timeout(&self) -> Option<std::time::Duration> {
-        self.timeout
-    }
-
     pub(crate) fn make(&self) -> reqwest::Request {
         (self.make)()
     }
@@ -174,22 +166,22 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// Sends `request` (for the operation `during`) authenticated, re-authenticating once if
+    /// Sends the request of `recipe` (for the operation `during`) authenticated, re-authenticating once if
     /// the server asks to. A wait for a digest challenge or a token ends by the caller's
     /// `deadline`, when it has one. A redirect is a final error, never followed.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        request: &Recipe<'_>,
+        recipe: &Recipe<'_>,
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let reply = match self {
-            Auth::Digest(d) => d.send(http, request, during, deadline).await,
-            Auth::ServiceAccount(s) => s.send(http, request, deadline).await,
+            Auth::Digest(d) => d.send(http, recipe, during, deadline).await,
+            Auth::ServiceAccount(s) => s.send(http, recipe, deadline).await,
             // The inner authentication's own `send` has checked the reply already.
-            Auth::Provided(p) => return p.send(http, request, during, deadline).await,
+            Auth::Provided(p) => return p.send(http, recipe, during, deadline).await,
         }?;
-        refuse_redirect(request.url(), reply, during).map_err(|e| Failure::Fatal(Error::from(e)))
+        refuse_redirect(recipe.url, reply, during).map_err(|e| Failure::Fatal(Error::from(e)))
     }
 }

@@ -147,15 +147,15 @@ impl ProvidedAuth {
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
-        request: &Recipe<'_>,
+        recipe: &Recipe<'_>,
         during: &'static str,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let auth = self.current().await?;
-        match Box::pin(auth.send(http, request, during, deadline)).await {
+        match Box::pin(auth.send(http, recipe, during, deadline)).await {
             Err(Failure::Fatal(e)) if refused_credentials(&e) => {
                 match self.replacement(&auth).await? {
-                    Some(next) => Box::pin(next.send(http, request, during, deadline)).await,
+                    Some(next) => Box::pin(next.send(http, recipe, during, deadline)).await,
                     None => Err(Failure::Fatal(e)),
                 }
             }

@@ -111,7 +111,7 @@ impl ServiceAccountAuth {
         recipe: &Recipe<'_>,
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
-        let budget = budget(recipe.timeout());
+        let budget = budget(recipe.timeout);
         let token = self.token(http, None, budget, deadline).await?;
         let mut request = recipe.make();
         request

@@ -94,12 +94,7 @@ impl Governor {
             Some((b.turnstile.clone(), b.wake.clone(), expected))
         });
         let Some((turnstile, wake, expected)) = queue else {
-            let ticket = Ticket {
-                governor: self,
-                scope,
-                sent: false,
-                finished: false,
-            };
+            let ticket = Ticket::new(self, scope);
             return self.in_flight_slot(ticket, deadline, &too_late).await;
         };
         let queued = Queued {
@@ -137,12 +132,7 @@ impl Governor {
             }
         }
         // The turn is taken: until the request is handed over, dropping gives it back.
-        let ticket = Ticket {
-            governor: self,
-            scope,
-            sent: false,
-            finished: false,
-        };
+        let ticket = Ticket::new(self, scope);
         drop(first);
         drop(queued);
         let waited = asked.elapsed();
@@ -281,6 +271,17 @@ struct Ticket<'a> {
     scope: &'a str,
     sent: bool,
     finished: bool,
+}
+
+impl<'a> Ticket<'a> {
+    fn new(governor: &'a Governor, scope: &'a str) -> Self {
+        Self {
+            governor,
+            scope,
+            sent: false,
+            finished: false,
+        }
+    }
 }
 
 impl Drop for Ticket<'_> {

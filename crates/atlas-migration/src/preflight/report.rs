@@ -86,9 +86,7 @@ impl FindingCode {
             Self::HostSharedInFleet => "host-shared-in-fleet",
         }
     }
-}
 
-impl FindingCode {
     /// Whether a finding of this code blocks the migration (the table's "error"); the
     /// others are warnings.
     ///
