@@ -256,7 +256,7 @@ impl Transport {
         span.record("http.response.status_code", status.as_u16());
         if !status.is_success() {
             let headers = reply.headers().clone();
-            let body = body::read_capped(reply, MAX_ERROR_BODY).await;
+            let body = Box::pin(body::read_capped(reply, MAX_ERROR_BODY)).await;
             let error = ApiError::from_reply(status.as_u16(), &headers, &body).during(operation);
             return Err(Error::from(error));
         }
@@ -412,16 +412,30 @@ impl Transport {
         reply: reqwest::Response,
     ) -> reqwest::Response {
         let status = reply.status();
-        if !matches!(status.as_u16(), 429 | 503) {
-            self.governor.learn(
-                admitted,
-                sent,
-                status.as_u16(),
-                reply.headers(),
-                ErrorBody::default(),
-            );
-            return reply;
+        if matches!(status.as_u16(), 429 | 503) {
+            // Boxed: inline, the body read's state would be part of every call's future,
+            // copied and touched by calls that never read it (most of a call's cache misses
+            // were such state and the code around it).
+            return Box::pin(self.learn_refusal(admitted, sent, reply)).await;
         }
+        self.governor.learn(
+            admitted,
+            sent,
+            status.as_u16(),
+            reply.headers(),
+            ErrorBody::default(),
+        );
+        reply
+    }
+
+    /// [`Transport::learn`] for a 429 or 503, whose body says why.
+    async fn learn_refusal(
+        &self,
+        admitted: &mut Admission<'_>,
+        sent: tokio::time::Instant,
+        reply: reqwest::Response,
+    ) -> reqwest::Response {
+        let status = reply.status();
         let headers = reply.headers().clone();
         let body = body::read_capped(reply, MAX_ERROR_BODY).await;
         let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();

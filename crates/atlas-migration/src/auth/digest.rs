@@ -161,7 +161,11 @@ impl DigestAuth {
             .and_then(|t| now.checked_add(t))
             .unwrap_or(now + WAIT_WITHOUT_TIMEOUT);
         let wait_until = deadline.map_or(own, |caller| caller.min(own));
-        let Some(mut lease) = self.challenges.take(wait_until).await else {
+        let lease = match self.challenges.try_take() {
+            Some(lease) => Some(lease),
+            None => Box::pin(self.challenges.take(wait_until)).await,
+        };
+        let Some(mut lease) = lease else {
             // Nothing was sent: as when no request slot comes free in time.
             return Err(Failure::Unprocessed(Error::from(BudgetError::new(
                 during, None, wait_until,
@@ -169,7 +173,10 @@ impl DigestAuth {
         };
         let mut pending = recipe.make();
         if lease.challenge().is_none() {
-            lease.hold(self.fetch_challenge(http, &pending).await?);
+            // Boxed, as is every path a call rarely takes: inline, their state would be
+            // part of every call's future, copied and touched on every call (see
+            // `Transport::learn`).
+            lease.hold(Box::pin(self.fetch_challenge(http, &pending)).await?);
         }
         let url = recipe.url;
         let uri = match url.query() {
@@ -182,7 +189,6 @@ impl DigestAuth {
                 .challenge()
                 .ok_or_else(|| Error::auth("no digest challenge available"))?;
             let fresh = challenge.count == 0;
-            let answered = challenge.nonce.clone();
             let header = authorization_for(
                 challenge,
                 &self.username,
@@ -197,9 +203,14 @@ impl DigestAuth {
                 return Ok(reply);
             }
             let headers = reply.headers().clone();
-            discard_body(reply, timeout).await;
+            Box::pin(discard_body(reply, timeout)).await;
             let renewed = parse_challenge(&headers).map_err(|why| unusable(why, &headers))?;
-            let verdict = Verdict::of(&answered, fresh, &renewed);
+            // The lease still holds the challenge just answered.
+            let answered = lease
+                .challenge()
+                .map(|c| c.nonce.as_str())
+                .unwrap_or_default();
+            let verdict = Verdict::of(answered, fresh, &renewed);
             // The renewed challenge is fresh, whatever the verdict: keep it for the next call.
             lease.hold(renewed);
             let refusal = |message: &str| {

@@ -112,7 +112,11 @@ impl ServiceAccountAuth {
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let budget = budget(recipe.timeout);
-        let token = self.token(http, None, budget, deadline).await?;
+        // A fetch is boxed: inline, its state would be part of every call's future.
+        let token = match self.flight.fresh() {
+            Some(token) => token,
+            None => Box::pin(self.token(http, None, budget, deadline)).await?,
+        };
         let mut request = recipe.make();
         request
             .headers_mut()
@@ -122,7 +126,7 @@ impl ServiceAccountAuth {
             return Ok(reply);
         }
         tracing::debug!("bearer token refused; refreshing once");
-        let token = self.token(http, Some(&token), budget, deadline).await?;
+        let token = Box::pin(self.token(http, Some(&token), budget, deadline)).await?;
         let mut again = recipe.make();
         again
             .headers_mut()

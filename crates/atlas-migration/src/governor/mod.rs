@@ -82,7 +82,6 @@ impl Governor {
     ) -> Result<Admission<'a>, Error> {
         let asked = Instant::now();
         let deadline = deadline.unwrap_or(asked + MAX_BUDGET_WAIT);
-        let too_late = |wait| Error::from(BudgetError::new(operation.name, wait, deadline));
         // Nobody queued and the bucket lets one go now: the turn is taken at once, without
         // the turnstile (the common case, and the one that must cost next to nothing).
         let queue = self.with_bucket(scope, |b| {
@@ -93,14 +92,36 @@ impl Governor {
             b.waiting = b.waiting.saturating_add(1);
             Some((b.turnstile.clone(), b.wake.clone(), expected))
         });
-        let Some((turnstile, wake, expected)) = queue else {
-            let ticket = Ticket::new(self, scope);
-            return self.in_flight_slot(ticket, deadline, &too_late).await;
+        let ticket = match queue {
+            None => Ticket::new(self, scope),
+            // The waits are boxed: inline, their state (timers, the turnstile) would be
+            // part of every call's future, copied and touched by calls that never wait.
+            Some(queue) => {
+                let queued = Queued {
+                    governor: self,
+                    scope,
+                };
+                Box::pin(self.wait_for_turn(queued, queue, operation, asked, deadline)).await?
+            }
         };
-        let queued = Queued {
-            governor: self,
-            scope,
-        };
+        match self.in_flight.try_acquire() {
+            Ok(slot) => Ok(Admission::new(slot, ticket)),
+            Err(_) => Box::pin(self.in_flight_slot(ticket, operation, deadline)).await,
+        }
+    }
+
+    /// Waits in `scope`'s queue (joined as `queued`) for a turn at the bucket, until
+    /// `deadline`.
+    async fn wait_for_turn<'a>(
+        &'a self,
+        queued: Queued<'a>,
+        (turnstile, wake, expected): Waiting,
+        operation: &'static Operation,
+        asked: Instant,
+        deadline: Instant,
+    ) -> Result<Ticket<'a>, Error> {
+        let scope = queued.scope;
+        let too_late = |wait| Error::from(BudgetError::new(operation.name, wait, deadline));
         if asked + expected > deadline {
             return Err(too_late(Some(expected)));
         }
@@ -142,28 +163,22 @@ impl Governor {
             self.waited_micros.fetch_add(micros, Ordering::Relaxed);
             self.with_bucket(scope, |b| b.waited = b.waited.saturating_add(waited));
         }
-        self.in_flight_slot(ticket, deadline, &too_late).await
+        Ok(ticket)
     }
 
     /// With its turn taken, a request waits for a slot in flight (until `deadline`).
     async fn in_flight_slot<'a>(
         &'a self,
-        mut ticket: Ticket<'a>,
+        ticket: Ticket<'a>,
+        operation: &'static Operation,
         deadline: Instant,
-        too_late: &impl Fn(Option<Duration>) -> Error,
     ) -> Result<Admission<'a>, Error> {
-        let slot = match self.in_flight.try_acquire() {
-            Ok(slot) => slot,
-            Err(_) => tokio::time::timeout_at(deadline, self.in_flight.acquire())
-                .await
-                .map_err(|_| too_late(None))?
-                .map_err(|_| too_late(None))?,
-        };
-        ticket.sent = true;
-        Ok(Admission {
-            _slot: slot,
-            ticket,
-        })
+        let too_late = || Error::from(BudgetError::new(operation.name, None, deadline));
+        let slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
+            .await
+            .map_err(|_| too_late())?
+            .map_err(|_| too_late())?;
+        Ok(Admission::new(slot, ticket))
     }
 
     /// Runs `f` on `scope`'s bucket (created if new).
@@ -243,13 +258,30 @@ pub(crate) struct Admission<'a> {
     ticket: Ticket<'a>,
 }
 
-impl Admission<'_> {
+impl<'a> Admission<'a> {
+    /// The request may go: its turn taken, its slot held.
+    fn new(slot: SemaphorePermit<'a>, mut ticket: Ticket<'a>) -> Self {
+        ticket.sent = true;
+        Self {
+            _slot: slot,
+            ticket,
+        }
+    }
+
     /// The request never reached Atlas (authentication stopped it first): its turn is given
     /// back along with the slot.
     pub(crate) fn not_sent(mut self) {
         self.ticket.sent = false;
     }
 }
+
+/// What a caller queued at a bucket waits with: the bucket's turnstile, its wake-up and the
+/// wait the queue ahead expected when the caller joined it.
+type Waiting = (
+    std::sync::Arc<tokio::sync::Mutex<()>>,
+    std::sync::Arc<tokio::sync::Notify>,
+    Duration,
+);
 
 /// A caller counted among those waiting at a bucket, until it drops.
 struct Queued<'a> {

@@ -76,7 +76,7 @@ impl ChallengePool {
     }
 
     /// A lease now, if a challenge is idle or a slot is free.
-    fn try_take(&self) -> Option<Lease<'_>> {
+    pub(crate) fn try_take(&self) -> Option<Lease<'_>> {
         let mut state = self.lock();
         let challenge = state.idle.pop();
         if challenge.is_none() && state.lent >= self.cap {

@@ -111,6 +111,15 @@ impl TokenFlight {
         self.state().cached.clone()
     }
 
+    /// The cached token if it is fresh: the common case, taken without a wait.
+    pub(crate) fn fresh(&self) -> Option<Arc<Token>> {
+        self.state()
+            .cached
+            .as_ref()
+            .filter(|t| t.is_fresh())
+            .cloned()
+    }
+
     /// Forgets `token` (revoked), unless another has replaced it meanwhile.
     pub(crate) fn forget(&self, token: &Arc<Token>) {
         let mut state = self.state();
