@@ -1,7 +1,8 @@
 //! Atlas's rate limits are shared with strangers: a 429 never ends a workflow step that still
 //! has time, a step that runs out of time says it was the rate limit, a 503 with
-//! `Retry-After` holds the next request, and clients of one process share one service-account
-//! token. Real HTTP against the simulator on loopback.
+//! `Retry-After` holds the next request, clients of one process share one service-account
+//! token, and a client never has more requests in flight than its cap. Real HTTP against the
+//! simulator on loopback.
 
 use atlas_migration_tests as support;
 
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use atlas_migration::workflow::{PushMigration, PushOutcome, Step, WorkflowFailure};
 use atlas_migration::{Client, ErrorKind, LiveMigrationId, RetryPolicy};
-use atlas_migration_sim::operations::{CREATE_MIGRATION, GET_MIGRATION, VALIDATE_MIGRATION};
+use atlas_migration_sim::operations::{
+    CREATE_MIGRATION, GET_MIGRATION, LIST_SOURCE_PROJECTS, VALIDATE_MIGRATION,
+};
 use atlas_migration_sim::{Fault, Simulator, Timings};
 use support::group;
 
@@ -123,4 +126,41 @@ async fn clients_of_one_process_share_one_service_account_token() {
         .await
         .unwrap();
     assert_eq!(sim.tokens_issued(), 2);
+}
+
+#[tokio::test]
+async fn a_client_never_has_more_requests_in_flight_than_its_cap() {
+    // Each reply takes this long; a request can only wait for a slot as long as one is busy.
+    const LATENCY: Duration = Duration::from_millis(150);
+    const CALLS: usize = 6;
+    let sim = linked_sim().await;
+    sim.inject(Fault::on(LIST_SOURCE_PROJECTS).latency(LATENCY).always());
+    let client = support::builder(&sim.base_url())
+        .api_key(sim.public_key(), sim.private_key().to_owned())
+        .max_in_flight(2)
+        .build()
+        .unwrap();
+    let org = support::org(&sim);
+    let calls = (0..CALLS).map(|_| client.list_source_projects(&org));
+    for result in futures::future::join_all(calls).await {
+        result.unwrap();
+    }
+    let mut arrivals: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == Some(LIST_SOURCE_PROJECTS.name) && r.authenticated)
+        .map(|r| r.received_at)
+        .collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), CALLS);
+    // With two slots, every third request left only after a reply, LATENCY after the request
+    // two places before it arrived (less a little for the two clocks' reading order).
+    for three in arrivals.windows(3) {
+        let gap = three[2] - three[0];
+        assert!(
+            gap >= LATENCY - Duration::from_millis(5),
+            "three requests in flight at once: {:?}",
+            arrivals.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        );
+    }
 }
