@@ -413,9 +413,7 @@ impl Transport {
     ) -> reqwest::Response {
         let status = reply.status();
         if matches!(status.as_u16(), 429 | 503) {
-            // Boxed: inline, the body read's state would be part of every call's future,
-            // copied and touched by calls that never read it (most of a call's cache misses
-            // were such state and the code around it).
+            // Boxed: inline, the body read's state would enlarge every call's future.
             return Box::pin(self.learn_refusal(admitted, sent, reply)).await;
         }
         self.governor.learn(

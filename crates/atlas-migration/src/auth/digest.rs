@@ -173,9 +173,8 @@ impl DigestAuth {
         };
         let mut pending = recipe.make();
         if lease.challenge().is_none() {
-            // Boxed, as is every path a call rarely takes: inline, their state would be
-            // part of every call's future, copied and touched on every call (see
-            // `Transport::learn`).
+            // Boxed, as is every path a call rarely takes: inline, its state would enlarge
+            // every call's future.
             lease.hold(Box::pin(self.fetch_challenge(http, &pending)).await?);
         }
         let url = recipe.url;

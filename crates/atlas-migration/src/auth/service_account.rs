@@ -112,7 +112,7 @@ impl ServiceAccountAuth {
         deadline: Option<Instant>,
     ) -> Result<reqwest::Response, Failure> {
         let budget = budget(recipe.timeout);
-        // A fetch is boxed: inline, its state would be part of every call's future.
+        // A fetch is boxed: inline, its state would enlarge every call's future.
         let token = match self.flight.fresh() {
             Some(token) => token,
             None => Box::pin(self.token(http, None, budget, deadline)).await?,

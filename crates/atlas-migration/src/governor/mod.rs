@@ -94,8 +94,8 @@ impl Governor {
         });
         let ticket = match queue {
             None => Ticket::new(self, scope),
-            // The waits are boxed: inline, their state (timers, the turnstile) would be
-            // part of every call's future, copied and touched by calls that never wait.
+            // The waits are boxed: inline, their state (timers, the turnstile) would
+            // enlarge the future of every call, including those that never wait.
             Some(queue) => {
                 let queued = Queued {
                     governor: self,
