@@ -412,30 +412,19 @@ impl Transport {
         reply: reqwest::Response,
     ) -> reqwest::Response {
         let status = reply.status();
-        if matches!(status.as_u16(), 429 | 503) {
-            // Boxed: inline, the body read's state would enlarge every call's future.
-            return Box::pin(self.learn_refusal(admitted, sent, reply)).await;
+        if !matches!(status.as_u16(), 429 | 503) {
+            self.governor.learn(
+                admitted,
+                sent,
+                status.as_u16(),
+                reply.headers(),
+                ErrorBody::default(),
+            );
+            return reply;
         }
-        self.governor.learn(
-            admitted,
-            sent,
-            status.as_u16(),
-            reply.headers(),
-            ErrorBody::default(),
-        );
-        reply
-    }
-
-    /// [`Transport::learn`] for a 429 or 503, whose body says why.
-    async fn learn_refusal(
-        &self,
-        admitted: &mut Admission<'_>,
-        sent: tokio::time::Instant,
-        reply: reqwest::Response,
-    ) -> reqwest::Response {
-        let status = reply.status();
         let headers = reply.headers().clone();
-        let body = body::read_capped(reply, MAX_ERROR_BODY).await;
+        // Boxed: inline, the body read's state would enlarge every call's future.
+        let body = Box::pin(body::read_capped(reply, MAX_ERROR_BODY)).await;
         let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();
         let text = |key| parsed.as_ref()?.get(key)?.as_str();
         self.governor.learn(
