@@ -1,7 +1,7 @@
-//! [`Credentials::from_atlas_cli`]: the API key or service account an Atlas CLI profile holds, read from
-//! the CLI's `config.toml` ("Save Connection Settings" in the Atlas CLI docs: the file lives
-//! in `$XDG_CONFIG_HOME/atlascli`, else `$HOME/.config/atlascli`; on macOS in
-//! `~/Library/Application Support/atlascli`, on Windows in `%AppData%\atlascli`).
+//! [`Credentials::from_atlas_cli`]: the API key or service account an Atlas CLI profile
+//! holds, read from the CLI's `config.toml` ("Save Connection Settings" in the Atlas CLI
+//! docs: the file lives in `$XDG_CONFIG_HOME/atlascli`, else `$HOME/.config/atlascli`; on
+//! macOS in `~/Library/Application Support/atlascli`, on Windows in `%AppData%\atlascli`).
 
 use std::path::{Path, PathBuf};
 

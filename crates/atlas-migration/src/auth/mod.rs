@@ -166,9 +166,10 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// Sends the request of `recipe` (for the operation `during`) authenticated, re-authenticating once if
-    /// the server asks to. A wait for a digest challenge or a token ends by the caller's
-    /// `deadline`, when it has one. A redirect is a final error, never followed.
+    /// Sends the request of `recipe` (for the operation `during`) authenticated,
+    /// re-authenticating once if the server asks to. A wait for a digest challenge or a token
+    /// ends by the caller's `deadline`, when it has one. A redirect is a final error, never
+    /// followed.
     pub(crate) async fn send(
         &self,
         http: &reqwest::Client,

@@ -113,11 +113,7 @@ impl TokenFlight {
 
     /// The cached token if it is fresh: the common case, taken without a wait.
     pub(crate) fn fresh(&self) -> Option<Arc<Token>> {
-        self.state()
-            .cached
-            .as_ref()
-            .filter(|t| t.is_fresh())
-            .cloned()
+        usable(&self.state(), None)
     }
 
     /// Forgets `token` (revoked), unless another has replaced it meanwhile.
@@ -170,9 +166,8 @@ impl TokenFlight {
 
     fn next_step(&self, rejected: Option<&Arc<Token>>) -> Result<Ready, Held> {
         let mut state = self.state();
-        let usable = |t: &&Arc<Token>| t.is_fresh() && rejected.is_none_or(|r| !Arc::ptr_eq(r, t));
-        if let Some(token) = state.cached.as_ref().filter(usable) {
-            return Ok(Ready::Cached(token.clone()));
+        if let Some(token) = usable(&state, rejected) {
+            return Ok(Ready::Cached(token));
         }
         if let Some(outcome) = &state.in_flight {
             // A closed channel is a request whose task died with its runtime: start anew.
@@ -334,6 +329,15 @@ fn abandoned() -> TokenFailure {
         AuthCause::Unreachable,
         None,
     ))
+}
+
+/// The cached token, if it is fresh and not `rejected` (one the server just refused).
+fn usable(state: &State, rejected: Option<&Arc<Token>>) -> Option<Arc<Token>> {
+    state
+        .cached
+        .as_ref()
+        .filter(|t| t.is_fresh() && rejected.is_none_or(|r| !Arc::ptr_eq(r, t)))
+        .cloned()
 }
 
 #[cfg(test)]
