@@ -24,19 +24,32 @@ impl Hooks {
     }
 }
 
-/// Sets the versioned media types of `operation` on `request`: `Accept` always, and
-/// `Content-Type` when the request has a body.
-pub fn set_media_types(request: &mut reqwest::Request, operation: &Operation) {
-    let headers = request.headers_mut();
+/// Sets the versioned media types of `operation` on a request's `headers`: `Accept` always,
+/// and `Content-Type` when the request `has_body`.
+///
+/// Takes the `http` crate's header map (what `reqwest::Request::headers_mut` returns) rather
+/// than a reqwest request, so that this crate needs no HTTP client of its own unless its
+/// feature `client` asks for one.
+///
+/// ```
+/// use atlas_migration_sys::hooks::set_media_types;
+/// use atlas_migration_sys::operations::GET_MIGRATION;
+///
+/// let mut headers = http::HeaderMap::new();
+/// set_media_types(&mut headers, &GET_MIGRATION, false);
+/// assert_eq!(headers[http::header::ACCEPT], GET_MIGRATION.response_media_type);
+/// assert!(!headers.contains_key(http::header::CONTENT_TYPE));
+/// ```
+pub fn set_media_types(headers: &mut http::HeaderMap, operation: &Operation, has_body: bool) {
     headers.insert(
-        reqwest::header::ACCEPT,
-        reqwest::header::HeaderValue::from_static(operation.response_media_type),
+        http::header::ACCEPT,
+        http::HeaderValue::from_static(operation.response_media_type),
     );
     match operation.request_media_type {
-        Some(media_type) if request.body().is_some() => {
-            request.headers_mut().insert(
-                reqwest::header::CONTENT_TYPE,
-                reqwest::header::HeaderValue::from_static(media_type),
+        Some(media_type) if has_body => {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(media_type),
             );
         }
         _ => {}
@@ -56,7 +69,8 @@ impl progenitor_client::ClientHooks<Hooks> for crate::Client {
                 info.operation_id
             ))
         })?;
-        set_media_types(request, operation);
+        let has_body = request.body().is_some();
+        set_media_types(request.headers_mut(), operation, has_body);
         Ok(())
     }
 }

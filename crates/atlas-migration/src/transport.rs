@@ -325,7 +325,11 @@ impl Transport {
         if let Some(body) = body {
             *request.body_mut() = Some(body.clone().into());
         }
-        atlas_migration_sys::hooks::set_media_types(&mut request, operation);
+        atlas_migration_sys::hooks::set_media_types(
+            request.headers_mut(),
+            operation,
+            body.is_some(),
+        );
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
