@@ -22,6 +22,7 @@
 
 mod answer;
 mod challenge;
+mod hash;
 mod pool;
 
 use std::time::Duration;
