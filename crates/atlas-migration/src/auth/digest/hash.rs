@@ -6,8 +6,8 @@
 //! `sha2` with `digest`, `generic-array` and `typenum`) was nine crates and about two seconds
 //! of CPU in a user's cold build.
 //!
-//! A build with no TLS feature cannot reach Atlas (HTTPS only) and answers MD5 alone, which
-//! is what Atlas asks for; a challenge for another algorithm is refused, saying why.
+//! A build with no TLS feature cannot reach Atlas (HTTPS only) and answers MD5 alone, the
+//! algorithm Atlas's challenges name today; a challenge for another is refused, saying why.
 
 use super::challenge::Algorithm;
 
