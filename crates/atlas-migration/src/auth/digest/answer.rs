@@ -25,10 +25,7 @@ impl Algorithm {
         match hash::joined(self, parts) {
             Some(output) => Ok(hex(output.as_ref())),
             // Challenges for it are refused when read; this is the same refusal, kept typed.
-            None => Err(Error::auth(format!(
-                "digest algorithm {} needs a TLS feature of atlas-migration",
-                self.token(false)
-            ))),
+            None => Err(Error::auth(hash::unavailable(self.token(false)))),
         }
     }
 }

@@ -96,10 +96,7 @@ impl Challenge {
                 algorithm = Algorithm::read(&value)
                     .ok_or_else(|| format!("unsupported digest algorithm {value:?}"))?;
                 if !super::hash::available(algorithm.0) {
-                    return Err(format!(
-                        "digest algorithm {value:?} needs a TLS feature of atlas-migration \
-                         (rustls-aws-lc, rustls-ring or native-tls); this build has none"
-                    ));
+                    return Err(super::hash::unavailable(&value));
                 }
             } else if is("qop") {
                 qop = Some(value);

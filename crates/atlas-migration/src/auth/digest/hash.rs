@@ -45,6 +45,14 @@ pub(super) fn available(algorithm: Algorithm) -> bool {
     matches!(algorithm, Algorithm::Md5) || SHA_AVAILABLE
 }
 
+/// Why this build refuses a challenge for `algorithm` (named by its `token`).
+pub(super) fn unavailable(token: &str) -> String {
+    format!(
+        "digest algorithm {token:?} needs a TLS feature of atlas-migration \
+         (rustls-aws-lc, rustls-ring or native-tls); this build has none"
+    )
+}
+
 const SHA_AVAILABLE: bool = cfg!(any(
     feature = "rustls-aws-lc",
     feature = "rustls-ring",
