@@ -21,24 +21,41 @@ const QOP: &str = "auth";
 
 impl Algorithm {
     /// Lower-case hex of the hash of `parts` joined by `:` (RFC 7616 section 3.4.1).
-    fn hash(self, parts: &[&[u8]]) -> Result<String, Error> {
+    fn hash(self, parts: &[&[u8]]) -> Result<Hex, Error> {
         match hash::joined(self, parts) {
-            Some(output) => Ok(hex(output.as_ref())),
+            Some(output) => Ok(Hex::of(output.as_ref())),
             // Challenges for it are refused when read; this is the same refusal, kept typed.
             None => Err(Error::auth(hash::unavailable(self.token(false)))),
         }
     }
 }
 
-/// Lower-case hex, without `fmt` per byte (this runs several times per request).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(2 * bytes.len());
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+/// Lower-case hex of up to 32 bytes (a hash, a client nonce, a nonce count), on the stack:
+/// several are written per request, none needs an allocation of its own.
+struct Hex {
+    digits: [u8; 64],
+    len: usize,
+}
+
+impl Hex {
+    fn of(bytes: &[u8]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 64];
+        let bytes = &bytes[..bytes.len().min(32)];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        Hex {
+            digits,
+            len: 2 * bytes.len(),
+        }
     }
-    out
+
+    fn as_str(&self) -> &str {
+        // Hex digits only: always UTF-8.
+        std::str::from_utf8(&self.digits[..self.len]).unwrap_or_default()
+    }
 }
 
 /// Answers `challenge` for one request (its next nonce count) as a sensitive
@@ -51,7 +68,7 @@ pub(crate) fn authorization_for(
     uri: &str,
 ) -> Result<HeaderValue, Error> {
     let cnonce = client_nonce()?;
-    let value = answer(challenge, username, password, method, uri, &cnonce)?;
+    let value = answer(challenge, username, password, method, uri, cnonce.as_str())?;
     // The answer's bytes become the header's, checked but not copied.
     let mut header = HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
         .map_err(|_| Error::auth("the digest challenge produced an invalid header"))?;
@@ -61,7 +78,7 @@ pub(crate) fn authorization_for(
 
 /// 128 bits from the operating system, in hex: unpredictable to the server, as RFC 7616
 /// section 5.4 asks of a client nonce.
-fn client_nonce() -> Result<String, Error> {
+fn client_nonce() -> Result<Hex, Error> {
     let no_bytes = |why: &dyn std::fmt::Display| {
         Error::auth(format!(
             "no random bytes for the digest client nonce: {why}"
@@ -72,7 +89,7 @@ fn client_nonce() -> Result<String, Error> {
         .try_with(|pool| pool.borrow_mut().take())
         .map_err(|e| no_bytes(&e))?
         .map_err(|e| no_bytes(&e))?;
-    Ok(hex(&bytes))
+    Ok(Hex::of(&bytes))
 }
 
 /// Client nonces drawn per call to the operating system: one system call serves this many
@@ -107,6 +124,51 @@ impl NoncePool {
     }
 }
 
+/// The parameters every answer to one challenge writes alike, written (and checked) once:
+/// the user and realm before the `uri`, the nonce and algorithm after it, the opaque value
+/// last. Only the `uri`, counts, client nonce and response change from request to request.
+#[derive(Debug, Clone)]
+pub(crate) struct Fixed {
+    before_uri: String,
+    after_uri: String,
+    last: String,
+}
+
+impl Fixed {
+    fn of(challenge: &Challenge, username: &str) -> Result<Self, Error> {
+        let mut before_uri = Params::opening(String::new());
+        if challenge.userhash {
+            let hashed = challenge
+                .algorithm
+                .hash(&[username.as_bytes(), challenge.realm.as_bytes()])?;
+            before_uri.quoted("username", hashed.as_str())?;
+            before_uri.bare("userhash", "true");
+        } else if username
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            before_uri.quoted("username", username)?;
+        } else {
+            before_uri.extended("username", username);
+        }
+        before_uri.quoted("realm", &challenge.realm)?;
+        let mut after_uri = Params::continuing(String::new());
+        after_uri.quoted("nonce", &challenge.nonce)?;
+        if !challenge.rfc2069 {
+            after_uri.bare("algorithm", challenge.algorithm.token(challenge.session));
+        }
+        let mut last = Params::continuing(String::new());
+        if let Some(opaque) = &challenge.opaque {
+            last.quoted("opaque", opaque)?;
+        }
+        Ok(Fixed {
+            before_uri: before_uri.text,
+            after_uri: after_uri.text,
+            last: last.text,
+        })
+    }
+}
+
 /// The `Authorization` value answering `challenge` with `cnonce`; counts the nonce's use.
 fn answer(
     challenge: &mut Challenge,
@@ -120,7 +182,11 @@ fn answer(
         .count
         .checked_add(1)
         .ok_or_else(|| Error::auth("the digest nonce count is exhausted"))?;
-    let nc = hex(&count.to_be_bytes());
+    let fixed = match challenge.fixed.take() {
+        Some(kept) => kept,
+        None => Fixed::of(challenge, username)?,
+    };
+    let nc = Hex::of(&count.to_be_bytes());
     let (h, nonce, realm) = (
         challenge.algorithm,
         challenge.nonce.as_bytes(),
@@ -132,6 +198,7 @@ fn answer(
             .ha1
             .insert(
                 h.hash(&[username.as_bytes(), realm, password.as_bytes()])?
+                    .as_str()
                     .into(),
             )
             .expose_secret(),
@@ -145,45 +212,35 @@ fn answer(
     };
     let ha2 = h.hash(&[method.as_bytes(), uri.as_bytes()])?;
     let response = if challenge.rfc2069 {
-        h.hash(&[ha1.as_bytes(), nonce, ha2.as_bytes()])?
+        h.hash(&[ha1.as_bytes(), nonce, ha2.as_str().as_bytes()])?
     } else {
         h.hash(&[
             ha1.as_bytes(),
             nonce,
-            nc.as_bytes(),
+            nc.as_str().as_bytes(),
             cnonce.as_bytes(),
             QOP.as_bytes(),
-            ha2.as_bytes(),
+            ha2.as_str().as_bytes(),
         ])?
     };
 
-    let mut out = Params(String::with_capacity(320));
-    if challenge.userhash {
-        out.quoted("username", &h.hash(&[username.as_bytes(), realm])?)?;
-        out.bare("userhash", "true");
-    } else if username
-        .bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-    {
-        out.quoted("username", username)?;
-    } else {
-        out.extended("username", username);
-    }
-    out.quoted("realm", &challenge.realm)?;
+    let mut text = String::with_capacity(
+        fixed.before_uri.len() + fixed.after_uri.len() + fixed.last.len() + uri.len() + 160,
+    );
+    text.push_str(&fixed.before_uri);
+    let mut out = Params::continuing(text);
     out.quoted("uri", uri)?;
-    out.quoted("nonce", &challenge.nonce)?;
+    out.text.push_str(&fixed.after_uri);
     if !challenge.rfc2069 {
-        out.bare("algorithm", h.token(challenge.session));
-        out.bare("nc", &nc);
+        out.bare("nc", nc.as_str());
         out.quoted("cnonce", cnonce)?;
         out.bare("qop", QOP);
     }
-    out.quoted("response", &response)?;
-    if let Some(opaque) = &challenge.opaque {
-        out.quoted("opaque", opaque)?;
-    }
+    out.quoted("response", response.as_str())?;
+    out.text.push_str(&fixed.last);
+    challenge.fixed = Some(fixed);
     challenge.count = count;
-    Ok(out.0)
+    Ok(out.text)
 }
 
 fn control_character(name: &str) -> Error {
@@ -191,49 +248,72 @@ fn control_character(name: &str) -> Error {
 }
 
 /// `Digest name=value, ...` as it is written.
-struct Params(String);
+struct Params {
+    text: String,
+    /// Whether `Digest ` is written already (each parameter after it needs a `, `).
+    opened: bool,
+}
 
 impl Params {
+    /// The start of a header: the first parameter follows `Digest `.
+    fn opening(text: String) -> Self {
+        Params {
+            text,
+            opened: false,
+        }
+    }
+
+    /// Parameters that follow others: each one after `, `.
+    fn continuing(text: String) -> Self {
+        Params { text, opened: true }
+    }
+
     fn separator(&mut self) {
-        self.0
-            .push_str(if self.0.is_empty() { "Digest " } else { ", " });
+        self.text
+            .push_str(if self.opened { ", " } else { "Digest " });
+        self.opened = true;
     }
 
     fn bare(&mut self, name: &str, value: &str) {
         self.separator();
-        self.0.push_str(name);
-        self.0.push('=');
-        self.0.push_str(value);
+        self.text.push_str(name);
+        self.text.push('=');
+        self.text.push_str(value);
     }
 
     /// A quoted string (RFC 9110 section 5.6.4): `"` and `\` escaped, control characters
     /// refused (they cannot be written in a header).
     fn quoted(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        // One pass over the bytes; only text beyond ASCII can hold C1 controls.
-        let mut escapes = false;
-        for byte in value.bytes() {
-            if (byte < b' ' && byte != b'\t') || byte == 0x7f {
+        // The common case, visible ASCII without a quote or backslash, is written as it is.
+        // Checked without an early exit, which lets the compiler check many bytes at once.
+        let plain = value.bytes().fold(true, |plain, b| {
+            plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+        });
+        if !plain {
+            for byte in value.bytes() {
+                if (byte < b' ' && byte != b'\t') || byte == 0x7f {
+                    return Err(control_character(name));
+                }
+            }
+            // Only text beyond ASCII can hold C1 controls.
+            if !value.is_ascii() && value.chars().any(|c| c.is_control() && c != '\t') {
                 return Err(control_character(name));
             }
-            escapes |= byte == b'"' || byte == b'\\';
-        }
-        if !value.is_ascii() && value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(control_character(name));
         }
         self.separator();
-        self.0.push_str(name);
-        self.0.push_str("=\"");
-        if escapes {
+        self.text.push_str(name);
+        self.text.push_str("=\"");
+        if plain {
+            self.text.push_str(value);
+        } else {
             for c in value.chars() {
                 if c == '"' || c == '\\' {
-                    self.0.push('\\');
+                    self.text.push('\\');
                 }
-                self.0.push(c);
+                self.text.push(c);
             }
-        } else {
-            self.0.push_str(value);
         }
-        self.0.push('"');
+        self.text.push('"');
         Ok(())
     }
 
@@ -241,13 +321,13 @@ impl Params {
     /// section 3.4.4).
     fn extended(&mut self, name: &str, value: &str) {
         self.separator();
-        let _ = write!(self.0, "{name}*=UTF-8''");
+        let _ = write!(self.text, "{name}*=UTF-8''");
         for byte in value.bytes() {
             let attr_char = byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte);
             if attr_char {
-                self.0.push(char::from(byte));
+                self.text.push(char::from(byte));
             } else {
-                let _ = write!(self.0, "%{byte:02X}");
+                let _ = write!(self.text, "%{byte:02X}");
             }
         }
     }
@@ -349,7 +429,7 @@ mod tests {
     #[test]
     fn client_nonces_stay_distinct_across_draws_from_the_system() {
         let nonces: std::collections::HashSet<String> = (0..3 * NONCES_PER_DRAW + 1)
-            .map(|_| client_nonce().unwrap())
+            .map(|_| client_nonce().unwrap().as_str().to_owned())
             .collect();
         assert_eq!(nonces.len(), 3 * NONCES_PER_DRAW + 1);
         assert!(nonces.iter().all(|n| n.len() == 32 && n != &"0".repeat(32)));

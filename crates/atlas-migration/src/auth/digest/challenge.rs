@@ -71,6 +71,9 @@ pub(crate) struct Challenge {
     /// challenge is answered with one client's credentials only (its pool is that client's),
     /// and the realm does not change. As good as the password for this realm, so secret.
     pub(crate) ha1: Option<secrecy::SecretString>,
+    /// What every answer to this challenge writes the same way, kept from the first answer
+    /// for the same reason as `ha1`.
+    pub(crate) fixed: Option<super::answer::Fixed>,
 }
 
 impl Challenge {
@@ -128,6 +131,7 @@ impl Challenge {
             stale,
             count: 0,
             ha1: None,
+            fixed: None,
         })
     }
 }
