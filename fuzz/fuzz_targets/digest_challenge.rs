@@ -6,7 +6,7 @@
 
 #![no_main]
 
-use atlas_migration::fuzzing::digest_authorization;
+use atlas_migration::fuzzing::{digest_authorization, successive_answers_agree};
 use libfuzzer_sys::fuzz_target;
 
 const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
@@ -28,8 +28,11 @@ fuzz_target!(|data: &[u8]| {
         Some(q) => format!("{}?{}", url.path(), q),
         None => url.path().to_owned(),
     };
-    if let Some(authorization) = digest_authorization(header, method, &uri) {
-        assert!(authorization.contains("Digest "), "{authorization}");
-        assert!(authorization.contains("response=\""), "{authorization}");
+    if let Some(answers) = digest_authorization(header, method, &uri) {
+        for authorization in &answers {
+            assert!(authorization.contains("Digest "), "{authorization}");
+            assert!(authorization.contains("response=\""), "{authorization}");
+        }
+        assert!(successive_answers_agree(&answers), "{answers:?}");
     }
 });

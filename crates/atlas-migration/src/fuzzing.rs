@@ -59,15 +59,40 @@ fn reply(status: StatusCode, headers: HeaderMap, body: Bytes) -> reqwest::Respon
 }
 
 /// Parses `www_authenticate` as the value of a 401's `WWW-Authenticate` header and answers
-/// the digest challenge for `method` and `uri`. `None` when the client would refuse.
-pub fn digest_authorization(www_authenticate: &[u8], method: &str, uri: &str) -> Option<String> {
+/// the digest challenge for two requests in a row with `method` and `uri` (the second from
+/// what the first kept of the challenge). `None` when the client would refuse.
+pub fn digest_authorization(
+    www_authenticate: &[u8],
+    method: &str,
+    uri: &str,
+) -> Option<[String; 2]> {
     let value = HeaderValue::from_bytes(www_authenticate).ok()?;
     let mut headers = HeaderMap::new();
     headers.insert(WWW_AUTHENTICATE, value);
     let mut challenge = parse_challenge(&headers).ok()?;
-    let header =
-        authorization_for(&mut challenge, "fuzzuser", "fuzz-private-key", method, uri).ok()?;
-    header.to_str().ok().map(str::to_owned)
+    let mut answer = || {
+        let header =
+            authorization_for(&mut challenge, "fuzzuser", "fuzz-private-key", method, uri).ok()?;
+        header.to_str().ok().map(str::to_owned)
+    };
+    let first = answer()?;
+    // A challenge answered once is answered again: a second answer may not be refused.
+    let second = answer().unwrap_or_default();
+    Some([first, second])
+}
+
+/// Whether two answers to one challenge (from [`digest_authorization`]) differ only where
+/// answers to successive requests do: in the nonce count, client nonce and response, which
+/// are hex of fixed length. So the two have the same length, the same text up to the `uri`,
+/// and at most 104 bytes apart (8 of count, 32 of client nonce, 64 of response).
+pub fn successive_answers_agree([first, second]: &[String; 2]) -> bool {
+    let up_to_uri = first.find(", uri=\"").unwrap_or(first.len());
+    let apart = first
+        .bytes()
+        .zip(second.bytes())
+        .filter(|(a, b)| a != b)
+        .count();
+    first.len() == second.len() && first.get(..up_to_uri) == second.get(..up_to_uri) && apart <= 104
 }
 
 /// Decodes `body` as a 200 reply of `operation` (one of [`OPERATIONS`]) and converts it into
@@ -135,16 +160,23 @@ mod tests {
 
     #[test]
     fn wrappers_reach_the_success_paths() {
-        let auth = digest_authorization(
-            br#"Digest realm="MMS Public API", domain="", nonce="abc", algorithm=MD5, qop="auth", stale=false"#,
+        let answers = digest_authorization(
+            br#"Digest realm="MMS Public API", domain="", nonce="abc", algorithm=MD5, qop="auth", stale=false, opaque="o""#,
             "GET",
             "/api/atlas/v2",
         )
         .unwrap();
-        assert!(
-            auth.starts_with("Digest ") && auth.contains("response=\""),
-            "{auth}"
-        );
+        for auth in &answers {
+            assert!(
+                auth.starts_with("Digest ") && auth.contains("response=\""),
+                "{auth}"
+            );
+        }
+        assert!(answers[1].contains("nc=00000002"), "{answers:?}");
+        assert!(successive_answers_agree(&answers), "{answers:?}");
+        let mut lost_realm = answers.clone();
+        lost_realm[1] = lost_realm[1].replace("MMS Public API", "");
+        assert!(!successive_answers_agree(&lost_realm));
         let body = br#"{"_id":"6296fb4c7c7aa997cf94e9a8","status":"WORKING","readyForCutover":true,"lagTimeSeconds":12,"migrationHosts":["m"]}"#;
         decode_success("get_migration", body).unwrap();
         decode_success("create_link_token", br#"{"linkToken":"t"}"#).unwrap();
