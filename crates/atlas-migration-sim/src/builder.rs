@@ -37,6 +37,7 @@ pub struct SimulatorBuilder {
     lowercase_algorithm: bool,
     pacing: UnauthorizedPacing,
     token_lifetime: Option<Duration>,
+    max_live_tokens: Option<usize>,
     token_reply: TokenReply,
     timings: Timings,
     manual_clock: bool,
@@ -160,6 +161,18 @@ impl SimulatorBuilder {
     /// Lifetime of issued access tokens, also reported as `expires_in` (default 3600 s).
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The most access tokens that may live at once (default 100, as Atlas allows a
+    /// service account); beyond, the token endpoint answers 403 `access_denied`, "Access
+    /// Token limit reached", until one expires or is revoked.
+    ///
+    /// ```
+    /// let sim = atlas_migration_sim::Simulator::builder().max_live_tokens(5);
+    /// ```
+    pub fn max_live_tokens(mut self, tokens: usize) -> Self {
+        self.max_live_tokens = Some(tokens);
         self
     }
 
@@ -354,6 +367,9 @@ impl SimulatorBuilder {
             },
         );
         auth.tokens.reply = self.token_reply;
+        if let Some(max) = self.max_live_tokens {
+            auth.tokens.max_live = max;
+        }
         let inner = Inner {
             clock: Clock::new(self.manual_clock),
             rng,

@@ -109,6 +109,17 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Re
             oauth_error(StatusCode::UNAUTHORIZED, "invalid_client")
         } else if form(&req).get("grant_type").map(String::as_str) != Some("client_credentials") {
             oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type")
+        } else if inner.auth.tokens.live(inner.clock.now()) >= inner.auth.tokens.max_live {
+            // What Atlas answers beyond a service account's live tokens.
+            let mut resp = oauth_error(StatusCode::FORBIDDEN, "access_denied");
+            *resp.body_mut() = axum::body::Body::from(
+                json!({
+                    "error": "access_denied",
+                    "error_description": "Access Token limit reached"
+                })
+                .to_string(),
+            );
+            resp
         } else {
             let now = inner.clock.now();
             let inner = &mut *inner;

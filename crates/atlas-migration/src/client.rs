@@ -10,6 +10,7 @@ use http::header::HeaderValue;
 use crate::auth::digest::DigestAuth;
 use crate::auth::provider::ProvidedAuth;
 use crate::auth::service_account::ServiceAccountAuth;
+use crate::auth::service_account::ledger::TokenLedger;
 use crate::auth::{Auth, Credentials, Kind};
 use crate::base_url::{self, BaseUrl};
 use crate::config::ClientBuilder;
@@ -158,6 +159,23 @@ impl Client {
             b.token_refresh_margin,
             b.token_requests_per_minute,
         );
+        let ledger = match &b.token_ledger {
+            None => None,
+            Some((_, 0)) => {
+                return Err(Error::invalid_input(
+                    "token_ledger",
+                    None,
+                    "max_live_tokens must be at least 1",
+                ));
+            }
+            Some((dir, max_live)) => Some(TokenLedger::open(dir, *max_live).map_err(|e| {
+                Error::invalid_input(
+                    "token_ledger",
+                    dir.to_str(),
+                    format!("the directory cannot be created: {e}"),
+                )
+            })?),
+        };
         let (for_auth, agent_for_auth) = (parsed.clone(), user_agent.clone());
         let make_auth = move |credentials: Credentials| -> Result<Auth, Error> {
             Ok(match credentials.0 {
@@ -180,6 +198,7 @@ impl Client {
                     agent_for_auth.clone(),
                     margin,
                     per_minute,
+                    ledger.as_ref(),
                 )?),
             })
         };

@@ -48,6 +48,8 @@ pub struct ClientBuilder {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) token_requests_per_minute: u32,
+    /// The token ledger's directory and its cap on tokens that may still live.
+    pub(crate) token_ledger: Option<(std::path::PathBuf, u32)>,
     pub(crate) max_reply_size: usize,
     pub(crate) allow_insecure_http: bool,
     pub(crate) max_in_flight: usize,
@@ -85,6 +87,7 @@ impl Default for ClientBuilder {
             token_refresh_margin: crate::auth::service_account::DEFAULT_REFRESH_MARGIN,
             token_requests_per_minute:
                 crate::auth::service_account::DEFAULT_TOKEN_REQUESTS_PER_MINUTE,
+            token_ledger: None,
             max_reply_size: crate::body::DEFAULT_MAX_REPLY_SIZE,
             allow_insecure_http: false,
             max_in_flight: crate::governor::DEFAULT_MAX_IN_FLIGHT,
@@ -328,6 +331,44 @@ impl ClientBuilder {
     /// ```
     pub fn max_token_requests_per_minute(mut self, requests: u32) -> Self {
         self.token_requests_per_minute = requests;
+        self
+    }
+
+    /// Counts service account token requests in `dir` (created if missing) with every other
+    /// process that uses the same directory, including this process's own earlier runs: at
+    /// most `max_live_tokens` requests (at least 1) whose tokens may still live, and at most
+    /// [`max_token_requests_per_minute`](Self::max_token_requests_per_minute) in any minute,
+    /// per service account. Without it the caps hold per process only.
+    ///
+    /// Atlas allows 100 live tokens per service account, each living an hour. A process that
+    /// exits through [`Client::revoke`] gives its token back, but one that crashes cannot, and
+    /// one that crash-loops asks for a token at every start; with no ledger it can use up the
+    /// account's tokens for every other user within the hour. Put the directory where a
+    /// restarted process finds it again (a volume that outlives a container, shared by the
+    /// replicas of one machine or pod), and give each group of processes its share of the 100.
+    ///
+    /// A request whose reply never came counts for the hour a token would live; one the
+    /// token endpoint refused does not count; a revoked token stops counting. A call that
+    /// needs a token beyond the caps waits if one is allowed within its timeout, and
+    /// otherwise fails at once with an [authentication error](crate::Error::is_auth) whose
+    /// [`retry_at`](crate::Error::retry_at) says when. The files hold times and random
+    /// numbers only, never a credential or a token. API keys need no ledger; it is ignored
+    /// for them.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join("my-service-token-ledger");
+    /// let client = atlas_migration::Client::builder()
+    ///     .service_account("mdb_sa_id_1234", "mdb_sa_sk_secret".to_owned())
+    ///     .token_ledger(dir, 20)
+    ///     .build()?;
+    /// # Ok::<(), atlas_migration::Error>(())
+    /// ```
+    pub fn token_ledger(
+        mut self,
+        dir: impl Into<std::path::PathBuf>,
+        max_live_tokens: u32,
+    ) -> Self {
+        self.token_ledger = Some((dir.into(), max_live_tokens));
         self
     }
 

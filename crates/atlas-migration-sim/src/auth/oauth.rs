@@ -33,6 +33,9 @@ struct TokenState {
     revoked: bool,
 }
 
+/// Live tokens Atlas allows a service account.
+pub(crate) const DEFAULT_MAX_LIVE: usize = 100;
+
 /// Issued access tokens.
 #[derive(Debug)]
 pub(crate) struct TokenStore {
@@ -41,6 +44,10 @@ pub(crate) struct TokenStore {
     pub(crate) reply: TokenReply,
     tokens: HashMap<String, TokenState>,
     issued: usize,
+    /// Tokens that may live at once; beyond, the endpoint refuses (Atlas: 100 per service
+    /// account, "Service Account Access Token Limits" in
+    /// <https://www.mongodb.com/docs/mcp-server/remote-mcp/rate-limits/>).
+    pub(crate) max_live: usize,
 }
 
 impl TokenStore {
@@ -50,6 +57,7 @@ impl TokenStore {
             reply: TokenReply::default(),
             tokens: HashMap::new(),
             issued: 0,
+            max_live: DEFAULT_MAX_LIVE,
         }
     }
 
@@ -65,6 +73,14 @@ impl TokenStore {
         );
         self.issued += 1;
         token
+    }
+
+    /// Tokens neither revoked nor expired at `now`.
+    pub(crate) fn live(&self, now: Duration) -> usize {
+        self.tokens
+            .values()
+            .filter(|t| !t.revoked && now < t.expires_at)
+            .count()
     }
 
     pub(crate) fn issued(&self) -> usize {

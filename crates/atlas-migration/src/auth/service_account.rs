@@ -21,6 +21,7 @@
 mod endpoint;
 mod failure;
 mod flight;
+pub(crate) mod ledger;
 mod shared;
 mod token;
 
@@ -37,6 +38,7 @@ use super::{Failure, Recipe};
 use crate::error::{AuthError, Error};
 use endpoint::TokenEndpoint;
 use flight::{TokenFlight, deadline_after};
+use ledger::{AccountLedger, TokenLedger};
 use token::Token;
 
 /// Tokens are refreshed this long before they expire, unless told otherwise (and never
@@ -59,6 +61,8 @@ pub(crate) struct ServiceAccountAuth {
     endpoint: Arc<TokenEndpoint>,
     flight: Arc<TokenFlight>,
     refresh_margin: Duration,
+    /// Counts token requests with other processes, when the client has a ledger.
+    ledger: Option<AccountLedger>,
 }
 
 impl ServiceAccountAuth {
@@ -69,13 +73,18 @@ impl ServiceAccountAuth {
         user_agent: HeaderValue,
         refresh_margin: Duration,
         requests_per_minute: u32,
+        ledger: Option<&TokenLedger>,
     ) -> Result<Self, Error> {
         let endpoint = TokenEndpoint::new(client_id, client_secret, base_url, user_agent)?;
         let flight = endpoint.shared_flight(requests_per_minute);
+        let ledger = ledger.map(|l| {
+            AccountLedger::new(l.clone(), endpoint.ledger_account(l), requests_per_minute)
+        });
         Ok(Self {
             endpoint: Arc::new(endpoint),
             flight,
             refresh_margin,
+            ledger,
         })
     }
 
@@ -94,12 +103,22 @@ impl ServiceAccountAuth {
         caller: Option<Instant>,
     ) -> Result<Arc<Token>, Failure> {
         let (endpoint, http, margin) = (self.endpoint.clone(), http.clone(), self.refresh_margin);
+        let ledger = self.ledger.clone();
         // A waiter's own deadline (its `max_wait`), when sooner, bounds the wait too.
         let deadline = deadline_after(budget);
         let deadline = caller.map_or(deadline, |d| d.min(deadline));
         self.flight
             .get(rejected, deadline, budget, move || async move {
-                endpoint.request_token(&http, margin, budget).await
+                let Some(ledger) = ledger else {
+                    return endpoint.request_token(&http, margin, budget).await;
+                };
+                let entry = ledger.reserve().await?;
+                let outcome = endpoint.request_token(&http, margin, budget).await;
+                ledger.settle(entry, &outcome).await;
+                outcome.map(|token| Token {
+                    ledger_entry: Some(entry),
+                    ..token
+                })
             })
             .await
             .map_err(|failure| failure.into_failure())
@@ -151,6 +170,9 @@ impl ServiceAccountAuth {
         };
         self.endpoint.revoke(http, &token, budget(timeout)).await?;
         self.flight.forget(&token);
+        if let (Some(ledger), Some(entry)) = (&self.ledger, token.ledger_entry) {
+            ledger.retire(entry).await;
+        }
         Ok(())
     }
 }

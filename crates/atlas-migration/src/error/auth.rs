@@ -88,6 +88,11 @@ impl AuthError {
         self.retry_after.map(|r| r.delay)
     }
 
+    /// The endpoint refused with a status outside 2xx: it answered, and with no token.
+    pub(crate) fn refused_with_status(&self) -> bool {
+        self.status.is_some_and(|s| !(200..300).contains(&s))
+    }
+
     /// Whether authentication ran out of time: the token or revoke endpoint did not answer
     /// within the client's timeout (or, without one, 30 seconds).
     pub(crate) fn is_timeout(&self) -> bool {

@@ -16,7 +16,7 @@ mod conformance;
 mod directory;
 mod error;
 mod lease;
-mod lock;
+pub(crate) mod lock;
 mod record;
 
 use std::future::Future;

@@ -69,6 +69,14 @@ impl TokenEndpoint {
         )
     }
 
+    /// This service account's file in `ledger`.
+    pub(crate) fn ledger_account(
+        &self,
+        ledger: &super::ledger::TokenLedger,
+    ) -> super::ledger::Account {
+        ledger.account(self.token_url.as_str(), &self.client_id)
+    }
+
     fn post(&self, http: &reqwest::Client, url: &reqwest::Url) -> reqwest::RequestBuilder {
         http.post(url.clone())
             .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))

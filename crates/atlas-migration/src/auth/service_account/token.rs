@@ -35,6 +35,8 @@ pub(crate) struct Token {
     pub(crate) expires_at: DateTime<Utc>,
     /// From when on the next caller fetches a new one.
     pub(crate) refresh_at: Instant,
+    /// Its request in the client's token ledger, if it has one.
+    pub(crate) ledger_entry: Option<super::ledger::Entry>,
 }
 
 impl Token {
@@ -59,6 +61,7 @@ impl Token {
             header,
             expires_at,
             refresh_at: now.checked_add(lifetime - margin).unwrap_or(now),
+            ledger_entry: None,
         })
     }
 
