@@ -57,34 +57,39 @@ fn crash_looping_child() {
     std::process::exit(code);
 }
 
+/// One run of the crash-looping service as a child process; its exit code.
+async fn run_child(sim: &Simulator, ledger: Option<&Path>) -> i32 {
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "crash_looping_child",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("LEDGER_BASE_URL", sim.base_url())
+        .env("LEDGER_CLIENT_ID", sim.client_id())
+        .env("LEDGER_CLIENT_SECRET", sim.client_secret())
+        .env("LEDGER_ORG", sim.org_id())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(dir) = ledger {
+        child.env("LEDGER_DIR", dir);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(60), child.status())
+        .await
+        .expect("a run ends within a minute")
+        .unwrap();
+    status.code().unwrap_or(-1)
+}
+
 /// Runs the crash-looping service `RESTARTS` times, one run after another; the exit code
 /// of each.
 async fn crash_loop(sim: &Simulator, ledger: Option<&Path>) -> Vec<i32> {
     let mut codes = Vec::new();
     for _ in 0..RESTARTS {
-        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap());
-        child
-            .args([
-                "crash_looping_child",
-                "--exact",
-                "--ignored",
-                "--test-threads=1",
-            ])
-            .env("LEDGER_BASE_URL", sim.base_url())
-            .env("LEDGER_CLIENT_ID", sim.client_id())
-            .env("LEDGER_CLIENT_SECRET", sim.client_secret())
-            .env("LEDGER_ORG", sim.org_id())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        if let Some(dir) = ledger {
-            child.env("LEDGER_DIR", dir);
-        }
-        let status = tokio::time::timeout(Duration::from_secs(60), child.status())
-            .await
-            .expect("a run ends within a minute")
-            .unwrap();
-        codes.push(status.code().unwrap_or(-1));
+        codes.push(run_child(sim, ledger).await);
     }
     codes
 }
@@ -150,6 +155,23 @@ async fn with_a_ledger_a_crash_loop_stops_at_its_cap_and_the_account_stays_usabl
             assert!(!text.contains(&token));
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn replicas_starting_at_once_share_the_cap_exactly() {
+    let sim = sim().await;
+    let dir = scratch();
+    let runs = (0..8).map(|_| run_child(&sim, Some(&dir)));
+    let codes = futures::future::join_all(runs).await;
+    let called = codes.iter().filter(|c| **c == CALLED).count();
+    let held = codes.iter().filter(|c| **c == HELD_BACK).count();
+    assert_eq!(
+        (called, held),
+        (LEDGER_CAP as usize, 8 - LEDGER_CAP as usize),
+        "{codes:?}"
+    );
+    assert_eq!(sim.token_requests(), LEDGER_CAP as usize);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
