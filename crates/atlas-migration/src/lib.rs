@@ -30,6 +30,7 @@ mod request;
 mod retry;
 mod secret;
 mod status;
+mod tasks;
 mod telemetry;
 mod transport;
 pub mod wait;

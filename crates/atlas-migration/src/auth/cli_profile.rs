@@ -95,7 +95,7 @@ impl Credentials {
 
 impl CliProfile {
     async fn read_off_runtime(self) -> Result<Credentials, Error> {
-        tokio::task::spawn_blocking(move || self.read())
+        crate::tasks::blocking(move || self.read())
             .await
             .unwrap_or_else(|e| {
                 Err(Error::invalid_input(

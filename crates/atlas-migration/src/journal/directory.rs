@@ -583,7 +583,7 @@ impl Drop for GiveBackIfDropped {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, JournalError> + Send + 'static,
 ) -> Result<T, JournalError> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+    crate::tasks::blocking(work).await.unwrap_or_else(|e| {
         Err(JournalError::new(
             JournalErrorKind::Other,
             "",

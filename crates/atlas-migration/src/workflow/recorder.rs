@@ -61,7 +61,7 @@ impl Keeper {
     /// Keeps `lease` renewed every third of `ttl` from now on.
     fn start(journal: Arc<dyn Journal>, lease: Lease, ttl: Duration) -> Self {
         let lease = Arc::new(Mutex::new(lease));
-        let renewal = tokio::spawn(renew_every(journal.clone(), lease.clone(), ttl));
+        let renewal = crate::tasks::spawn(renew_every(journal.clone(), lease.clone(), ttl));
         Self {
             journal,
             lease,

@@ -205,7 +205,7 @@ impl TokenFlight {
         request: impl Future<Output = Result<Token, TokenFailure>> + Send + 'static,
     ) {
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        crate::tasks::spawn(async move {
             let outcome = tokio::time::timeout_at(deadline_after(budget), request)
                 .await
                 .unwrap_or_else(|_| {

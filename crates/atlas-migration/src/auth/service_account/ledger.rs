@@ -332,13 +332,11 @@ impl AccountLedger {
     }
 }
 
-/// Runs `work` on the blocking pool (file locks and writes would stall the runtime).
+/// Runs `work` off the runtime (file locks and writes would stall it).
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+    crate::tasks::blocking(work).await?
 }
 
 /// Reads `account`'s book, applies `change` and writes the book back, under its lock.
