@@ -1,10 +1,11 @@
 //! The hash functions of a digest answer, taken from the crypto library the chosen TLS
 //! feature compiles anyway: aws-lc-rs (`rustls-aws-lc`) or ring (`rustls-ring`) for SHA-256
-//! and SHA-512/256; RustCrypto's `sha2` with `native-tls` alone (OpenSSL's Rust binding
-//! names no SHA-512/256). MD5, which neither TLS library offers, comes from `md5`, which has
-//! no dependencies. A second crypto stack in every rustls build (RustCrypto's `md-5` and
-//! `sha2` with `digest`, `generic-array` and `typenum`) was nine crates and about two seconds
-//! of CPU in a user's cold build.
+//! and SHA-512/256; with `native-tls` alone, OpenSSL where native-tls uses it (SHA-512/256
+//! looked up by name: the Rust binding has no constant for it) and RustCrypto's `sha2` on
+//! Windows and Apple platforms. MD5, which neither rustls library offers, comes from `md5`,
+//! which has no dependencies. A second crypto stack (RustCrypto's `sha2` with `digest`,
+//! `generic-array` and `typenum`) was seven to nine crates and about two seconds of CPU in a
+//! user's cold build.
 //!
 //! A build with no TLS feature cannot reach Atlas (HTTPS only) and answers MD5 alone, the
 //! algorithm Atlas's challenges name today; a challenge for another is refused, saying why.
@@ -47,10 +48,14 @@ pub(super) fn available(algorithm: Algorithm) -> bool {
 
 /// Why this build refuses a challenge for `algorithm` (named by its `token`).
 pub(super) fn unavailable(token: &str) -> String {
-    format!(
-        "digest algorithm {token:?} needs a TLS feature of atlas-migration \
-         (rustls-aws-lc, rustls-ring or native-tls); this build has none"
-    )
+    if SHA_AVAILABLE {
+        format!("digest algorithm {token:?} is missing from this system's OpenSSL")
+    } else {
+        format!(
+            "digest algorithm {token:?} needs a TLS feature of atlas-migration \
+             (rustls-aws-lc, rustls-ring or native-tls); this build has none"
+        )
+    }
 }
 
 const SHA_AVAILABLE: bool = cfg!(any(
@@ -93,9 +98,33 @@ fn sha(algorithm: Algorithm, parts: &[&[u8]]) -> Option<Output> {
     Some(Output::new(context.finish().as_ref()))
 }
 
+/// `None` only from an OpenSSL without SHA-512/256 (before 1.1.1).
 #[cfg(all(
     feature = "native-tls",
-    not(any(feature = "rustls-aws-lc", feature = "rustls-ring"))
+    not(any(feature = "rustls-aws-lc", feature = "rustls-ring")),
+    not(any(target_os = "windows", target_vendor = "apple"))
+))]
+fn sha(algorithm: Algorithm, parts: &[&[u8]]) -> Option<Output> {
+    use openssl::hash::{Hasher, MessageDigest};
+    let function = match algorithm {
+        Algorithm::Sha512Trunc256 => MessageDigest::from_name("SHA512-256")?,
+        _ => MessageDigest::sha256(),
+    };
+    let mut hasher = Hasher::new(function).ok()?;
+    let mut fed = Ok(());
+    for_each_joined(parts, |bytes| {
+        if fed.is_ok() {
+            fed = hasher.update(bytes);
+        }
+    });
+    fed.ok()?;
+    Some(Output::new(&hasher.finish().ok()?))
+}
+
+#[cfg(all(
+    feature = "native-tls",
+    not(any(feature = "rustls-aws-lc", feature = "rustls-ring")),
+    any(target_os = "windows", target_vendor = "apple")
 ))]
 fn sha(algorithm: Algorithm, parts: &[&[u8]]) -> Option<Output> {
     use sha2::Digest;
