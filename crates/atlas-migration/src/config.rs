@@ -353,7 +353,9 @@ impl ClientBuilder {
     /// otherwise fails at once with an [authentication error](crate::Error::is_auth) whose
     /// [`retry_at`](crate::Error::retry_at) says when. The files hold times and random
     /// numbers only, never a credential or a token. API keys need no ledger; it is ignored
-    /// for them.
+    /// for them. Processes take turns at a ledger file under an `flock` on Unix, which a
+    /// crash releases; elsewhere under a lock file that a crash can leave behind, to be
+    /// removed by hand (the error names it).
     ///
     /// ```
     /// let dir = std::env::temp_dir().join("my-service-token-ledger");
