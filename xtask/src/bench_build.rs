@@ -141,6 +141,10 @@ pub struct Build {
     pub time: Duration,
     /// How many crates cargo compiled (`Compiling` lines).
     pub crates: usize,
+    /// CPU time (user and system) of cargo and every compiler it ran, where the system says
+    /// (Linux): steadier than wall time on a busy machine, as other work delays a build more
+    /// than it slows its instructions.
+    pub cpu: Option<Duration>,
 }
 
 /// Every build of a run, and the load average around it.
@@ -232,11 +236,15 @@ fn cold_build(workspace: &Path, tls: &Tls, which: Crate, dir: &Path, jobs: usize
         )));
     }
     let jobs = jobs.to_string();
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let output = command(&["build", "-j", &jobs])
         .output()
         .map_err(|e| Error::new(format!("cannot run cargo build: {e}")))?;
     let time = started.elapsed();
+    let cpu = children_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
@@ -254,7 +262,24 @@ fn cold_build(workspace: &Path, tls: &Tls, which: Crate, dir: &Path, jobs: usize
             .lines()
             .filter(|line| line.trim_start().starts_with("Compiling "))
             .count(),
+        cpu,
     })
+}
+
+/// User and system time of this process's children that have ended and been waited for,
+/// with all of theirs (`cutime` and `cstime` in `/proc/self/stat`, in clock ticks of 10 ms).
+fn children_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    children_cpu_of(&stat)
+}
+
+fn children_cpu_of(stat: &str) -> Option<Duration> {
+    // After the command name, which is in parentheses and may hold spaces: field 3 onwards.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of proc(5), 14 and 15 after the name here.
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    let total = ticks(13)?.saturating_add(ticks(14)?);
+    Some(Duration::from_millis(total.saturating_mul(10)))
 }
 
 fn load_average() -> Option<String> {
@@ -334,6 +359,20 @@ impl fmt::Display for BuildBench {
                 mean(&dependent) / mean(&floor),
                 min(&dependent) / min(&floor)
             )?;
+            let cpu = |builds: &[&Build]| -> Option<f64> {
+                let each: Option<Vec<f64>> =
+                    builds.iter().map(|b| Some(b.cpu?.as_secs_f64())).collect();
+                let each = each.filter(|e| !e.is_empty())?;
+                Some(each.iter().sum::<f64>() / each.len() as f64)
+            };
+            if let (Some(floor_cpu), Some(dependent_cpu)) = (cpu(&floor), cpu(&dependent)) {
+                writeln!(
+                    f,
+                    "    CPU (user + system, mean): floor {floor_cpu:.1} s, dependent \
+                     {dependent_cpu:.1} s; ratio {:.2}",
+                    dependent_cpu / floor_cpu.max(1e-9)
+                )?;
+            }
         }
         if let (Some(before), Some(after)) = &self.load {
             writeln!(
@@ -388,5 +427,14 @@ mod tests {
         let error = select(&["openssl".to_string()]).unwrap_err();
         assert!(error.message().contains("`openssl`"), "{error}");
         assert_eq!(select(&[]).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn children_cpu_is_read_after_a_command_name_with_spaces_and_parentheses() {
+        // pid (comm) state, then fields 4.. ; cutime = 250 ticks, cstime = 50 ticks.
+        let stat = "42 (x (y) z) S 1 42 42 0 -1 4194560 100 200 0 0 7 3 250 50 20 0 1 0";
+        assert_eq!(children_cpu_of(stat), Some(Duration::from_secs(3)));
+        assert_eq!(children_cpu_of("42 (truncated) S 1"), None);
+        assert!(children_cpu().is_some(), "Linux has /proc/self/stat");
     }
 }
