@@ -345,7 +345,10 @@ impl ClientBuilder {
     /// one that crash-loops asks for a token at every start; with no ledger it can use up the
     /// account's tokens for every other user within the hour. Put the directory where a
     /// restarted process finds it again (a volume that outlives a container, shared by the
-    /// replicas of one machine or pod), and give each group of processes its share of the 100.
+    /// replicas of one machine or pod), and give each group of processes its share of the 100:
+    /// at least twice the processes that share the directory, since each running one holds a
+    /// token, a token is refreshed shortly before its hour ends while the old one still
+    /// counts, and a restart needs one more.
     ///
     /// A request whose reply never came counts for the hour a token would live; one the
     /// token endpoint refused does not count; a revoked token stops counting. A call that
