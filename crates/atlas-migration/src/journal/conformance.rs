@@ -416,6 +416,10 @@ async fn renew_extends<J: Journal>(journal: Arc<J>, ttl: Duration) -> Outcome {
         "acquire",
         journal.acquire("kit-renew", "owner-alpha", ttl).await,
     )?;
+    // On this process's clock, not the journal's (a database's may differ): the first
+    // lease ends by `acquired + ttl`, the renewed one no sooner than a ttl after the renew
+    // is sent, two thirds of a ttl later.
+    let acquired = tokio::time::Instant::now();
     tokio::time::sleep(ttl * 2 / 3).await;
     let renewed = step("renew", journal.renew(&lease, ttl).await)?;
     ensure!(
@@ -430,8 +434,10 @@ async fn renew_extends<J: Journal>(journal: Arc<J>, ttl: Duration) -> Outcome {
         lease.expires_at,
         renewed.expires_at
     );
-    // Past the first expiry, within the renewed one.
-    tokio::time::sleep(ttl * 2 / 3).await;
+    // Just past the first expiry, as far from the renewed one as can be (at least two
+    // thirds of a ttl less a little), however long the renew took.
+    let past_first = acquired + ttl + Duration::from_millis(50).min(ttl / 8);
+    tokio::time::sleep_until(past_first).await;
     refused(
         "an acquire after the first expiry of a renewed lease",
         journal.acquire("kit-renew", "owner-beta", LONG).await,
