@@ -15,6 +15,7 @@ mod client;
 mod config;
 mod convert;
 mod error;
+mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

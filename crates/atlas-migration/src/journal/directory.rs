@@ -18,7 +18,6 @@
 //! nothing is written under a lease that is not current.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -251,20 +250,7 @@ impl DirectoryJournal {
             std::process::id(),
             fastrand::u64(..)
         ));
-        let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, path)?;
-            sync_dir(&self.dir)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written
+        crate::files::replace(&temp, path, bytes)
     }
 
     /// Removes the temporary files of `key` that a process killed mid-write left behind.
@@ -528,17 +514,6 @@ fn is_leftover_of(name: &str, key: &str) -> bool {
         && stem
             .strip_prefix(key)
             .is_some_and(|kind| kind == ".json" || kind == ".lease")
-}
-
-/// Makes a rename in `dir` durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// An acquire in progress: whether its caller went away, and the lease once granted.

@@ -355,10 +355,11 @@ fn update<T>(account: &Account, change: impl FnOnce(&mut Book, u64) -> T) -> std
     let now = millis(SystemTime::now());
     let out = change(&mut book, now);
     book.prune(now);
-    // Replaced whole, so that a crash mid-write leaves the old file, not half of one.
+    // Replaced whole, so that a crash mid-write leaves the old file, not half of one. Under
+    // the lock no other write is under way: a temporary file there is a crashed one's.
     let fresh = account.data.with_extension("tokens.new");
-    fs::write(&fresh, book.render())?;
-    fs::rename(&fresh, &account.data)?;
+    let _ = fs::remove_file(&fresh);
+    crate::files::replace(&fresh, &account.data, book.render().as_bytes())?;
     Ok(out)
 }
 
