@@ -7,6 +7,10 @@
 //! the client enables), serde_json and tokio. Floor and dependent are built back to back,
 //! alternately, `runs` times each, with `cargo build -j <jobs>`; the ratio of the dependent's
 //! time to the floor's says what the client adds over the HTTP stack any Atlas client needs.
+//! A third crate, the *floor with models*, adds to the floor the two packages the client's
+//! models are built on, serde's derive macros and chrono (with the client's features); the
+//! dependent's ratio to it says what the client's own code adds. Most services compile both
+//! already, for their own types.
 //!
 //! Both are built without incremental compilation, as registry dependencies are: the
 //! dependent reaches the client by path, which cargo would otherwise compile incrementally.
@@ -66,6 +70,15 @@ pub const TLS: &[Tls] = &[
 /// floor compiles the same HTTP stack.
 const REQWEST_FEATURES: &[&str] = &["http2", "json", "query", "form"];
 
+/// The model packages as the client asks for them (the workspace's `serde` and `chrono`).
+const MODEL_PACKAGES: &str = "serde = { version = \"1\", features = [\"derive\"] }\n\
+     chrono = { version = \"0.4\", default-features = false, features = [\"std\", \"now\", \"serde\"] }\n";
+
+/// A derived model with a timestamp, decoded from JSON: what the client's models do.
+const MODEL_MAIN: &str = "#[derive(serde::Serialize, serde::Deserialize, Debug)]\n\
+     struct Hosts {\n    #[serde(rename = \"migrationHosts\")]\n    migration_hosts: Vec<String>,\n    \
+     expires: Option<chrono::DateTime<chrono::Utc>>,\n}\n\n";
+
 /// tokio as a user's binary has it.
 const TOKIO: &str = r#"tokio = { version = "1", features = ["macros", "rt-multi-thread"] }"#;
 
@@ -74,6 +87,9 @@ const TOKIO: &str = r#"tokio = { version = "1", features = ["macros", "rt-multi-
 pub enum Crate {
     /// reqwest + serde_json + tokio.
     Floor,
+    /// The floor, serde with its derive macros and chrono: what the client's generated and
+    /// public models are built on.
+    FloorWithModels,
     /// `atlas-migration` (+ tokio).
     Dependent,
 }
@@ -82,6 +98,7 @@ impl fmt::Display for Crate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Crate::Floor => "floor",
+            Crate::FloorWithModels => "floor-with-models",
             Crate::Dependent => "dependent",
         })
     }
@@ -96,11 +113,16 @@ pub fn manifest_and_main(tls: &Tls, which: Crate, workspace: &Path) -> (String, 
         )
     };
     match which {
-        Crate::Floor => {
+        Crate::Floor | Crate::FloorWithModels => {
+            let models = which == Crate::FloorWithModels;
             let mut features = vec![tls.floor_reqwest_tls];
             features.extend(REQWEST_FEATURES);
             let features: Vec<String> = features.iter().map(|f| format!("{f:?}")).collect();
-            let mut manifest = header("bench-build-floor");
+            let mut manifest = header(if models {
+                "bench-build-floor-with-models"
+            } else {
+                "bench-build-floor"
+            });
             manifest.push_str(&format!(
                 "reqwest = {{ version = \"0.13\", default-features = false, features = [{}] }}\n\
                  serde_json = \"1\"\n{TOKIO}\n",
@@ -110,10 +132,20 @@ pub fn manifest_and_main(tls: &Tls, which: Crate, workspace: &Path) -> (String, 
                 manifest.push_str(tls.floor_extra);
                 manifest.push('\n');
             }
-            let main = format!(
-                "#[tokio::main]\nasync fn main() {{\n    {setup}\n    let client = reqwest::Client::builder().build().expect(\"a client\");\n    let body = serde_json::json!({{\"migrationHosts\": [\"mh1.example.net\"]}});\n    println!(\"{{client:?}} {{body}}\");\n}}\n",
+            let mut main = String::new();
+            if models {
+                manifest.push_str(MODEL_PACKAGES);
+                main.push_str(MODEL_MAIN);
+            }
+            let decode = if models {
+                "let body: Hosts = serde_json::from_value(body).expect(\"hosts\");\n    "
+            } else {
+                ""
+            };
+            main.push_str(&format!(
+                "#[tokio::main]\nasync fn main() {{\n    {setup}\n    let client = reqwest::Client::builder().build().expect(\"a client\");\n    let body = serde_json::json!({{\"migrationHosts\": [\"mh1.example.net\"]}});\n    {decode}println!(\"{{client:?}} {{body:?}}\");\n}}\n",
                 setup = tls.floor_setup
-            );
+            ));
             (manifest, main)
         }
         Crate::Dependent => {
@@ -158,7 +190,7 @@ pub struct BuildBench {
     pub load: (Option<String>, Option<String>),
 }
 
-/// Builds each TLS feature's floor and dependent back to back, `runs` times each.
+/// Builds each TLS feature's floors and dependent back to back, `runs` times each.
 pub fn run(workspace: &Path, tls: &[Tls], runs: usize, jobs: usize) -> Result<BuildBench> {
     let scratch = std::env::temp_dir().join(format!("xtask-bench-build-{}", std::process::id()));
     let load_before = load_average();
@@ -166,7 +198,7 @@ pub fn run(workspace: &Path, tls: &[Tls], runs: usize, jobs: usize) -> Result<Bu
     let result = (|| {
         for tls in tls {
             for run in 0..runs {
-                for which in [Crate::Floor, Crate::Dependent] {
+                for which in [Crate::Floor, Crate::FloorWithModels, Crate::Dependent] {
                     let dir = scratch.join(format!("{}-{which}-{run}", tls.feature));
                     let build = cold_build(workspace, tls, which, &dir, jobs)?;
                     eprintln!(
@@ -373,6 +405,27 @@ impl fmt::Display for BuildBench {
                     dependent_cpu / floor_cpu.max(1e-9)
                 )?;
             }
+            let with_models = times(Crate::FloorWithModels);
+            if !with_models.is_empty() {
+                writeln!(
+                    f,
+                    "    against the floor with serde's derive and chrono: {} ({} crates); \
+                     ratio of means {:.2}, of fastest {:.2}",
+                    list(&with_models),
+                    crates(&with_models),
+                    mean(&dependent) / mean(&with_models),
+                    min(&dependent) / min(&with_models)
+                )?;
+                if let (Some(models_cpu), Some(dependent_cpu)) =
+                    (cpu(&with_models), cpu(&dependent))
+                {
+                    writeln!(
+                        f,
+                        "    CPU: floor with models {models_cpu:.1} s; ratio {:.2}",
+                        dependent_cpu / models_cpu.max(1e-9)
+                    )?;
+                }
+            }
         }
         if let (Some(before), Some(after)) = &self.load {
             writeln!(
@@ -403,6 +456,37 @@ mod tests {
             "{manifest}"
         );
         assert!(manifest.contains("[workspace]"), "{manifest}");
+        assert!(main.contains("install_default"), "{main}");
+    }
+
+    #[test]
+    fn the_floor_with_models_adds_serde_derive_and_chrono_with_the_clients_features() {
+        let ring = select(&["rustls-ring".to_string()]).unwrap()[0];
+        let (floor, _) = manifest_and_main(&ring, Crate::Floor, Path::new("/w"));
+        let (manifest, main) = manifest_and_main(&ring, Crate::FloorWithModels, Path::new("/w"));
+        assert!(
+            manifest
+                .starts_with(&floor.replace("bench-build-floor", "bench-build-floor-with-models")),
+            "{manifest}"
+        );
+        assert!(
+            !floor.contains("chrono") && !floor.contains("derive"),
+            "{floor}"
+        );
+        // The workspace's entries, so that the floor compiles what the client compiles.
+        let workspace =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap();
+        for line in MODEL_PACKAGES.lines() {
+            assert!(
+                workspace.lines().any(|l| l == line),
+                "{line} is not the workspace's"
+            );
+        }
+        assert!(
+            main.contains("#[derive(serde::Serialize, serde::Deserialize, Debug)]"),
+            "{main}"
+        );
+        assert!(main.contains("serde_json::from_value(body)"), "{main}");
         assert!(main.contains("install_default"), "{main}");
     }
 
