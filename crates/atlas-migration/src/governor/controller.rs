@@ -102,6 +102,9 @@ pub(crate) struct Controller {
     /// The rate the curve returns to: the estimate, then the rate of the latest cut. `None`
     /// while there is neither (not paced).
     plateau: Option<f64>,
+    /// Whether `plateau` is a rate the bucket answered at (a cut or an ease), not the
+    /// starting estimate: only such a rate says others took more when a cut comes below it.
+    plateau_measured: bool,
     /// When the curve started, how many seconds after that it reaches `plateau`, and how
     /// steep it is (requests per second per second cubed).
     epoch: Instant,
@@ -122,6 +125,7 @@ impl Controller {
             plateau: estimate
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .map(clamp_rate),
+            plateau_measured: false,
             // An estimate is where the curve is flat: it grows from there.
             epoch: now,
             k: 0.0,
@@ -187,6 +191,7 @@ impl Controller {
         }
         if let Some(rate) = self.rate(now) {
             self.plateau = Some(clamp_rate(rate * EASE));
+            self.plateau_measured = true;
             self.epoch = now;
             self.k = 0.0;
             self.cut_at = Some(now);
@@ -252,13 +257,16 @@ impl Controller {
     }
 
     /// Drops to `share` of `given` and climbs back along a curve of `growth`. Below the last
-    /// plateau, others are taking more of the bucket, so it aims lower than `given`, leaving
-    /// them room (CUBIC's fast convergence).
+    /// plateau the bucket answered at, others are taking more of the bucket, so it aims lower
+    /// than `given`, leaving them room (CUBIC's fast convergence). The starting estimate is
+    /// no such rate: every client that shares a bucket starts there, and each aiming lower
+    /// after the first refusal would leave part of the bucket unused for seconds.
     fn drop_from(&mut self, now: Instant, given: f64, share: f64, growth: f64) {
         let plateau = match self.plateau {
-            Some(last) if given < last => given * (1.0 + share) / 2.0,
+            Some(last) if given < last && self.plateau_measured => given * (1.0 + share) / 2.0,
             _ => given,
         };
+        self.plateau_measured = true;
         let start = given * share;
         self.plateau = Some(clamp_rate(plateau));
         self.epoch = now;
@@ -330,6 +338,25 @@ mod tests {
         assert!(c.cut(again, again, 0.5));
         let lower = c.plateau.unwrap();
         assert!(lower < refused_at, "{lower} < {refused_at}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_refusal_below_the_estimate_aims_back_at_what_the_bucket_gave() {
+        // Two processes start at the whole bucket's 50/s and share it: each was given 25.
+        let now = Instant::now();
+        let mut c = Controller::new(Some(50.0), now);
+        let later = drive(&mut c, now, 25.0, 3.0);
+        assert!(c.cut(later, later, 0.5));
+        // The estimate was a guess, not a rate the bucket answered at: no aiming lower.
+        let plateau = c.plateau.unwrap();
+        assert!((plateau - 25.0).abs() < 1.0, "{plateau}");
+        let r = c.rate(later + secs(c.k)).unwrap();
+        assert!((r - plateau).abs() < 0.05, "{r}");
+        // Refused again below that: now others are taking more, and it aims lower.
+        let again = later + secs(c.k / 2.0);
+        let refused_at = c.rate(again).unwrap();
+        assert!(c.cut(again, again, 0.5));
+        assert!(c.plateau.unwrap() < refused_at, "{:?}", c.plateau);
     }
 
     #[tokio::test(start_paused = true)]
