@@ -137,13 +137,17 @@ pub fn manifest_and_main(tls: &Tls, which: Crate, workspace: &Path) -> (String, 
                 manifest.push_str(MODEL_PACKAGES);
                 main.push_str(MODEL_MAIN);
             }
-            let decode = if models {
-                "let body: Hosts = serde_json::from_value(body).expect(\"hosts\");\n    "
+            // The floor's `main` as it always was; the other decodes into the model.
+            let (decode, shown) = if models {
+                (
+                    "let body: Hosts = serde_json::from_value(body).expect(\"hosts\");\n    ",
+                    "{body:?}",
+                )
             } else {
-                ""
+                ("", "{body}")
             };
             main.push_str(&format!(
-                "#[tokio::main]\nasync fn main() {{\n    {setup}\n    let client = reqwest::Client::builder().build().expect(\"a client\");\n    let body = serde_json::json!({{\"migrationHosts\": [\"mh1.example.net\"]}});\n    {decode}println!(\"{{client:?}} {{body:?}}\");\n}}\n",
+                "#[tokio::main]\nasync fn main() {{\n    {setup}\n    let client = reqwest::Client::builder().build().expect(\"a client\");\n    let body = serde_json::json!({{\"migrationHosts\": [\"mh1.example.net\"]}});\n    {decode}println!(\"{{client:?}} {shown}\");\n}}\n",
                 setup = tls.floor_setup
             ));
             (manifest, main)
@@ -457,6 +461,7 @@ mod tests {
         );
         assert!(manifest.contains("[workspace]"), "{manifest}");
         assert!(main.contains("install_default"), "{main}");
+        assert!(main.contains(r#"println!("{client:?} {body}");"#), "{main}");
     }
 
     #[test]
@@ -487,6 +492,10 @@ mod tests {
             "{main}"
         );
         assert!(main.contains("serde_json::from_value(body)"), "{main}");
+        assert!(
+            main.contains(r#"println!("{client:?} {body:?}");"#),
+            "{main}"
+        );
         assert!(main.contains("install_default"), "{main}");
     }
 
