@@ -111,15 +111,14 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Re
             oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type")
         } else if inner.auth.tokens.live(inner.clock.now()) >= inner.auth.tokens.max_live {
             // What Atlas answers beyond a service account's live tokens.
-            let mut resp = oauth_error(StatusCode::FORBIDDEN, "access_denied");
-            *resp.body_mut() = axum::body::Body::from(
-                json!({
+            (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({
                     "error": "access_denied",
                     "error_description": "Access Token limit reached"
-                })
-                .to_string(),
-            );
-            resp
+                })),
+            )
+                .into_response()
         } else {
             let now = inner.clock.now();
             let inner = &mut *inner;

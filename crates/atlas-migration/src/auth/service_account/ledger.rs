@@ -249,12 +249,13 @@ pub(crate) struct AccountLedger {
 }
 
 impl AccountLedger {
-    /// `account` of `ledger`, with at most `per_minute` requests a minute.
+    /// `account` of `ledger`, with at most `per_minute` requests a minute (at least 1, as
+    /// [`TokenLedger::reserve`] counts it).
     pub(crate) fn new(ledger: TokenLedger, account: Account, per_minute: u32) -> Self {
         Self {
             ledger,
             account,
-            per_minute: usize::try_from(per_minute.max(1)).unwrap_or(usize::MAX),
+            per_minute: usize::try_from(per_minute).unwrap_or(usize::MAX),
         }
     }
 
